@@ -1,0 +1,1 @@
+//! The dispatcher: workers, shared rate limit, retries, journal updates.

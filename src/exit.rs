@@ -1,0 +1,56 @@
+//! Exit codes (DESIGN.md) and the error type that carries one to `main`.
+
+use std::fmt;
+
+/// The documented exit codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Done, or nothing to do.
+    Ok = 0,
+    /// The run finished but some recipients failed.
+    SomeFailed = 1,
+    /// Invalid usage, config, issue or subscribers: nothing was sent.
+    Invalid = 2,
+    /// Aborted (SMTP unreachable, authentication refused, interrupted).
+    Aborted = 3,
+    /// Another `send` holds the lock.
+    Locked = 4,
+}
+
+impl Exit {
+    pub fn code(self) -> i32 {
+        self as i32
+    }
+}
+
+/// An error that decides the exit code. Anything else that reaches `main` is
+/// treated as [`Exit::Invalid`] unless wrapped in one of these.
+#[derive(Debug)]
+pub struct Failure {
+    pub exit: Exit,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn new(exit: Exit, message: impl Into<String>) -> anyhow::Error {
+        anyhow::Error::new(Failure {
+            exit,
+            message: message.into(),
+        })
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Failure {}
+
+/// The exit code an error chain asks for: the first [`Failure`] in it, else 2.
+pub fn exit_for(err: &anyhow::Error) -> Exit {
+    err.chain()
+        .find_map(|e| e.downcast_ref::<Failure>())
+        .map_or(Exit::Invalid, |f| f.exit)
+}

@@ -1,0 +1,1 @@
+//! One MIME message per recipient: headers, Message-ID, List-Unsubscribe, DKIM.

@@ -1,0 +1,1 @@
+//! HTML and plain-text email bodies rendered from an `Issue` with askama.

@@ -1,0 +1,1 @@
+//! The state database (`state/newsletter.db`): schema, migrations, suppression list, journal.

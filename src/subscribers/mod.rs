@@ -1,0 +1,1 @@
+//! The subscriber list: loading `subscribers/*.csv|toml`, validation, import.

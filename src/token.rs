@@ -1,0 +1,1 @@
+//! Unsubscribe tokens: HMAC-SHA256 over the list id and address, URL-safe base64.

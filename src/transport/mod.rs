@@ -1,0 +1,1 @@
+//! Transports: "envelope + bytes → sink", SMTP through lettre or dry-run `.eml` files.

@@ -1,0 +1,1 @@
+//! The RFC 8058 one-click unsubscribe HTTP endpoint.
