@@ -1,9 +1,103 @@
 //! `newsletter check`: validate the config, the subscribers and the issues.
 
+use super::load_config;
 use crate::cli::CheckArgs;
+use crate::config::Config;
+use crate::diag::Diagnostic;
 use crate::exit::Exit;
-use std::path::Path;
+use crate::issue::{self, Issue};
+use crate::output;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 
-pub fn run(_config: &Path, _args: CheckArgs) -> anyhow::Result<Exit> {
-    anyhow::bail!("check: not implemented yet")
+pub fn run(config_path: &Path, args: CheckArgs) -> anyhow::Result<Exit> {
+    let config = load_config(config_path)?;
+    let mut diags: Vec<Diagnostic> = Vec::new();
+
+    let files = if args.issues.is_empty() {
+        match issue_files(&config.paths.issues) {
+            Ok(files) => files,
+            Err(d) => {
+                diags.push(d);
+                Vec::new()
+            }
+        }
+    } else {
+        args.issues.clone()
+    };
+
+    let mut issues: Vec<Issue> = Vec::new();
+    for file in &files {
+        match issue::from_file(file) {
+            Ok(parsed) => {
+                diags.extend(parsed.warnings);
+                issues.push(parsed.issue);
+            }
+            Err(errors) => diags.extend(errors),
+        }
+    }
+    diags.extend(duplicate_ids(&issues));
+
+    // ── Lead: plug subscriber checks and the rendered-HTML-size warning in here. ──
+    diags.extend(check_subscribers(&config, &issues));
+
+    for d in &diags {
+        output::diagnostic(d);
+    }
+    let errors = diags.iter().filter(|d| d.is_error()).count();
+    let warnings = diags.len() - errors;
+    if !output::quiet() {
+        println!(
+            "checked {} issue{}: {errors} error{}, {warnings} warning{}",
+            files.len(),
+            plural(files.len()),
+            plural(errors),
+            plural(warnings)
+        );
+    }
+    Ok(if errors > 0 { Exit::Invalid } else { Exit::Ok })
+}
+
+/// Subscriber checks and the rendered-HTML-size warning (placeholder: the
+/// lead fills this in; returns no diagnostics for now).
+fn check_subscribers(_config: &Config, _issues: &[Issue]) -> Vec<Diagnostic> {
+    Vec::new()
+}
+
+/// Every `*.md` file in the issues folder, sorted by name.
+fn issue_files(dir: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| Diagnostic::error(dir, 0, 0, format!("cannot read the issues folder: {e}")))?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "md"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// Two issues with one id would share a journal entry and an outbox folder.
+fn duplicate_ids(issues: &[Issue]) -> Vec<Diagnostic> {
+    let mut first: HashMap<&str, &Path> = HashMap::new();
+    let mut out = Vec::new();
+    for issue in issues {
+        match first.get(issue.id.as_str()) {
+            Some(other) => out.push(
+                Diagnostic::error(&issue.path, 1, 1, format!("issue id `{}` is also used by {}", issue.id, other.display()))
+                    .with_hint("give one of them a different `slug`"),
+            ),
+            None => {
+                first.insert(&issue.id, &issue.path);
+            }
+        }
+    }
+    out
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
 }

@@ -1,5 +1,181 @@
 //! Issue files: front matter, markdown body, and the checks `newsletter check` runs.
+//!
+//! `parse` is pure (path only for messages); `from_file` reads the bytes and
+//! rejects binary, non-UTF-8 and empty files with a line number.
 
+mod autolink;
+mod frontmatter;
+mod lint;
+mod markdown;
 mod model;
+mod sections;
 
 pub use model::*;
+
+use crate::diag::{line_col, Diagnostic};
+use std::path::Path;
+
+/// A parsed issue and the warnings found on the way.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Parsed {
+    pub issue: Issue,
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Reads an issue file. Errors are diagnostics (`path:line:col`).
+pub fn from_file(path: &Path) -> Result<Parsed, Vec<Diagnostic>> {
+    let bytes = std::fs::read(path).map_err(|e| vec![Diagnostic::error(path, 0, 0, format!("cannot read issue: {e}"))])?;
+    let text = match std::str::from_utf8(&bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            let valid = std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default();
+            let (line, col) = line_col(valid, valid.len());
+            let byte = bytes[e.valid_up_to()];
+            let msg = if bytes.contains(&0) {
+                format!("not a text file: invalid UTF-8 (byte 0x{byte:02X}) in what looks like binary data")
+            } else {
+                format!("not UTF-8 text: invalid byte 0x{byte:02X}")
+            };
+            return Err(vec![Diagnostic::error(path, line, col, msg).with_hint("save the issue as UTF-8 markdown")]);
+        }
+    };
+    parse(path, text)
+}
+
+/// Parses issue text. `path` names the file in diagnostics and gives the id.
+pub fn parse(path: &Path, text: &str) -> Result<Parsed, Vec<Diagnostic>> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if text.trim().is_empty() {
+        let hint = "an issue starts with `+++` front matter (title, date), then `## Period`, articles and `## References`";
+        return Err(vec![Diagnostic::error(path, 1, 1, "empty file: no front matter and no articles").with_hint(hint)]);
+    }
+    if let Some(nul) = text.find('\0') {
+        let (line, col) = line_col(text, nul);
+        let msg = "not a text file: contains a NUL byte";
+        return Err(vec![Diagnostic::error(path, line, col, msg).with_hint("save the issue as UTF-8 markdown")]);
+    }
+    let split = frontmatter::split(path, text).map_err(|d| vec![d])?;
+    let front = frontmatter::parse(path, text, &split)?;
+    let body_start = split.body_start;
+    let body_text = &text[body_start..];
+    let body = markdown::parse(body_text);
+    let line_at = |offset: usize| line_col(text, body_start + offset).0;
+
+    let (preamble, raw_sections) = sections::split(body.items);
+    let mut s = sections::classify(preamble, raw_sections);
+
+    // References and overview links are located by searching forward for
+    // their URL from the section heading.
+    let locator = |from: usize| {
+        let mut cursor = body_start + from;
+        move |url: &str| -> usize {
+            match text.get(cursor..).and_then(|t| t.find(url)) {
+                Some(i) => {
+                    cursor += i + url.len();
+                    line_col(text, cursor - url.len()).0
+                }
+                None => line_col(text, cursor).0,
+            }
+        }
+    };
+    let (references, unreadable_refs) = match &s.references {
+        Some(r) => sections::references(&r.blocks, &mut locator(r.offset)),
+        None => (Vec::new(), 0),
+    };
+    let overview = s.articles.is_empty() && s.intro.is_some();
+    let mut articles: Vec<Article> = if overview {
+        let intro = s.intro.take().expect("checked above");
+        let found = sections::overview_articles(&intro, &mut locator(intro.offset));
+        if found.is_empty() {
+            s.intro = Some(intro);
+        }
+        found
+    } else {
+        let raw = std::mem::take(&mut s.articles);
+        raw.into_iter()
+            .map(|a| {
+                let line = line_at(a.offset);
+                sections::article(a, line)
+            })
+            .collect()
+    };
+    let paired = if overview {
+        articles.len() == references.len()
+    } else {
+        sections::pair(&mut articles, &references)
+    };
+
+    let issue = Issue {
+        id: front
+            .slug
+            .clone()
+            .unwrap_or_else(|| path.file_stem().map_or_else(|| "issue".into(), |s| s.to_string_lossy().into_owned())),
+        path: path.to_path_buf(),
+        number: issue_number(&front.title),
+        period: s.period.and_then(Result::ok),
+        intro: s.intro.take().map(|i| {
+            let line = line_at(i.offset);
+            sections::section(i, line)
+        }),
+        articles,
+        references,
+        lang: detect_lang(body_text).to_string(),
+        front,
+    };
+    let facts = lint::Facts {
+        text,
+        body_start,
+        links: &body.links,
+        period: s.period,
+        preamble: s.preamble,
+        references_heading: s.references.as_ref().map(|r| r.offset),
+        unreadable_refs,
+        after_references: &s.after_references,
+        paired,
+    };
+    let warnings = lint::warnings(&issue, &facts);
+    Ok(Parsed { issue, warnings })
+}
+
+/// `Article Weekly, Issue 25` → 25 (also `Issue #25`).
+fn issue_number(title: &str) -> Option<u32> {
+    let lower = title.to_lowercase();
+    let at = lower.rfind("issue")?;
+    let rest = lower[at + "issue".len()..].trim_start();
+    let digits = rest.strip_prefix('#').unwrap_or(rest).trim();
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// `ko` when the body has a good share of Hangul (a syllable carries about
+/// as much as three Latin letters), else `en`.
+fn detect_lang(body: &str) -> &'static str {
+    let hangul = body.chars().filter(|c| ('\u{AC00}'..='\u{D7A3}').contains(c)).count();
+    let latin = body.chars().filter(|c| c.is_ascii_alphabetic()).count();
+    if hangul > 0 && hangul * 3 >= latin {
+        "ko"
+    } else {
+        "en"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issue_numbers() {
+        assert_eq!(issue_number("Article Weekly, Issue 25"), Some(25));
+        assert_eq!(issue_number("Field Notes Weekly, Issue #47"), Some(47));
+        assert_eq!(issue_number("Article Weekly 21"), None);
+        assert_eq!(issue_number("Issue tracker"), None);
+    }
+
+    #[test]
+    fn language() {
+        assert_eq!(detect_lang("이번 주는 Rust와 SQLite 이야기"), "ko");
+        assert_eq!(detect_lang("This week: Rust and SQLite"), "en");
+    }
+}

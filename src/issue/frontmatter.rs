@@ -1,0 +1,372 @@
+//! Front matter: split the `+++` (TOML) or `---` (YAML) block off the body,
+//! deserialize it, then check and type each field, naming the field and the
+//! line of the issue file on every error.
+
+use super::model::FrontMatter;
+use crate::diag::{line_col, Diagnostic};
+use chrono::{DateTime, FixedOffset, NaiveDate};
+use std::collections::BTreeMap;
+use std::path::Path;
+use toml::Value;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Toml,
+    Yaml,
+}
+
+impl Format {
+    fn fence(self) -> &'static str {
+        match self {
+            Format::Toml => "+++",
+            Format::Yaml => "---",
+        }
+    }
+}
+
+/// The front matter block and the body, as byte ranges of the whole file so
+/// that diagnostics can point at lines of the issue file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Split {
+    pub format: Format,
+    /// Byte offset where the front matter text starts (after the opening line).
+    pub front_start: usize,
+    pub front_end: usize,
+    /// Byte offset where the body starts (after the closing line).
+    pub body_start: usize,
+}
+
+/// Finds the front matter fences, like zola's `front_matter/split.rs`:
+/// the opening line is `+++` or `---` (trailing spaces allowed), the closing
+/// line is the same fence alone on a line.
+pub fn split(path: &Path, text: &str) -> Result<Split, Diagnostic> {
+    let first_end = text.find('\n').map_or(text.len(), |i| i + 1);
+    let first = text[..first_end].trim_end();
+    let format = match first {
+        "+++" => Format::Toml,
+        "---" => Format::Yaml,
+        _ => {
+            return Err(Diagnostic::error(path, 1, 1, "missing front matter: the file must start with `+++` or `---`")
+                .with_hint("open the file with a `+++` line, then `title = \"...\"` and `date = ...`, then a closing `+++` line"))
+        }
+    };
+    let mut offset = first_end;
+    while offset < text.len() {
+        let end = text[offset..].find('\n').map_or(text.len(), |i| offset + i + 1);
+        if text[offset..end].trim_end() == format.fence() {
+            return Ok(Split {
+                format,
+                front_start: first_end,
+                front_end: offset,
+                body_start: end,
+            });
+        }
+        offset = end;
+    }
+    let fence = format.fence();
+    Err(Diagnostic::error(path, 1, 1, format!("unterminated front matter: no closing `{fence}` line"))
+        .with_hint(format!("did you forget the closing `{fence}`?")))
+}
+
+/// Deserializes and types the front matter block of `split`.
+pub fn parse(path: &Path, text: &str, split: &Split) -> Result<FrontMatter, Vec<Diagnostic>> {
+    let block = &text[split.front_start..split.front_end];
+    let table = match split.format {
+        Format::Toml => parse_toml(path, text, split, block)?,
+        Format::Yaml => parse_yaml(path, text, split, block)?,
+    };
+    let mut fields = Fields {
+        path,
+        text,
+        split,
+        block,
+        table,
+        errors: Vec::new(),
+    };
+    let title = fields.required_string("title");
+    let date = fields.date();
+    let front = FrontMatter {
+        title: title.unwrap_or_default(),
+        date: date.map_or_else(|| DateTime::UNIX_EPOCH.fixed_offset(), |d| d.0),
+        date_has_time: date.is_some_and(|d| d.1),
+        authors: fields.strings("authors"),
+        tags: fields.strings("tags"),
+        categories: fields.strings("categories"),
+        series: fields.strings("series"),
+        draft: fields.bool("draft"),
+        slug: fields.slug(),
+        description: fields.optional_string("description"),
+        extra: BTreeMap::new(),
+    };
+    let extra = fields
+        .table
+        .iter()
+        .map(|(k, v)| {
+            let v = match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            (k.clone(), v)
+        })
+        .collect();
+    if fields.errors.is_empty() {
+        Ok(FrontMatter { extra, ..front })
+    } else {
+        Err(fields.errors)
+    }
+}
+
+fn parse_toml(path: &Path, text: &str, split: &Split, block: &str) -> Result<toml::Table, Vec<Diagnostic>> {
+    block.parse::<toml::Table>().map_err(|e| {
+        let at = e.span().map_or(split.front_start, |s| split.front_start + s.start);
+        let (line, col) = line_col(text, at);
+        let msg = e.message().trim().to_string();
+        vec![Diagnostic::error(path, line, col, format!("invalid TOML front matter: {msg}"))]
+    })
+}
+
+fn parse_yaml(path: &Path, text: &str, split: &Split, block: &str) -> Result<toml::Table, Vec<Diagnostic>> {
+    let first_line = line_col(text, split.front_start).0;
+    let yaml_error = |line: usize, col: usize, msg: String| {
+        vec![Diagnostic::error(path, line, col, format!("invalid YAML front matter: {msg}"))]
+    };
+    if block.trim().is_empty() {
+        return Ok(toml::Table::new());
+    }
+    let value: serde_yaml::Value = serde_yaml::from_str(block).map_err(|e| {
+        let (line, col) = e.location().map_or((first_line, 1), |l| (first_line + l.line() - 1, l.column()));
+        // serde_yaml appends "at line N column M" relative to the block: drop it.
+        let msg = e.to_string();
+        let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+        yaml_error(line, col, msg)
+    })?;
+    match yaml_to_toml(value) {
+        Some(Value::Table(t)) => Ok(t),
+        _ => Err(yaml_error(first_line, 1, "expected `key: value` lines".into())),
+    }
+}
+
+/// YAML values as TOML values, so that both formats are typed by one code path.
+/// `null` entries are dropped (an empty `draft:` means "not set").
+fn yaml_to_toml(v: serde_yaml::Value) -> Option<Value> {
+    use serde_yaml::Value as Y;
+    Some(match v {
+        Y::Null => return None,
+        Y::Bool(b) => Value::Boolean(b),
+        Y::Number(n) => match n.as_i64() {
+            Some(i) => Value::Integer(i),
+            None => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        Y::String(s) => Value::String(s),
+        Y::Sequence(items) => Value::Array(items.into_iter().filter_map(yaml_to_toml).collect()),
+        Y::Mapping(m) => {
+            let mut t = toml::Table::new();
+            for (k, v) in m {
+                let key = match k {
+                    Y::String(s) => s,
+                    Y::Bool(b) => b.to_string(),
+                    Y::Number(n) => n.to_string(),
+                    _ => continue,
+                };
+                if let Some(v) = yaml_to_toml(v) {
+                    t.insert(key, v);
+                }
+            }
+            Value::Table(t)
+        }
+        Y::Tagged(t) => return yaml_to_toml(t.value),
+    })
+}
+
+/// Takes known keys out of the table one by one; what is left is `extra`.
+struct Fields<'a> {
+    path: &'a Path,
+    text: &'a str,
+    split: &'a Split,
+    block: &'a str,
+    table: toml::Table,
+    errors: Vec<Diagnostic>,
+}
+
+impl Fields<'_> {
+    /// The line of `key` in the issue file (the opening fence when absent).
+    fn line_of(&self, key: &str) -> (usize, usize) {
+        let mut offset = 0;
+        for line in self.block.split_inclusive('\n') {
+            let trimmed = line.trim_start();
+            if let Some(rest) = trimmed.strip_prefix(key) {
+                let rest = rest.trim_start();
+                if rest.starts_with('=') || rest.starts_with(':') {
+                    let indent = line.len() - trimmed.len();
+                    return line_col(self.text, self.split.front_start + offset + indent);
+                }
+            }
+            offset += line.len();
+        }
+        (1, 1)
+    }
+
+    fn error(&mut self, key: &str, msg: String, hint: Option<&str>) {
+        let (line, col) = self.line_of(key);
+        let mut d = Diagnostic::error(self.path, line, col, msg);
+        if let Some(h) = hint {
+            d = d.with_hint(h);
+        }
+        self.errors.push(d);
+    }
+
+    fn wrong_type(&mut self, key: &str, expected: &str, got: &Value) {
+        let msg = format!("front matter `{key}`: expected {expected}, found {}", got.type_str());
+        self.error(key, msg, None);
+    }
+
+    fn required_string(&mut self, key: &str) -> Option<String> {
+        match self.table.remove(key) {
+            None => {
+                let hint = format!("add `{key} = \"...\"` to the front matter");
+                self.error(key, format!("front matter: missing `{key}`"), Some(&hint));
+                None
+            }
+            Some(Value::String(s)) if s.trim().is_empty() => {
+                self.error(key, format!("front matter `{key}`: must not be empty"), None);
+                None
+            }
+            Some(Value::String(s)) if s.contains(['\r', '\n']) => {
+                self.error(key, format!("front matter `{key}`: must be one line"), None);
+                None
+            }
+            Some(Value::String(s)) => Some(s),
+            Some(other) => {
+                self.wrong_type(key, "a string", &other);
+                None
+            }
+        }
+    }
+
+    fn optional_string(&mut self, key: &str) -> Option<String> {
+        match self.table.remove(key) {
+            None => None,
+            Some(Value::String(s)) => Some(s),
+            Some(other) => {
+                self.wrong_type(key, "a string", &other);
+                None
+            }
+        }
+    }
+
+    /// The date and whether it had a time of day.
+    fn date(&mut self) -> Option<(DateTime<FixedOffset>, bool)> {
+        let raw = match self.table.remove("date") {
+            None => {
+                let hint = "add `date = 2026-11-23T09:00:00+09:00` (or a bare date) to the front matter";
+                self.error("date", "front matter: missing `date`".into(), Some(hint));
+                return None;
+            }
+            // TOML datetimes display as RFC 3339 (or a bare date / local time).
+            Some(Value::Datetime(dt)) => dt.to_string(),
+            Some(Value::String(s)) => s.trim().to_string(),
+            Some(other) => {
+                self.wrong_type("date", "a date or date-time", &other);
+                return None;
+            }
+        };
+        match parse_date(&raw) {
+            Ok(d) => Some(d),
+            Err(why) => {
+                let hint = "write an offset date-time like 2026-11-23T09:00:00+09:00, or a bare date like 2026-11-23";
+                self.error("date", format!("front matter `date`: `{raw}` {why}"), Some(hint));
+                None
+            }
+        }
+    }
+
+    fn strings(&mut self, key: &str) -> Vec<String> {
+        match self.table.remove(key) {
+            None => Vec::new(),
+            Some(Value::String(s)) => vec![s],
+            Some(Value::Array(items)) => {
+                let mut out = Vec::new();
+                for item in items {
+                    match item {
+                        Value::String(s) => out.push(s),
+                        other => {
+                            self.wrong_type(key, "a list of strings", &other);
+                            return Vec::new();
+                        }
+                    }
+                }
+                out
+            }
+            Some(other) => {
+                self.wrong_type(key, "a list of strings", &other);
+                Vec::new()
+            }
+        }
+    }
+
+    fn bool(&mut self, key: &str) -> bool {
+        match self.table.remove(key) {
+            None => false,
+            Some(Value::Boolean(b)) => b,
+            Some(other) => {
+                self.wrong_type(key, "true or false", &other);
+                false
+            }
+        }
+    }
+
+    /// The slug names folders (`outbox/<id>/`) and Message-IDs, so it is
+    /// restricted to characters that are safe in both.
+    fn slug(&mut self) -> Option<String> {
+        let slug = self.optional_string("slug")?;
+        let safe = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+        if slug.is_empty() || slug.starts_with('.') || !slug.chars().all(safe) {
+            let hint = "use letters, digits, `-`, `_` and `.` (not first), e.g. `2026-w47`";
+            self.error("slug", format!("front matter `slug`: `{slug}` is not a safe identifier"), Some(hint));
+            return None;
+        }
+        Some(slug)
+    }
+}
+
+fn parse_date(raw: &str) -> Result<(DateTime<FixedOffset>, bool), &'static str> {
+    if let Ok(d) = DateTime::parse_from_rfc3339(raw) {
+        return Ok((d, true));
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
+        let midnight = d.and_hms_opt(0, 0, 0).expect("midnight exists");
+        return Ok((midnight.and_utc().fixed_offset(), false));
+    }
+    if raw.len() > 10 && NaiveDate::parse_from_str(&raw[..10], "%Y-%m-%d").is_ok() {
+        if chrono::NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%S").is_ok() {
+            return Err("has no UTC offset");
+        }
+    }
+    Err("is not a date")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_accepts_trailing_spaces_on_the_opening_fence() {
+        let text = "+++ \ntitle = \"x\"\n+++\nbody\n";
+        let s = split(Path::new("a.md"), text).unwrap();
+        assert_eq!(s.format, Format::Toml);
+        assert_eq!(&text[s.front_start..s.front_end], "title = \"x\"\n");
+        assert_eq!(&text[s.body_start..], "body\n");
+    }
+
+    #[test]
+    fn dates_with_offset_bare_and_without_offset() {
+        let (d, t) = parse_date("2024-06-24T02:15:00+09:00").unwrap();
+        assert_eq!(d.to_rfc3339(), "2024-06-24T02:15:00+09:00");
+        assert!(t);
+        let (d, t) = parse_date("2026-11-30").unwrap();
+        assert_eq!(d.to_rfc3339(), "2026-11-30T00:00:00+00:00");
+        assert!(!t);
+        assert_eq!(parse_date("2024-06-24T02:15:00"), Err("has no UTC offset"));
+        assert_eq!(parse_date("soon"), Err("is not a date"));
+    }
+}

@@ -1,0 +1,147 @@
+//! Warnings about a parsed issue: things that parse but are probably
+//! mistakes (unpaired references, empty or duplicate articles, `http://`
+//! links, no period, a draft).
+
+use super::markdown::LinkSite;
+use super::model::{Issue, Period};
+use crate::diag::{line_col, Diagnostic};
+use std::collections::HashMap;
+
+/// What the parser knew besides the issue itself. Offsets are in the body.
+pub struct Facts<'a> {
+    pub text: &'a str,
+    pub body_start: usize,
+    pub links: &'a [LinkSite],
+    pub period: Option<Result<Period, usize>>,
+    pub preamble: Option<usize>,
+    pub references_heading: Option<usize>,
+    pub unreadable_refs: usize,
+    pub after_references: &'a [usize],
+    pub paired: bool,
+}
+
+impl Facts<'_> {
+    fn at(&self, body_offset: usize) -> (usize, usize) {
+        line_col(self.text, self.body_start + body_offset)
+    }
+}
+
+pub fn warnings(issue: &Issue, facts: &Facts<'_>) -> Vec<Diagnostic> {
+    let path = issue.path.as_path();
+    let mut out = Vec::new();
+    let mut warn = |(line, col): (usize, usize), msg: String, hint: Option<&str>| {
+        let d = Diagnostic::warning(path, line, col, msg);
+        out.push(match hint {
+            Some(h) => d.with_hint(h),
+            None => d,
+        });
+    };
+
+    if issue.front.draft {
+        let line = key_line(&facts.text[..facts.body_start], "draft");
+        warn((line, 1), "draft: `send --due` skips this issue".into(), Some("remove `draft = true` when it is ready"));
+    }
+
+    let body_line = facts.at(0);
+    match facts.period {
+        None => warn(
+            body_line,
+            "missing `## Period` section".into(),
+            Some("add `## Period` with `` `2026-11-15` ~ `2026-11-21` `` after the front matter"),
+        ),
+        Some(Err(offset)) => warn(
+            facts.at(offset),
+            "`## Period` is not a date range".into(),
+            Some("write it as `` `2026-11-15` ~ `2026-11-21` ``"),
+        ),
+        Some(Ok(p)) if p.start > p.end => warn(
+            body_line,
+            format!("`## Period` ends ({}) before it starts ({})", p.end, p.start),
+            None,
+        ),
+        Some(Ok(_)) => {}
+    }
+
+    if let Some(offset) = facts.preamble {
+        warn(facts.at(offset), "text before the first `##` heading is not part of any article".into(), None);
+    }
+
+    if issue.articles.is_empty() {
+        warn(
+            body_line,
+            "no articles: expected one `##` heading per article".into(),
+            None,
+        );
+    }
+
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for a in &issue.articles {
+        if a.blocks.is_empty() {
+            warn((a.line, 1), format!("article `{}` is empty", a.title), None);
+        }
+        if a.title.is_empty() {
+            warn((a.line, 1), "article heading is empty".into(), None);
+        } else if let Some(first) = seen.get(a.title.as_str()) {
+            warn((a.line, 1), format!("duplicate article title `{}` (first on line {first})", a.title), None);
+        } else {
+            seen.insert(&a.title, a.line);
+        }
+    }
+
+    let refs_line = facts.references_heading.map_or(body_line, |o| facts.at(o));
+    if !facts.paired && !issue.articles.is_empty() {
+        let (a, r) = (issue.articles.len(), issue.references.len());
+        let msg = if facts.references_heading.is_none() {
+            format!("no `## References` section: {a} article(s) have no link")
+        } else {
+            format!(
+                "{a} article{} but {r} reference{}: articles are not paired with references",
+                plural(a),
+                plural(r)
+            )
+        };
+        let hint = "list one top-level reference per article, in article order; nest related links under it";
+        warn(refs_line, msg, Some(hint));
+    }
+    if facts.unreadable_refs > 0 {
+        warn(
+            refs_line,
+            format!("{} reference item(s) without a link", facts.unreadable_refs),
+            Some("each item should be a URL or a `[title](url)` link"),
+        );
+    }
+    for &offset in facts.after_references {
+        warn(facts.at(offset), "section after `## References`".into(), Some("`## References` should come last"));
+    }
+
+    for link in facts.links {
+        if link.url.starts_with("http://") {
+            warn(
+                facts.at(link.offset),
+                format!("insecure link `{}`", link.url),
+                Some("use https:// if the site supports it"),
+            );
+        }
+    }
+    out
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+/// 1-based line of `key =`/`key:` in the front matter (1 if not found).
+fn key_line(front: &str, key: &str) -> usize {
+    for (i, line) in front.lines().enumerate() {
+        if let Some(rest) = line.trim_start().strip_prefix(key) {
+            if rest.trim_start().starts_with(['=', ':']) {
+                return i + 1;
+            }
+        }
+    }
+    1
+}
