@@ -1,6 +1,6 @@
 //! Bare `http(s)://` URLs in text become links, like GitHub's extended
-//! autolinks, tuned for Korean prose: a URL ends at the first non-ASCII
-//! character, so `레포지토리(https://github.com/meta-llama/llama3)가` links
+//! autolinks, tuned for Korean prose: non-ASCII text trailing a URL is not
+//! part of it, so `레포지토리(https://github.com/meta-llama/llama3)가` links
 //! exactly `https://github.com/meta-llama/llama3`.
 
 use super::model::Inline;
@@ -44,17 +44,19 @@ fn next_scheme(text: &str) -> Option<usize> {
     }
 }
 
-/// Length of the URL starting at `text[0]`: up to whitespace, `<` or a
-/// non-ASCII character, minus trailing punctuation and unbalanced `)`.
+/// Length of the URL starting at `text[0]`: up to whitespace or `<`, minus
+/// what trails it: non-ASCII characters (Hangul particles: `…/llama3)가`),
+/// trailing punctuation and unbalanced `)`. Non-ASCII inside a path
+/// (`/daangn/아키텍처에-대한-b75dffd73eb0`) is kept.
 fn url_len(text: &str) -> usize {
     let mut end = text
-        .find(|c: char| c.is_whitespace() || c == '<' || !c.is_ascii() || c.is_ascii_control())
+        .find(|c: char| c.is_whitespace() || c == '<' || c.is_control())
         .unwrap_or(text.len());
     loop {
         let url = &text[..end];
         let Some(last) = url.chars().next_back() else { break };
-        if matches!(last, '?' | '!' | '.' | ',' | ':' | '*' | '_' | '~' | '\'' | '"') {
-            end -= 1;
+        if !last.is_ascii() || matches!(last, '?' | '!' | '.' | ',' | ':' | '*' | '_' | '~' | '\'' | '"') {
+            end -= last.len_utf8();
         } else if last == ')' && url.matches(')').count() > url.matches('(').count() {
             end -= 1;
         } else if last == ';' {
@@ -130,6 +132,10 @@ mod tests {
         assert_eq!(urls("https://a.example/x?y=1&z=2, then"), ["https://a.example/x?y=1&z=2"]);
         assert_eq!(urls("https://a.example/~user/@me#frag"), ["https://a.example/~user/@me#frag"]);
         assert_eq!(urls("http://lobste.rs/"), ["http://lobste.rs/"]);
+        assert_eq!(
+            urls("- https://medium.com/daangn/아키텍처에-대한-b75dffd73eb0"),
+            ["https://medium.com/daangn/아키텍처에-대한-b75dffd73eb0"]
+        );
     }
 
     #[test]

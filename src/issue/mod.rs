@@ -105,7 +105,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Parsed, Vec<Diagnostic>> {
         sections::pair(&mut articles, &references)
     };
 
-    let issue = Issue {
+    let mut issue = Issue {
         id: front
             .slug
             .clone()
@@ -119,9 +119,10 @@ pub fn parse(path: &Path, text: &str) -> Result<Parsed, Vec<Diagnostic>> {
         }),
         articles,
         references,
-        lang: detect_lang(body_text).to_string(),
+        lang: String::new(),
         front,
     };
+    issue.lang = detect_lang(&prose(&issue)).to_string();
     let facts = lint::Facts {
         text,
         body_start,
@@ -147,6 +148,41 @@ fn issue_number(title: &str) -> Option<u32> {
         return None;
     }
     digits.parse().ok()
+}
+
+/// The running text of an issue: titles and paragraphs, without code and
+/// URLs, which would count as English in any issue.
+fn prose(issue: &Issue) -> String {
+    fn inlines(out: &mut String, content: &[Inline]) {
+        for i in content {
+            match i {
+                Inline::Text(t) => out.push_str(t),
+                Inline::Emphasis(c) | Inline::Strong(c) | Inline::Strikethrough(c) => inlines(out, c),
+                Inline::Link { url, content } if Inline::plain_text(content) != *url => inlines(out, content),
+                _ => {}
+            }
+            out.push(' ');
+        }
+    }
+    fn blocks(out: &mut String, content: &[Block]) {
+        for b in content {
+            match b {
+                Block::Paragraph(c) | Block::Heading { content: c, .. } => inlines(out, c),
+                Block::List(l) => l.items.iter().for_each(|item| blocks(out, item)),
+                Block::BlockQuote(c) => blocks(out, c),
+                Block::CodeBlock { .. } | Block::Rule => {}
+            }
+        }
+    }
+    let mut out = String::new();
+    if let Some(intro) = &issue.intro {
+        blocks(&mut out, &intro.blocks);
+    }
+    for a in &issue.articles {
+        inlines(&mut out, &a.title_inlines);
+        blocks(&mut out, &a.blocks);
+    }
+    out
 }
 
 /// `ko` when the body has a good share of Hangul (a syllable carries about
