@@ -3,3 +3,4 @@
 
 mod harness;
 mod corpus_parse;
+mod issue_errors;
