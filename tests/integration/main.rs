@@ -4,3 +4,5 @@
 mod harness;
 mod corpus_parse;
 mod issue_errors;
+mod check_command;
+mod parser_props;
