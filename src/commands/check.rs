@@ -83,8 +83,13 @@ fn duplicate_ids(issues: &[Issue]) -> Vec<Diagnostic> {
     for issue in issues {
         match first.get(issue.id.as_str()) {
             Some(other) => out.push(
-                Diagnostic::error(&issue.path, 1, 1, format!("issue id `{}` is also used by {}", issue.id, other.display()))
-                    .with_hint("give one of them a different `slug`"),
+                Diagnostic::error(
+                    &issue.path,
+                    1,
+                    1,
+                    format!("issue id `{}` is also used by {}", issue.id, other.display()),
+                )
+                .with_hint("give one of them a different `slug`"),
             ),
             None => {
                 first.insert(&issue.id, &issue.path);

@@ -54,14 +54,18 @@ fn url_len(text: &str) -> usize {
         .unwrap_or(text.len());
     loop {
         let url = &text[..end];
-        let Some(last) = url.chars().next_back() else { break };
+        let Some(last) = url.chars().next_back() else {
+            break;
+        };
         if !last.is_ascii() || matches!(last, '?' | '!' | '.' | ',' | ':' | '*' | '_' | '~' | '\'' | '"') {
             end -= last.len_utf8();
         } else if last == ')' && url.matches(')').count() > url.matches('(').count() {
             end -= 1;
         } else if last == ';' {
             // `&amp;` at the end is an entity, not part of the URL (GFM rule).
-            let amp = url.rfind('&').filter(|&i| url[i + 1..end - 1].chars().all(|c| c.is_ascii_alphanumeric()));
+            let amp = url
+                .rfind('&')
+                .filter(|&i| url[i + 1..end - 1].chars().all(|c| c.is_ascii_alphanumeric()));
             end = amp.unwrap_or(end - 1);
         } else {
             break;
@@ -118,7 +122,10 @@ mod tests {
             urls("레포지토리(https://github.com/meta-llama/llama3)가"),
             ["https://github.com/meta-llama/llama3"]
         );
-        assert_eq!(urls("그 중 하나가 https://github.com/valkey-io/valkey 임"), ["https://github.com/valkey-io/valkey"]);
+        assert_eq!(
+            urls("그 중 하나가 https://github.com/valkey-io/valkey 임"),
+            ["https://github.com/valkey-io/valkey"]
+        );
         assert_eq!(urls("하나가 https://example.com/a임"), ["https://example.com/a"]);
         assert_eq!(
             urls("(2024-04-18, https://ai.meta.com/blog/meta-llama-3/)"),
@@ -128,9 +135,18 @@ mod tests {
 
     #[test]
     fn balanced_parentheses_and_trailing_punctuation() {
-        assert_eq!(urls("see https://en.wikipedia.org/wiki/Rust_(language)."), ["https://en.wikipedia.org/wiki/Rust_(language)"]);
-        assert_eq!(urls("https://a.example/x?y=1&z=2, then"), ["https://a.example/x?y=1&z=2"]);
-        assert_eq!(urls("https://a.example/~user/@me#frag"), ["https://a.example/~user/@me#frag"]);
+        assert_eq!(
+            urls("see https://en.wikipedia.org/wiki/Rust_(language)."),
+            ["https://en.wikipedia.org/wiki/Rust_(language)"]
+        );
+        assert_eq!(
+            urls("https://a.example/x?y=1&z=2, then"),
+            ["https://a.example/x?y=1&z=2"]
+        );
+        assert_eq!(
+            urls("https://a.example/~user/@me#frag"),
+            ["https://a.example/~user/@me#frag"]
+        );
         assert_eq!(urls("http://lobste.rs/"), ["http://lobste.rs/"]);
         assert_eq!(
             urls("- https://medium.com/daangn/아키텍처에-대한-b75dffd73eb0"),

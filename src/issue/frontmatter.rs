@@ -42,14 +42,20 @@ pub struct Split {
 pub fn split(path: &Path, text: &str) -> Result<Split, Diagnostic> {
     let first_end = text.find('\n').map_or(text.len(), |i| i + 1);
     let first = text[..first_end].trim_end();
-    let format = match first {
-        "+++" => Format::Toml,
-        "---" => Format::Yaml,
-        _ => {
-            return Err(Diagnostic::error(path, 1, 1, "missing front matter: the file must start with `+++` or `---`")
-                .with_hint("open the file with a `+++` line, then `title = \"...\"` and `date = ...`, then a closing `+++` line"))
-        }
-    };
+    let format =
+        match first {
+            "+++" => Format::Toml,
+            "---" => Format::Yaml,
+            _ => return Err(Diagnostic::error(
+                path,
+                1,
+                1,
+                "missing front matter: the file must start with `+++` or `---`",
+            )
+            .with_hint(
+                "open the file with a `+++` line, then `title = \"...\"` and `date = ...`, then a closing `+++` line",
+            )),
+        };
     let mut offset = first_end;
     while offset < text.len() {
         let end = text[offset..].find('\n').map_or(text.len(), |i| offset + i + 1);
@@ -64,8 +70,13 @@ pub fn split(path: &Path, text: &str) -> Result<Split, Diagnostic> {
         offset = end;
     }
     let fence = format.fence();
-    Err(Diagnostic::error(path, 1, 1, format!("unterminated front matter: no closing `{fence}` line"))
-        .with_hint(format!("did you forget the closing `{fence}`?")))
+    Err(Diagnostic::error(
+        path,
+        1,
+        1,
+        format!("unterminated front matter: no closing `{fence}` line"),
+    )
+    .with_hint(format!("did you forget the closing `{fence}`?")))
 }
 
 /// Deserializes and types the front matter block of `split`.
@@ -121,20 +132,32 @@ fn parse_toml(path: &Path, text: &str, split: &Split, block: &str) -> Result<tom
         let at = e.span().map_or(split.front_start, |s| split.front_start + s.start);
         let (line, col) = line_col(text, at);
         let msg = e.message().trim().to_string();
-        vec![Diagnostic::error(path, line, col, format!("invalid TOML front matter: {msg}"))]
+        vec![Diagnostic::error(
+            path,
+            line,
+            col,
+            format!("invalid TOML front matter: {msg}"),
+        )]
     })
 }
 
 fn parse_yaml(path: &Path, text: &str, split: &Split, block: &str) -> Result<toml::Table, Vec<Diagnostic>> {
     let first_line = line_col(text, split.front_start).0;
     let yaml_error = |line: usize, col: usize, msg: String| {
-        vec![Diagnostic::error(path, line, col, format!("invalid YAML front matter: {msg}"))]
+        vec![Diagnostic::error(
+            path,
+            line,
+            col,
+            format!("invalid YAML front matter: {msg}"),
+        )]
     };
     if block.trim().is_empty() {
         return Ok(toml::Table::new());
     }
     let value: serde_yaml::Value = serde_yaml::from_str(block).map_err(|e| {
-        let (line, col) = e.location().map_or((first_line, 1), |l| (first_line + l.line() - 1, l.column()));
+        let (line, col) = e
+            .location()
+            .map_or((first_line, 1), |l| (first_line + l.line() - 1, l.column()));
         // serde_yaml appends "at line N column M" relative to the block: drop it.
         let msg = e.to_string();
         let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
@@ -322,7 +345,11 @@ impl Fields<'_> {
         let safe = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
         if slug.is_empty() || slug.starts_with('.') || !slug.chars().all(safe) {
             let hint = "use letters, digits, `-`, `_` and `.` (not first), e.g. `2026-w47`";
-            self.error("slug", format!("front matter `slug`: `{slug}` is not a safe identifier"), Some(hint));
+            self.error(
+                "slug",
+                format!("front matter `slug`: `{slug}` is not a safe identifier"),
+                Some(hint),
+            );
             return None;
         }
         Some(slug)
@@ -337,10 +364,11 @@ fn parse_date(raw: &str) -> Result<(DateTime<FixedOffset>, bool), &'static str> 
         let midnight = d.and_hms_opt(0, 0, 0).expect("midnight exists");
         return Ok((midnight.and_utc().fixed_offset(), false));
     }
-    if raw.len() > 10 && NaiveDate::parse_from_str(&raw[..10], "%Y-%m-%d").is_ok() {
-        if chrono::NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%S").is_ok() {
-            return Err("has no UTC offset");
-        }
+    let date_part = raw
+        .get(..10)
+        .is_some_and(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").is_ok());
+    if date_part && chrono::NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%S").is_ok() {
+        return Err("has no UTC offset");
     }
     Err("is not a date")
 }
@@ -368,5 +396,6 @@ mod tests {
         assert!(!t);
         assert_eq!(parse_date("2024-06-24T02:15:00"), Err("has no UTC offset"));
         assert_eq!(parse_date("soon"), Err("is not a date"));
+        assert_eq!(parse_date("2026-11-2가T"), Err("is not a date"));
     }
 }

@@ -39,7 +39,11 @@ pub fn warnings(issue: &Issue, facts: &Facts<'_>) -> Vec<Diagnostic> {
 
     if issue.front.draft {
         let line = key_line(&facts.text[..facts.body_start], "draft");
-        warn((line, 1), "draft: `send --due` skips this issue".into(), Some("remove `draft = true` when it is ready"));
+        warn(
+            (line, 1),
+            "draft: `send --due` skips this issue".into(),
+            Some("remove `draft = true` when it is ready"),
+        );
     }
 
     let body_line = facts.at(0);
@@ -63,7 +67,11 @@ pub fn warnings(issue: &Issue, facts: &Facts<'_>) -> Vec<Diagnostic> {
     }
 
     if let Some(offset) = facts.preamble {
-        warn(facts.at(offset), "text before the first `##` heading is not part of any article".into(), None);
+        warn(
+            facts.at(offset),
+            "text before the first `##` heading is not part of any article".into(),
+            None,
+        );
     }
 
     if issue.articles.is_empty() {
@@ -82,7 +90,11 @@ pub fn warnings(issue: &Issue, facts: &Facts<'_>) -> Vec<Diagnostic> {
         if a.title.is_empty() {
             warn((a.line, 1), "article heading is empty".into(), None);
         } else if let Some(first) = seen.get(a.title.as_str()) {
-            warn((a.line, 1), format!("duplicate article title `{}` (first on line {first})", a.title), None);
+            warn(
+                (a.line, 1),
+                format!("duplicate article title `{}` (first on line {first})", a.title),
+                None,
+            );
         } else {
             seen.insert(&a.title, a.line);
         }
@@ -111,7 +123,11 @@ pub fn warnings(issue: &Issue, facts: &Facts<'_>) -> Vec<Diagnostic> {
         );
     }
     for &offset in facts.after_references {
-        warn(facts.at(offset), "section after `## References`".into(), Some("`## References` should come last"));
+        warn(
+            facts.at(offset),
+            "section after `## References`".into(),
+            Some("`## References` should come last"),
+        );
     }
 
     for link in facts.links {

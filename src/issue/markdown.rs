@@ -120,17 +120,25 @@ impl Builder<'_> {
             Tag::Link { dest_url, .. } | Tag::Image { dest_url, .. } => {
                 self.inline_frame(InlineKind::Link(dest_url.into_string()), at)
             }
-            Tag::List(start) => Frame::List { start, items: Vec::new() },
+            Tag::List(start) => Frame::List {
+                start,
+                items: Vec::new(),
+            },
             Tag::Item => Frame::Item(Vec::new()),
             Tag::BlockQuote(_) => Frame::Quote(Vec::new()),
             Tag::CodeBlock(kind) => {
                 let lang = match kind {
-                    CodeBlockKind::Fenced(info) => {
-                        info.split_whitespace().next().map(str::to_string).filter(|s| !s.is_empty())
-                    }
+                    CodeBlockKind::Fenced(info) => info
+                        .split_whitespace()
+                        .next()
+                        .map(str::to_string)
+                        .filter(|s| !s.is_empty()),
                     CodeBlockKind::Indented => None,
                 };
-                Frame::Code { lang, code: String::new() }
+                Frame::Code {
+                    lang,
+                    code: String::new(),
+                }
             }
             Tag::HtmlBlock => {
                 self.close_implicit_paragraph();
@@ -178,7 +186,14 @@ impl Builder<'_> {
     }
 
     fn close_implicit_paragraph(&mut self) {
-        if let Some((Frame::Inlines { kind: InlineKind::Implicit, .. }, _)) = self.stack.last() {
+        if let Some((
+            Frame::Inlines {
+                kind: InlineKind::Implicit,
+                ..
+            },
+            _,
+        )) = self.stack.last()
+        {
             self.close();
         }
     }
@@ -222,9 +237,15 @@ impl Builder<'_> {
     }
 
     fn inside_link(&self) -> bool {
-        self.stack
-            .iter()
-            .any(|(f, _)| matches!(f, Frame::Inlines { kind: InlineKind::Link(_), .. }))
+        self.stack.iter().any(|(f, _)| {
+            matches!(
+                f,
+                Frame::Inlines {
+                    kind: InlineKind::Link(_),
+                    ..
+                }
+            )
+        })
     }
 
     /// Finds each link's URL in the source after `at`, for line numbers.
@@ -233,8 +254,16 @@ impl Builder<'_> {
         let mut urls = Vec::new();
         collect_urls(inlines, &mut urls);
         for url in urls {
-            let offset = self.source.get(cursor..).and_then(|s| s.find(url.as_str())).map_or(at, |i| cursor + i);
-            cursor = if offset >= cursor { offset + url.len().min(self.source.len() - offset) } else { cursor };
+            let offset = self
+                .source
+                .get(cursor..)
+                .and_then(|s| s.find(url.as_str()))
+                .map_or(at, |i| cursor + i);
+            cursor = if offset >= cursor {
+                offset + url.len().min(self.source.len() - offset)
+            } else {
+                cursor
+            };
             self.body.links.push(LinkSite { url, offset });
         }
     }
@@ -344,3 +373,7 @@ pub fn block_text(block: &Block) -> String {
         Block::Rule => String::new(),
     }
 }
+
+#[cfg(test)]
+#[path = "markdown_tests.rs"]
+mod tests;

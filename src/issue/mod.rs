@@ -24,7 +24,8 @@ pub struct Parsed {
 
 /// Reads an issue file. Errors are diagnostics (`path:line:col`).
 pub fn from_file(path: &Path) -> Result<Parsed, Vec<Diagnostic>> {
-    let bytes = std::fs::read(path).map_err(|e| vec![Diagnostic::error(path, 0, 0, format!("cannot read issue: {e}"))])?;
+    let bytes =
+        std::fs::read(path).map_err(|e| vec![Diagnostic::error(path, 0, 0, format!("cannot read issue: {e}"))])?;
     let text = match std::str::from_utf8(&bytes) {
         Ok(t) => t,
         Err(e) => {
@@ -36,7 +37,9 @@ pub fn from_file(path: &Path) -> Result<Parsed, Vec<Diagnostic>> {
             } else {
                 format!("not UTF-8 text: invalid byte 0x{byte:02X}")
             };
-            return Err(vec![Diagnostic::error(path, line, col, msg).with_hint("save the issue as UTF-8 markdown")]);
+            return Err(vec![
+                Diagnostic::error(path, line, col, msg).with_hint("save the issue as UTF-8 markdown")
+            ]);
         }
     };
     parse(path, text)
@@ -46,13 +49,22 @@ pub fn from_file(path: &Path) -> Result<Parsed, Vec<Diagnostic>> {
 pub fn parse(path: &Path, text: &str) -> Result<Parsed, Vec<Diagnostic>> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     if text.trim().is_empty() {
-        let hint = "an issue starts with `+++` front matter (title, date), then `## Period`, articles and `## References`";
-        return Err(vec![Diagnostic::error(path, 1, 1, "empty file: no front matter and no articles").with_hint(hint)]);
+        let hint =
+            "an issue starts with `+++` front matter (title, date), then `## Period`, articles and `## References`";
+        return Err(vec![Diagnostic::error(
+            path,
+            1,
+            1,
+            "empty file: no front matter and no articles",
+        )
+        .with_hint(hint)]);
     }
     if let Some(nul) = text.find('\0') {
         let (line, col) = line_col(text, nul);
         let msg = "not a text file: contains a NUL byte";
-        return Err(vec![Diagnostic::error(path, line, col, msg).with_hint("save the issue as UTF-8 markdown")]);
+        return Err(vec![
+            Diagnostic::error(path, line, col, msg).with_hint("save the issue as UTF-8 markdown")
+        ]);
     }
     let split = frontmatter::split(path, text).map_err(|d| vec![d])?;
     let front = frontmatter::parse(path, text, &split)?;
@@ -106,10 +118,10 @@ pub fn parse(path: &Path, text: &str) -> Result<Parsed, Vec<Diagnostic>> {
     };
 
     let mut issue = Issue {
-        id: front
-            .slug
-            .clone()
-            .unwrap_or_else(|| path.file_stem().map_or_else(|| "issue".into(), |s| s.to_string_lossy().into_owned())),
+        id: front.slug.clone().unwrap_or_else(|| {
+            path.file_stem()
+                .map_or_else(|| "issue".into(), |s| s.to_string_lossy().into_owned())
+        }),
         path: path.to_path_buf(),
         number: issue_number(&front.title),
         period: s.period.and_then(Result::ok),

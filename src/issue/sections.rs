@@ -43,7 +43,9 @@ pub fn split(items: Vec<Located>) -> (Option<usize>, Vec<RawSection>) {
                 offset,
                 blocks: Vec::new(),
             }),
-            Top::Heading { level, content } => push_block(&mut sections, &mut preamble, Block::Heading { level, content }, offset),
+            Top::Heading { level, content } => {
+                push_block(&mut sections, &mut preamble, Block::Heading { level, content }, offset)
+            }
             Top::Block(b) => push_block(&mut sections, &mut preamble, b, offset),
         }
     }
@@ -60,7 +62,10 @@ fn push_block(sections: &mut [RawSection], preamble: &mut Option<usize>, block: 
 }
 
 fn heading_text(content: &[Inline]) -> String {
-    Inline::plain_text(content).split_whitespace().collect::<Vec<_>>().join(" ")
+    Inline::plain_text(content)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn is_references(title: &str) -> bool {
@@ -99,7 +104,9 @@ pub fn classify(preamble: Option<usize>, sections: Vec<RawSection>) -> Sections 
 
 /// `` `2024-06-16` ~ `2024-06-22` ``: the first paragraph with two code-span dates.
 fn period(blocks: &[Block]) -> Option<Period> {
-    let Block::Paragraph(inlines) = blocks.first()? else { return None };
+    let Block::Paragraph(inlines) = blocks.first()? else {
+        return None;
+    };
     let dates: Vec<NaiveDate> = inlines
         .iter()
         .filter_map(|i| match i {
@@ -134,7 +141,9 @@ pub fn references(blocks: &[Block], locate: &mut dyn FnMut(&str) -> usize) -> (V
 }
 
 fn reference(item: &[Block], locate: &mut dyn FnMut(&str) -> usize) -> Option<Reference> {
-    let Some(Block::Paragraph(inlines)) = item.first() else { return None };
+    let Some(Block::Paragraph(inlines)) = item.first() else {
+        return None;
+    };
     let (url, content) = first_link(inlines)?;
     let text = Inline::plain_text(content);
     let title = (text.trim() != url && !text.trim().is_empty()).then(|| text.trim().to_string());
@@ -163,7 +172,9 @@ fn first_link(inlines: &[Inline]) -> Option<(&str, &[Inline])> {
 
 /// The link an item opens with (ignoring whitespace and emphasis around it).
 fn leading_link(inlines: &[Inline]) -> Option<(&str, &[Inline])> {
-    let first = inlines.iter().find(|i| !matches!(i, Inline::Text(t) if t.trim().is_empty()))?;
+    let first = inlines
+        .iter()
+        .find(|i| !matches!(i, Inline::Text(t) if t.trim().is_empty()))?;
     match first {
         Inline::Link { url, content } => Some((url.as_str(), content.as_slice())),
         Inline::Strong(c) | Inline::Emphasis(c) => leading_link(c),
@@ -186,9 +197,17 @@ pub fn overview_articles(intro: &RawSection, locate: &mut dyn FnMut(&str) -> usi
     for block in &intro.blocks {
         let Block::List(list) = block else { continue };
         for item in &list.items {
-            let Some(Block::Paragraph(first)) = item.first() else { continue };
-            let Some((url, content)) = leading_link(first) else { continue };
-            let only_link = first.iter().filter(|i| !matches!(i, Inline::Text(t) if t.trim().is_empty())).count() == 1;
+            let Some(Block::Paragraph(first)) = item.first() else {
+                continue;
+            };
+            let Some((url, content)) = leading_link(first) else {
+                continue;
+            };
+            let only_link = first
+                .iter()
+                .filter(|i| !matches!(i, Inline::Text(t) if t.trim().is_empty()))
+                .count()
+                == 1;
             let blocks = if only_link { item[1..].to_vec() } else { item.to_vec() };
             articles.push(Article {
                 title: clean_title(&Inline::plain_text(content)),

@@ -77,7 +77,8 @@ fn duplicate_issue_ids_are_errors() {
     let run = sb.run(&["check"]);
     run.expect_code(2);
     assert!(
-        run.stderr.contains("issues/copy.md:1:1: error: issue id `2026-w47` is also used by issues/2026-w47.md"),
+        run.stderr
+            .contains("issues/copy.md:1:1: error: issue id `2026-w47` is also used by issues/2026-w47.md"),
         "{}",
         run.stderr
     );
@@ -88,7 +89,10 @@ fn a_missing_config_exits_2() {
     let sb = Sandbox::empty();
     sb.run(&["check"]).expect_code(2);
     let sb = Sandbox::example();
-    sb.write("newsletter.toml", "[newsletter]\nname = \"x\"\nfrom = \"a@example.com\"\nbogus = 1\n");
+    sb.write(
+        "newsletter.toml",
+        "[newsletter]\nname = \"x\"\nfrom = \"a@example.com\"\nbogus = 1\n",
+    );
     let run = sb.run(&["check"]);
     run.expect_code(2);
     assert!(run.stderr.contains("newsletter.toml:4:"), "{}", run.stderr);
@@ -133,11 +137,17 @@ fn example_issue_w47_korean_toml() {
     assert_eq!(links(&i.articles[0].blocks), ["https://sqlite.org/wal.html"]);
     assert_eq!(
         links(&i.articles[1].blocks),
-        ["https://example.org/postmortem-template", "https://example.com/blog/postmortems"]
+        [
+            "https://example.org/postmortem-template",
+            "https://example.com/blog/postmortems"
+        ]
     );
     assert_eq!(links(&i.articles[2].blocks), ["https://example.net/wide-events"]);
     assert_eq!(i.articles[2].url.as_deref(), Some("https://example.net/wide-events"));
-    assert_eq!(i.references[1].related[0].url, "https://example.org/postmortem-template");
+    assert_eq!(
+        i.references[1].related[0].url,
+        "https://example.org/postmortem-template"
+    );
 }
 
 #[test]
@@ -149,13 +159,20 @@ fn example_issue_w48_english_yaml() {
     assert!(!i.front.date_has_time);
     assert_eq!(i.front.date.to_rfc3339(), "2026-11-30T00:00:00+00:00");
     assert_eq!(i.front.tags, ["Field Notes", "Weekly"]);
-    assert_eq!(i.front.description.as_deref(), Some("Time zones, retries and one tiny shell trick."));
+    assert_eq!(
+        i.front.description.as_deref(),
+        Some("Time zones, retries and one tiny shell trick.")
+    );
     assert_eq!(i.articles[2].title, "One shell trick: set -euo pipefail");
     assert_eq!(i.references[2].title.as_deref(), Some("Use the unofficial strict mode"));
     assert_eq!(links(&i.articles[1].blocks), ["https://example.org/backoff-demo"]);
     // An ordered list nested in a bullet, with a bullet nested in item 2.
-    let Block::List(outer) = &i.articles[1].blocks[0] else { panic!("{:?}", i.articles[1].blocks) };
-    let Block::List(ordered) = &outer.items[1][1] else { panic!("{:?}", outer.items[1]) };
+    let Block::List(outer) = &i.articles[1].blocks[0] else {
+        panic!("{:?}", i.articles[1].blocks)
+    };
+    let Block::List(ordered) = &outer.items[1][1] else {
+        panic!("{:?}", outer.items[1])
+    };
     assert_eq!((ordered.start, ordered.items.len()), (Some(1), 3));
     assert!(matches!(&ordered.items[1][1], Block::List(l) if l.start.is_none()));
 }

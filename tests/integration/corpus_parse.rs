@@ -166,16 +166,26 @@ fn parse_issue(corpus: &Path, n: u32) -> Parsed {
 }
 
 fn titles_and_urls(issue: &Issue) -> Vec<(String, Option<String>)> {
-    issue.articles.iter().map(|a| (a.title.clone(), a.url.clone())).collect()
+    issue
+        .articles
+        .iter()
+        .map(|a| (a.title.clone(), a.url.clone()))
+        .collect()
 }
 
 #[test]
 fn every_issue_has_its_period_articles_and_references() {
-    let Some(corpus) = harness::corpus() else { return };
+    let Some(corpus) = harness::corpus() else {
+        return;
+    };
     for (n, start, end, articles, references) in ALL {
         let Parsed { issue, warnings } = parse_issue(&corpus, n);
         let period = issue.period.unwrap_or_else(|| panic!("issue {n}: no period"));
-        assert_eq!((period.start.to_string().as_str(), period.end.to_string().as_str()), (start, end), "issue {n}");
+        assert_eq!(
+            (period.start.to_string().as_str(), period.end.to_string().as_str()),
+            (start, end),
+            "issue {n}"
+        );
         assert_eq!(issue.articles.len(), articles, "issue {n}: articles");
         assert_eq!(issue.references.len(), references, "issue {n}: references");
         assert_eq!(issue.number, Some(n), "issue {n}: number from the title");
@@ -204,23 +214,32 @@ fn every_issue_has_its_period_articles_and_references() {
 
 #[test]
 fn sample_issues_have_their_titles_and_urls() {
-    let Some(corpus) = harness::corpus() else { return };
+    let Some(corpus) = harness::corpus() else {
+        return;
+    };
     for &(n, expected) in SAMPLES {
         let issue = parse_issue(&corpus, n).issue;
-        let want: Vec<(String, Option<String>)> =
-            expected.iter().map(|(t, u)| (t.to_string(), Some(u.to_string()))).collect();
+        let want: Vec<(String, Option<String>)> = expected
+            .iter()
+            .map(|(t, u)| (t.to_string(), Some(u.to_string())))
+            .collect();
         assert_eq!(titles_and_urls(&issue), want, "issue {n}");
     }
 }
 
 #[test]
 fn overview_issues_keep_reference_titles() {
-    let Some(corpus) = harness::corpus() else { return };
+    let Some(corpus) = harness::corpus() else {
+        return;
+    };
     let refs = parse_issue(&corpus, 2).issue.references;
     assert_eq!(refs[0].title.as_deref(), Some("Introduction"));
     assert_eq!(refs[0].url, "https://webrtcforthecurious.com/");
     let refs = parse_issue(&corpus, 3).issue.references;
-    assert_eq!(refs[1].title.as_deref(), Some("RSA is deceptively simple (and fun) | nicole@web"));
+    assert_eq!(
+        refs[1].title.as_deref(),
+        Some("RSA is deceptively simple (and fun) | nicole@web")
+    );
     let refs = parse_issue(&corpus, 5).issue.references;
     assert_eq!(refs[0].title, None, "a bare URL has no title");
     assert_eq!(refs[0].line, 29);
@@ -228,7 +247,9 @@ fn overview_issues_keep_reference_titles() {
 
 #[test]
 fn issue_7_warns_instead_of_pairing() {
-    let Some(corpus) = harness::corpus() else { return };
+    let Some(corpus) = harness::corpus() else {
+        return;
+    };
     let Parsed { issue, warnings } = parse_issue(&corpus, 7);
     assert_eq!(
         titles_and_urls(&issue),
@@ -247,7 +268,9 @@ fn issue_7_warns_instead_of_pairing() {
 
 #[test]
 fn nested_references_are_related_links() {
-    let Some(corpus) = harness::corpus() else { return };
+    let Some(corpus) = harness::corpus() else {
+        return;
+    };
     let refs = parse_issue(&corpus, 18).issue.references;
     assert_eq!(refs[0].related.len(), 1);
     assert_eq!(
@@ -259,14 +282,23 @@ fn nested_references_are_related_links() {
     assert_eq!(refs[7].related[0].url, "https://www.gary-klein.com/cdm?ref=stdy.blog");
     let nested: usize = [12, 18, 20, 27, 30, 37, 40, 43]
         .iter()
-        .map(|&n| parse_issue(&corpus, n).issue.references.iter().map(|r| r.related.len()).sum::<usize>())
+        .map(|&n| {
+            parse_issue(&corpus, n)
+                .issue
+                .references
+                .iter()
+                .map(|r| r.related.len())
+                .sum::<usize>()
+        })
         .sum();
     assert_eq!(nested, 8, "one nested reference in each of 8 issues");
 }
 
 #[test]
 fn issue_4_keeps_its_intro() {
-    let Some(corpus) = harness::corpus() else { return };
+    let Some(corpus) = harness::corpus() else {
+        return;
+    };
     let issue = parse_issue(&corpus, 4).issue;
     let intro = issue.intro.expect("## 개요 is an intro in issue 4");
     assert_eq!(intro.title, "개요");
@@ -275,7 +307,9 @@ fn issue_4_keeps_its_intro() {
 
 #[test]
 fn other_newsletters_parse_or_fail_cleanly() {
-    let Some(corpus) = harness::corpus() else { return };
+    let Some(corpus) = harness::corpus() else {
+        return;
+    };
     let mut files = Vec::new();
     for dir in std::fs::read_dir(corpus.join("other")).unwrap() {
         for f in std::fs::read_dir(dir.unwrap().path()).unwrap() {
@@ -291,8 +325,54 @@ fn other_newsletters_parse_or_fail_cleanly() {
         if let Err(diags) = issue::from_file(&f) {
             assert!(!diags.is_empty());
             for d in diags {
-                assert!(d.is_error() && d.line >= 1 && !d.message.is_empty(), "{}: {d}", f.display());
+                assert!(
+                    d.is_error() && d.line >= 1 && !d.message.is_empty(),
+                    "{}: {d}",
+                    f.display()
+                );
             }
+        }
+    }
+}
+
+#[test]
+fn bare_urls_in_issue_17_are_linked_exactly() {
+    let Some(corpus) = harness::corpus() else {
+        return;
+    };
+    let issue = parse_issue(&corpus, 17).issue;
+    let mut urls = Vec::new();
+    for a in &issue.articles {
+        collect(&a.blocks, &mut urls);
+    }
+    for want in [
+        "https://github.com/valkey-io/valkey",
+        "https://ai.meta.com/blog/meta-llama-3/",
+        "https://github.com/meta-llama/llama3",
+        "https://increase.com/documentation/api#api-reference",
+    ] {
+        assert!(urls.iter().any(|u| u == want), "{want} not in {urls:#?}");
+    }
+    assert!(urls.iter().all(|u| u.is_ascii() && !u.ends_with(')')), "{urls:#?}");
+}
+
+fn collect(blocks: &[issue::Block], out: &mut Vec<String>) {
+    use issue::{Block, Inline};
+    fn inl(c: &[Inline], out: &mut Vec<String>) {
+        for i in c {
+            match i {
+                Inline::Link { url, .. } => out.push(url.clone()),
+                Inline::Emphasis(c) | Inline::Strong(c) | Inline::Strikethrough(c) => inl(c, out),
+                _ => {}
+            }
+        }
+    }
+    for b in blocks {
+        match b {
+            Block::Paragraph(c) | Block::Heading { content: c, .. } => inl(c, out),
+            Block::List(l) => l.items.iter().for_each(|i| collect(i, out)),
+            Block::BlockQuote(b) => collect(b, out),
+            _ => {}
         }
     }
 }

@@ -13,7 +13,8 @@ fn errors(content: &[u8]) -> Vec<String> {
     diags.iter().map(|d| d.to_string().replace(&prefix, "")).collect()
 }
 
-const BODY: &str = "\n## Period\n\n`2026-11-15` ~ `2026-11-21`\n\n## A\n\n- text\n\n## References\n\n- https://example.com/a\n";
+const BODY: &str =
+    "\n## Period\n\n`2026-11-15` ~ `2026-11-21`\n\n## A\n\n- text\n\n## References\n\n- https://example.com/a\n";
 
 #[test]
 fn unterminated_front_matter() {
@@ -33,9 +34,15 @@ fn unterminated_front_matter() {
 fn invalid_toml_points_at_the_line_in_the_issue_file() {
     let text = format!("+++ \ntitle = \"Field Notes Weekly, Issue 1\"\ndate = 2026-11-23\ntags = [\"a\",\n+++\n{BODY}");
     // Line 4 of the file opens the array that the front matter never closes.
-    assert_eq!(errors(text.as_bytes()), ["bad.md:4:13: error: invalid TOML front matter: unclosed array, expected `]`"]);
+    assert_eq!(
+        errors(text.as_bytes()),
+        ["bad.md:4:13: error: invalid TOML front matter: unclosed array, expected `]`"]
+    );
     let text = format!("+++\ntitle = \"Field Notes Weekly, Issue 1\"\ndate = = 2026-11-23\n+++\n{BODY}");
-    assert_eq!(errors(text.as_bytes()), ["bad.md:3:8: error: invalid TOML front matter: extra `=`, expected nothing"]);
+    assert_eq!(
+        errors(text.as_bytes()),
+        ["bad.md:3:8: error: invalid TOML front matter: extra `=`, expected nothing"]
+    );
 }
 
 #[test]
@@ -99,9 +106,20 @@ fn binary_and_non_utf8_files() {
 
 #[test]
 fn empty_file_and_no_front_matter() {
-    let hint = "  hint: an issue starts with `+++` front matter (title, date), then `## Period`, articles and `## References`";
-    assert_eq!(errors(b""), [format!("bad.md:1:1: error: empty file: no front matter and no articles\n{hint}")]);
-    assert_eq!(errors(b"\n  \n"), [format!("bad.md:1:1: error: empty file: no front matter and no articles\n{hint}")]);
+    let hint =
+        "  hint: an issue starts with `+++` front matter (title, date), then `## Period`, articles and `## References`";
+    assert_eq!(
+        errors(b""),
+        [format!(
+            "bad.md:1:1: error: empty file: no front matter and no articles\n{hint}"
+        )]
+    );
+    assert_eq!(
+        errors(b"\n  \n"),
+        [format!(
+            "bad.md:1:1: error: empty file: no front matter and no articles\n{hint}"
+        )]
+    );
     assert_eq!(
         errors(b"# Hello\n"),
         ["bad.md:1:1: error: missing front matter: the file must start with `+++` or `---`\n  hint: open the file with a `+++` line, then `title = \"...\"` and `date = ...`, then a closing `+++` line"]
@@ -112,5 +130,8 @@ fn empty_file_and_no_front_matter() {
 fn a_missing_file_is_an_error_not_a_panic() {
     let sb = Sandbox::empty();
     let diags = issue::from_file(&sb.path("nope.md")).unwrap_err();
-    assert!(diags[0].to_string().contains("nope.md:0:0: error: cannot read issue: "), "{diags:?}");
+    assert!(
+        diags[0].to_string().contains("nope.md:0:0: error: cannot read issue: "),
+        "{diags:?}"
+    );
 }

@@ -13,8 +13,14 @@ tags = [\"a\"]\n+++\n\n## Period\n\n`2026-11-15` ~ `2026-11-21`\n\n## 개요\n\n
 - https://example.com/a\n  - [related](https://example.com/b)\n";
 
 fn config() -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(64);
-    ProptestConfig { cases, ..ProptestConfig::default() }
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(64);
+    ProptestConfig {
+        cases,
+        ..ProptestConfig::default()
+    }
 }
 
 fn check(text: &str) {
