@@ -246,7 +246,10 @@ impl Fields<'_> {
     fn required_string(&mut self, key: &str) -> Option<String> {
         match self.table.remove(key) {
             None => {
-                let hint = format!("add `{key} = \"...\"` to the front matter");
+                let hint = match self.table.keys().find(|k| k.eq_ignore_ascii_case(key)) {
+                    Some(k) => format!("keys are lower-case: rename `{k}` to `{key}`"),
+                    None => format!("add `{key} = \"...\"` to the front matter"),
+                };
                 self.error(key, format!("front matter: missing `{key}`"), Some(&hint));
                 None
             }
