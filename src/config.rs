@@ -206,7 +206,10 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, Vec<Diagnostic>> {
             if !v.get_ref().starts_with("https://") && !v.get_ref().starts_with("http://") {
                 err(v.span(), format!("[newsletter] {key}: must be an http(s) URL"));
             } else if v.get_ref().contains(|c: char| c.is_whitespace() || c.is_control()) {
-                err(v.span(), format!("[newsletter] {key}: must not contain spaces or control characters"));
+                err(
+                    v.span(),
+                    format!("[newsletter] {key}: must not contain spaces or control characters"),
+                );
             }
         }
     }
@@ -246,7 +249,10 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, Vec<Diagnostic>> {
             });
             let rate = s.rate_per_second.map_or(0.0, |r| {
                 if !(r.get_ref().is_finite() && *r.get_ref() >= 0.0) {
-                    err(r.span(), "[smtp] rate_per_second: must be 0 (unlimited) or positive".into());
+                    err(
+                        r.span(),
+                        "[smtp] rate_per_second: must be 0 (unlimited) or positive".into(),
+                    );
                 }
                 *r.get_ref()
             });
@@ -369,7 +375,10 @@ fn parse_address(s: &str) -> Result<Address, String> {
 }
 
 fn placeholder_mailbox() -> Mailbox {
-    Mailbox::new(None, Address::new("invalid", "invalid.invalid").expect("valid placeholder"))
+    Mailbox::new(
+        None,
+        Address::new("invalid", "invalid.invalid").expect("valid placeholder"),
+    )
 }
 
 impl Config {

@@ -32,6 +32,7 @@ pub struct Failure {
 }
 
 impl Failure {
+    #[allow(clippy::new_ret_no_self)]
     pub fn new(exit: Exit, message: impl Into<String>) -> anyhow::Error {
         anyhow::Error::new(Failure {
             exit,

@@ -88,9 +88,15 @@ pub struct Reference {
 pub enum Block {
     Paragraph(Vec<Inline>),
     /// `###` and deeper inside an article.
-    Heading { level: u8, content: Vec<Inline> },
+    Heading {
+        level: u8,
+        content: Vec<Inline>,
+    },
     List(List),
-    CodeBlock { lang: Option<String>, code: String },
+    CodeBlock {
+        lang: Option<String>,
+        code: String,
+    },
     BlockQuote(Vec<Block>),
     Rule,
 }
@@ -111,7 +117,10 @@ pub enum Inline {
     Strong(Vec<Inline>),
     Strikethrough(Vec<Inline>),
     /// `url` is as written; renderers decide which schemes they emit.
-    Link { url: String, content: Vec<Inline> },
+    Link {
+        url: String,
+        content: Vec<Inline>,
+    },
     /// A hard line break.
     LineBreak,
 }
@@ -129,10 +138,7 @@ impl Inline {
     fn push_plain(&self, out: &mut String) {
         match self {
             Inline::Text(t) | Inline::Code(t) => out.push_str(t),
-            Inline::Emphasis(c)
-            | Inline::Strong(c)
-            | Inline::Strikethrough(c)
-            | Inline::Link { content: c, .. } => {
+            Inline::Emphasis(c) | Inline::Strong(c) | Inline::Strikethrough(c) | Inline::Link { content: c, .. } => {
                 for i in c {
                     i.push_plain(out);
                 }

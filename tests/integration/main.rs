@@ -1,8 +1,8 @@
 //! The one integration test crate: runs the `newsletter` binary against temp
 //! folders, real SMTP servers on loopback and the shared corpus.
 
-mod harness;
-mod corpus_parse;
-mod issue_errors;
 mod check_command;
+mod corpus_parse;
+mod harness;
+mod issue_errors;
 mod parser_props;
