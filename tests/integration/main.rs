@@ -2,3 +2,5 @@
 //! folders, real SMTP servers on loopback and the shared corpus.
 
 mod harness;
+mod smtp_server;
+mod smtp_transport;
