@@ -3,4 +3,5 @@
 
 mod harness;
 mod smtp_server;
+mod smtp_tls;
 mod smtp_transport;

@@ -52,6 +52,8 @@ struct State {
     connections: usize,
     rcpt_rules: Vec<Rule>,
     data_rules: Vec<Rule>,
+    /// Recipients whose message is stored but never acknowledged.
+    vanish_rules: Vec<Rule>,
 }
 
 #[derive(Clone)]
@@ -121,6 +123,20 @@ impl SmtpServerBuilder {
         self.state.data_rules.push(Rule {
             addr,
             code,
+            text,
+            remaining: times,
+        });
+        self
+    }
+
+    /// Store the message for `addr`, then close the connection instead of
+    /// replying to the final dot: the client cannot know it arrived.
+    pub fn drop_before_data_reply(mut self, addr: &str, times: usize) -> Self {
+        let addr = addr.to_string();
+        let text = String::new();
+        self.state.vanish_rules.push(Rule {
+            addr,
+            code: 250,
             text,
             remaining: times,
         });
@@ -368,7 +384,7 @@ fn serve(tcp: TcpStream, shared: &Arc<Shared>) -> std::io::Result<()> {
         ServerTls::Implicit(config) => Conn::tls(config, tcp)?,
         _ => Conn::Plain(tcp),
     };
-    let hang_up = Rc::new(Cell::new(false));
+    let hang_up = Rc::new(Cell::new(Hangup::No));
     let mut session = session_builder(shared).build(peer, Recorder::new(shared, &hang_up));
     let mut reader = BufReader::new(conn);
     let mut out = Vec::new();
@@ -382,18 +398,24 @@ fn serve(tcp: TcpStream, shared: &Arc<Shared>) -> std::io::Result<()> {
             return Ok(());
         }
         let res = session.process(&line);
+        if hang_up.get() == Hangup::BeforeReply {
+            let _ = reader.get_ref().tcp().shutdown(Shutdown::Both);
+            return Ok(());
+        }
         res.write_to(&mut out)?;
         let upgrade = res.action == Action::UpgradeTls;
         // One write per batch of input: a write per reply would wait on
         // the client's delayed ACK.
-        let last =
-            hang_up.get() || upgrade || res.action == Action::Close || reader.buffer().is_empty();
+        let last = hang_up.get() == Hangup::AfterReply
+            || upgrade
+            || res.action == Action::Close
+            || reader.buffer().is_empty();
         if last && !out.is_empty() {
             reader.get_mut().write_all(&out)?;
             reader.get_mut().flush()?;
             out.clear();
         }
-        if hang_up.get() || res.action == Action::Close {
+        if hang_up.get() == Hangup::AfterReply || res.action == Action::Close {
             let _ = reader.get_ref().tcp().shutdown(Shutdown::Both);
             return Ok(());
         }
@@ -424,10 +446,17 @@ fn session_builder(shared: &Shared) -> SessionBuilder {
     b
 }
 
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Hangup {
+    No,
+    AfterReply,
+    BeforeReply,
+}
+
 /// mailin's callbacks for one connection.
 struct Recorder {
     shared: Arc<Shared>,
-    hang_up: Rc<Cell<bool>>,
+    hang_up: Rc<Cell<Hangup>>,
     from: String,
     to: Vec<String>,
     data: Vec<u8>,
@@ -435,7 +464,7 @@ struct Recorder {
 }
 
 impl Recorder {
-    fn new(shared: &Arc<Shared>, hang_up: &Rc<Cell<bool>>) -> Self {
+    fn new(shared: &Arc<Shared>, hang_up: &Rc<Cell<Hangup>>) -> Self {
         Recorder {
             shared: Arc::clone(shared),
             hang_up: Rc::clone(hang_up),
@@ -489,13 +518,18 @@ impl Handler for Recorder {
                 return reply;
             }
         }
+        let vanish = to
+            .iter()
+            .any(|addr| Rule::fire(&mut state.vanish_rules, addr).is_some());
         let from = std::mem::take(&mut self.from);
         state.messages.push(Received { from, to, data });
         drop(state);
         self.shared.changed.notify_all();
         self.accepted += 1;
-        if self.shared.drop_after == Some(self.accepted) {
-            self.hang_up.set(true);
+        if vanish {
+            self.hang_up.set(Hangup::BeforeReply);
+        } else if self.shared.drop_after == Some(self.accepted) {
+            self.hang_up.set(Hangup::AfterReply);
         }
         Response::custom(250, "2.0.0 queued".into())
     }

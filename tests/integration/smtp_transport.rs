@@ -6,7 +6,9 @@ use lettre::address::Envelope;
 use lettre::message::{header::ContentType, Mailbox};
 use lettre::Message;
 use newsletter::config::Security;
-use newsletter::transport::smtp::{Credentials, SmtpConnection, SmtpError, SmtpSettings, Stage};
+use newsletter::transport::smtp::{
+    Cause, Credentials, SmtpConnection, SmtpError, SmtpSettings, Stage,
+};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -56,6 +58,7 @@ fn message(i: usize, body_len: usize) -> (Envelope, Vec<u8>, String, String) {
 
 #[test]
 fn two_hundred_messages_over_one_connection_arrive_intact() {
+    let _bulk = BULK.lock().unwrap_or_else(|e| e.into_inner());
     let server = SmtpServer::start();
     let sent: Vec<_> = (0..200).map(|i| message(i, 2_000)).collect();
     block_on(async {
@@ -84,28 +87,47 @@ fn two_hundred_messages_over_one_connection_arrive_intact() {
     }
 }
 
+/// Keeps the two bulk tests from competing with each other for the CPU.
+static BULK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Nagle + delayed ACK cap one connection at ~23 messages/s (measured: 22).
+/// Healthy, a debug build does 600+ messages/s idle and 300-500 with the
+/// machine's 2 cores loaded by other builds, so 150 sits far from both.
+const MIN_RATE: f64 = 150.0;
+
 #[test]
 fn per_connection_throughput_is_not_nagle_bound() {
+    let _bulk = BULK.lock().unwrap_or_else(|e| e.into_inner());
     let server = SmtpServer::start();
     let sent: Vec<_> = (0..500).map(|i| message(i, 20_000)).collect();
-    let elapsed = block_on(async {
+    // 5 batches of 100 over the same connection; the best batch counts, so
+    // a burst of load from other processes does not fail the test. With
+    // Nagle + delayed ACK every batch is capped near 23 messages/s.
+    let batches = block_on(async {
         let mut conn = SmtpConnection::connect(&settings(server.port()))
             .await
             .unwrap();
-        let start = Instant::now();
-        for (envelope, bytes, _, _) in &sent {
-            conn.send(envelope, bytes).await.unwrap();
+        let mut batches = Vec::new();
+        for chunk in sent.chunks(100) {
+            let start = Instant::now();
+            for (envelope, bytes, _, _) in chunk {
+                conn.send(envelope, bytes).await.unwrap();
+            }
+            batches.push(start.elapsed());
         }
-        let elapsed = start.elapsed();
         conn.quit().await;
-        elapsed
+        batches
     });
     assert_eq!(server.message_count(), 500);
-    let rate = 500.0 / elapsed.as_secs_f64();
-    eprintln!("smtp throughput: 500 messages of ~20 KB over one connection in {elapsed:?} = {rate:.0} messages/s");
-    // Nagle + delayed ACK caps one connection near 23 messages/s.
+    let total: Duration = batches.iter().sum();
+    let best = batches.iter().min().unwrap();
+    let rate = 100.0 / best.as_secs_f64();
+    eprintln!(
+        "smtp throughput: 500 messages of ~20 KB over one connection in {total:?} = {:.0} messages/s; best batch of 100: {rate:.0} messages/s",
+        500.0 / total.as_secs_f64()
+    );
     assert!(
-        rate >= 300.0,
+        rate >= MIN_RATE,
         "{rate:.0} messages/s: is TCP_NODELAY still set?"
     );
 }
@@ -196,6 +218,30 @@ fn data_rejection_is_after_data_but_not_maybe_delivered() {
         "{e:?}"
     );
     assert_eq!(e.code(), Some(554));
+}
+
+#[test]
+fn lost_reply_after_the_body_is_maybe_delivered() {
+    let server = SmtpServer::builder()
+        .drop_before_data_reply("unsure@example.org", 1)
+        .start();
+    let e = send_one(server.port(), "unsure@example.org").unwrap_err();
+    assert!(
+        e.after_data() && e.maybe_delivered() && e.is_transient(),
+        "{e:?}"
+    );
+    assert_eq!(server.message_count(), 1, "the server did store it");
+}
+
+#[test]
+fn silent_server_times_out_as_transient() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut s = settings(listener.local_addr().unwrap().port());
+    s.timeout = Duration::from_millis(300);
+    let e = block_on(SmtpConnection::connect(&s)).unwrap_err();
+    assert_eq!((e.stage, &e.cause), (Stage::Greeting, &Cause::Timeout));
+    assert!(e.is_transient() && !e.is_fatal_for_run(), "{e:?}");
+    drop(listener);
 }
 
 #[test]
