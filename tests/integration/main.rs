@@ -3,5 +3,6 @@
 
 mod harness;
 mod smtp_server;
+mod smtp_settings;
 mod smtp_tls;
 mod smtp_transport;

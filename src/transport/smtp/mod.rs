@@ -237,3 +237,31 @@ async fn timed<T>(
         .await
         .unwrap_or_else(|_| Err(SmtpError::new(stage, Cause::Timeout)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send<T: Send>(_: T) {}
+
+    /// The dispatcher runs connections on tokio worker tasks.
+    #[test]
+    fn futures_are_send() {
+        let s = SmtpSettings {
+            host: "127.0.0.1".into(),
+            port: 1,
+            security: Security::None,
+            allow_insecure: false,
+            hello_name: "x".into(),
+            credentials: None,
+            timeout: Duration::from_secs(1),
+            extra_root_certs_pem: Vec::new(),
+        };
+        assert_send(SmtpConnection::connect(&s));
+        fn send_fut(c: &mut SmtpConnection, e: &Envelope) {
+            assert_send(c.send(e, b""));
+            assert_send(c.reset());
+        }
+        let _ = send_fut;
+    }
+}
