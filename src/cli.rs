@@ -4,11 +4,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
-#[command(
-    name = "newsletter",
-    version,
-    about = "Send a markdown newsletter issue to subscribers by email"
-)]
+#[command(name = "newsletter", version, about = "Send a markdown newsletter issue to subscribers by email")]
 pub struct Cli {
     /// The config file [default: ./newsletter.toml]
     #[arg(long, global = true, value_name = "FILE")]

@@ -156,12 +156,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, Vec<Diagnostic>> {
     let raw: RawConfig = toml::from_str(text).map_err(|e| {
         let (line, col) = e.span().map_or((0, 0), |s| line_col(text, s.start));
         let msg = e.message().trim().to_string();
-        vec![Diagnostic::error(
-            path,
-            line,
-            col,
-            format!("invalid config: {msg}"),
-        )]
+        vec![Diagnostic::error(path, line, col, format!("invalid config: {msg}"))]
     })?;
     let mut errors = Vec::new();
     let mut err = |span: std::ops::Range<usize>, msg: String| {
@@ -199,10 +194,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, Vec<Diagnostic>> {
     ] {
         if let Some(v) = value {
             if v.get_ref().contains(['\r', '\n']) {
-                err(
-                    v.span(),
-                    format!("[newsletter] {key}: must be one line (no CR or LF)"),
-                );
+                err(v.span(), format!("[newsletter] {key}: must be one line (no CR or LF)"));
             }
         }
     }
@@ -212,27 +204,15 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, Vec<Diagnostic>> {
     ] {
         if let Some(v) = value {
             if !v.get_ref().starts_with("https://") && !v.get_ref().starts_with("http://") {
-                err(
-                    v.span(),
-                    format!("[newsletter] {key}: must be an http(s) URL"),
-                );
-            } else if v
-                .get_ref()
-                .contains(|c: char| c.is_whitespace() || c.is_control())
-            {
-                err(
-                    v.span(),
-                    format!("[newsletter] {key}: must not contain spaces or control characters"),
-                );
+                err(v.span(), format!("[newsletter] {key}: must be an http(s) URL"));
+            } else if v.get_ref().contains(|c: char| c.is_whitespace() || c.is_control()) {
+                err(v.span(), format!("[newsletter] {key}: must not contain spaces or control characters"));
             }
         }
     }
     if let Some(u) = &n.unsubscribe_url {
         if !u.get_ref().contains("{token}") {
-            err(
-                u.span(),
-                "[newsletter] unsubscribe_url: must contain {token}".into(),
-            );
+            err(u.span(), "[newsletter] unsubscribe_url: must contain {token}".into());
         }
     }
     let list_id = n
@@ -266,19 +246,13 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, Vec<Diagnostic>> {
             });
             let rate = s.rate_per_second.map_or(0.0, |r| {
                 if !(r.get_ref().is_finite() && *r.get_ref() >= 0.0) {
-                    err(
-                        r.span(),
-                        "[smtp] rate_per_second: must be 0 (unlimited) or positive".into(),
-                    );
+                    err(r.span(), "[smtp] rate_per_second: must be 0 (unlimited) or positive".into());
                 }
                 *r.get_ref()
             });
             if let Some(h) = &s.host {
                 if h.get_ref().is_empty() || h.get_ref().contains(|c: char| c.is_whitespace()) {
-                    err(
-                        h.span(),
-                        "[smtp] host: must be a host name or address".into(),
-                    );
+                    err(h.span(), "[smtp] host: must be a host name or address".into());
                 }
             }
             if let Some(u) = &s.username {
@@ -287,9 +261,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, Vec<Diagnostic>> {
                 }
             }
             Smtp {
-                host: s
-                    .host
-                    .map_or_else(|| "localhost".into(), |h| h.into_inner()),
+                host: s.host.map_or_else(|| "localhost".into(), |h| h.into_inner()),
                 port: s.port.unwrap_or(match security {
                     Security::Tls => 465,
                     Security::StartTls => 587,
@@ -363,19 +335,16 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, Vec<Diagnostic>> {
             from,
             reply_to,
             list_id,
-            subject: n
-                .subject
-                .map_or_else(|| "{title}".into(), |s| s.into_inner()),
+            subject: n.subject.map_or_else(|| "{title}".into(), |s| s.into_inner()),
             archive_url: n.archive_url.map(|s| s.into_inner()),
             unsubscribe_url: n.unsubscribe_url.map(|s| s.into_inner()),
             unsubscribe_mailto,
             postal_address: n.postal_address.map(|s| s.into_inner()).unwrap_or_default(),
             bounce_address,
             max_age_days: n.max_age_days.unwrap_or(7),
-            unsubscribe_secret_env: n.unsubscribe_secret_env.map_or_else(
-                || "NEWSLETTER_UNSUBSCRIBE_SECRET".into(),
-                |s| s.into_inner(),
-            ),
+            unsubscribe_secret_env: n
+                .unsubscribe_secret_env
+                .map_or_else(|| "NEWSLETTER_UNSUBSCRIBE_SECRET".into(), |s| s.into_inner()),
         },
         smtp,
         dkim,
@@ -400,10 +369,7 @@ fn parse_address(s: &str) -> Result<Address, String> {
 }
 
 fn placeholder_mailbox() -> Mailbox {
-    Mailbox::new(
-        None,
-        Address::new("invalid", "invalid.invalid").expect("valid placeholder"),
-    )
+    Mailbox::new(None, Address::new("invalid", "invalid.invalid").expect("valid placeholder"))
 }
 
 impl Config {
@@ -436,17 +402,12 @@ mod tests {
         let text = format!("{MIN}password = \"hunter2\"\n");
         let e = parse(Path::new("n.toml"), &text).unwrap_err();
         assert_eq!(e[0].line, 4, "{}", e[0]);
-        assert!(
-            e[0].message.contains("unknown field `password`"),
-            "{}",
-            e[0]
-        );
+        assert!(e[0].message.contains("unknown field `password`"), "{}", e[0]);
     }
 
     #[test]
     fn bad_security_and_from_name_their_lines() {
-        let text =
-            "[newsletter]\nname = \"N\"\nfrom = \"not an address\"\n[smtp]\nsecurity = \"ssl\"\n";
+        let text = "[newsletter]\nname = \"N\"\nfrom = \"not an address\"\n[smtp]\nsecurity = \"ssl\"\n";
         let e = parse(Path::new("n.toml"), text).unwrap_err();
         assert_eq!(e.len(), 2);
         assert_eq!(e[0].line, 3);

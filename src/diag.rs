@@ -30,13 +30,7 @@ impl Diagnostic {
         Self::new(Severity::Warning, path, line, col, message)
     }
 
-    fn new(
-        severity: Severity,
-        path: &Path,
-        line: usize,
-        col: usize,
-        message: impl Into<String>,
-    ) -> Self {
+    fn new(severity: Severity, path: &Path, line: usize, col: usize, message: impl Into<String>) -> Self {
         Diagnostic {
             path: path.to_path_buf(),
             line,
@@ -63,15 +57,7 @@ impl fmt::Display for Diagnostic {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
-        write!(
-            f,
-            "{}:{}:{}: {}: {}",
-            self.path.display(),
-            self.line,
-            self.col,
-            sev,
-            self.message
-        )?;
+        write!(f, "{}:{}:{}: {}: {}", self.path.display(), self.line, self.col, sev, self.message)?;
         if let Some(h) = &self.hint {
             write!(f, "\n  hint: {h}")?;
         }

@@ -16,3 +16,4 @@ fn main() {
     };
     std::process::exit(code.code());
 }
+

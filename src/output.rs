@@ -10,26 +10,14 @@ static COLOR: AtomicU8 = AtomicU8::new(0);
 
 /// How much to print: 0 quiet, 1 normal, 2 verbose.
 pub fn set_level(quiet: bool, verbose: bool) {
-    LEVEL.store(
-        if quiet {
-            0
-        } else if verbose {
-            2
-        } else {
-            1
-        },
-        Ordering::Relaxed,
-    );
+    LEVEL.store(if quiet { 0 } else if verbose { 2 } else { 1 }, Ordering::Relaxed);
 }
 
 pub fn set_color(choice: ColorChoice) {
     let on = match choice {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
-        ColorChoice::Auto => {
-            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                && std::io::stderr().is_terminal()
-        }
+        ColorChoice::Auto => std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal(),
     };
     COLOR.store(on as u8, Ordering::Relaxed);
 }
@@ -83,11 +71,7 @@ pub fn diagnostic(d: &crate::diag::Diagnostic) {
     if color() {
         let text = text
             .replacen(": error: ", &format!(": {}: ", paint("31;1", "error")), 1)
-            .replacen(
-                ": warning: ",
-                &format!(": {}: ", paint("33;1", "warning")),
-                1,
-            );
+            .replacen(": warning: ", &format!(": {}: ", paint("33;1", "warning")), 1);
         eprintln!("{text}");
     } else {
         eprintln!("{text}");

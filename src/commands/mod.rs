@@ -16,10 +16,7 @@ use std::path::{Path, PathBuf};
 pub fn run(cli: Cli) -> anyhow::Result<Exit> {
     output::set_level(cli.quiet, cli.verbose);
     output::set_color(cli.color);
-    let config_path = cli
-        .config
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("newsletter.toml"));
+    let config_path = cli.config.clone().unwrap_or_else(|| PathBuf::from("newsletter.toml"));
     match cli.command {
         Command::Check(a) => check::run(&config_path, a),
         Command::Preview(a) => preview::run(&config_path, a),
@@ -38,9 +35,6 @@ pub(crate) fn load_config(path: &Path) -> anyhow::Result<Config> {
         for d in &diags {
             output::diagnostic(d);
         }
-        Failure::new(
-            Exit::Invalid,
-            format!("{}: invalid configuration", path.display()),
-        )
+        Failure::new(Exit::Invalid, format!("{}: invalid configuration", path.display()))
     })
 }

@@ -88,15 +88,9 @@ pub struct Reference {
 pub enum Block {
     Paragraph(Vec<Inline>),
     /// `###` and deeper inside an article.
-    Heading {
-        level: u8,
-        content: Vec<Inline>,
-    },
+    Heading { level: u8, content: Vec<Inline> },
     List(List),
-    CodeBlock {
-        lang: Option<String>,
-        code: String,
-    },
+    CodeBlock { lang: Option<String>, code: String },
     BlockQuote(Vec<Block>),
     Rule,
 }
@@ -117,10 +111,7 @@ pub enum Inline {
     Strong(Vec<Inline>),
     Strikethrough(Vec<Inline>),
     /// `url` is as written; renderers decide which schemes they emit.
-    Link {
-        url: String,
-        content: Vec<Inline>,
-    },
+    Link { url: String, content: Vec<Inline> },
     /// A hard line break.
     LineBreak,
 }

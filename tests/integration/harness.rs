@@ -91,11 +91,7 @@ impl From<Output> for Run {
 impl Run {
     #[track_caller]
     pub fn expect_code(&self, code: i32) -> &Self {
-        assert_eq!(
-            self.code, code,
-            "exit code\nstdout:\n{}\nstderr:\n{}",
-            self.stdout, self.stderr
-        );
+        assert_eq!(self.code, code, "exit code\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
         self
     }
 }
@@ -114,15 +110,9 @@ pub fn corpus() -> Option<PathBuf> {
         return Some(dir);
     }
     if std::env::var_os("NEWSLETTER_REQUIRE_CORPUS").is_some() {
-        panic!(
-            "corpus not found at {} (NEWSLETTER_REQUIRE_CORPUS is set)",
-            dir.display()
-        );
+        panic!("corpus not found at {} (NEWSLETTER_REQUIRE_CORPUS is set)", dir.display());
     }
-    eprintln!(
-        "note: corpus not found at {}; skipping corpus test",
-        dir.display()
-    );
+    eprintln!("note: corpus not found at {}; skipping corpus test", dir.display());
     None
 }
 
