@@ -6,3 +6,7 @@ mod corpus_parse;
 mod harness;
 mod issue_errors;
 mod parser_props;
+mod smtp_server;
+mod smtp_settings;
+mod smtp_tls;
+mod smtp_transport;
