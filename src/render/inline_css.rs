@@ -9,6 +9,7 @@ pub fn inline_css(html: &str) -> Result<String> {
     let inliner = css_inline::CSSInliner::options()
         .load_remote_stylesheets(false)
         .keep_at_rules(true)
+        .minify_css(true)
         .build();
     inliner.inline(html).context("inlining the email's CSS")
 }
@@ -21,7 +22,7 @@ mod tests {
     fn rules_move_inline_and_media_queries_stay() {
         let html = "<html><head><style>p { color: red } @media (max-width: 600px) { p { color: blue !important } }</style></head><body><p>x</p></body></html>";
         let out = inline_css(html).unwrap();
-        assert!(out.contains("<p style=\"color: red;\">x</p>"), "{out}");
+        assert!(out.contains("<p style=\"color:red\">x</p>"), "{out}");
         assert!(out.contains("@media (max-width: 600px)"), "{out}");
     }
 }

@@ -53,9 +53,10 @@ pub fn prepare(issue: &Issue, cfg: &Config) -> Result<PreparedIssue> {
         .render()
         .with_context(|| format!("{}: rendering the HTML body", issue.path.display()))?;
     let html = inline_css::inline_css(&html).with_context(|| issue.path.display().to_string())?;
-    let text = text::EmailText::new(issue, &v, &slots)
+    let mut text = text::EmailText::new(issue, &v, &slots)
         .render()
         .with_context(|| format!("{}: rendering the text body", issue.path.display()))?;
+    text.push('\n');
     let html = slots.split(&html)?;
     let text = slots.split(&text)?;
     for (body, name) in [(&html, "HTML"), (&text, "text")] {
