@@ -56,6 +56,7 @@ fn is_marker(w: &str) -> bool {
 }
 
 /// Every line of every code block in the issue (these stay verbatim).
+#[allow(dead_code)] // used by render_corpus.rs, wired in after the parser merge
 pub fn code_lines(issue: &Issue) -> Vec<String> {
     fn walk(blocks: &[Block], out: &mut Vec<String>) {
         for b in blocks {
