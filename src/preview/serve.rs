@@ -65,6 +65,7 @@ pub fn serve(
             "/email.html" => file_response(&out.join("email.html"), "text/html; charset=utf-8"),
             "/email.txt" => file_response(&out.join("email.txt"), "text/plain; charset=utf-8"),
             "/message.eml" => file_response(&out.join("message.eml"), "text/plain; charset=utf-8"),
+            "/favicon.ico" => text_response(String::new(), "image/x-icon").with_status_code(204),
             _ => text_response("not found".into(), "text/plain; charset=utf-8").with_status_code(404),
         };
         let _ = request.respond(response);

@@ -29,7 +29,7 @@ pub fn check_bodies(issue: &Issue, html: &str, text: &str, verbatim: &[String]) 
         }
     }
     for line in text.lines() {
-        if display_width(line) <= TEXT_WIDTH || verbatim.iter().any(|v| v.trim_end() == line.trim()) {
+        if display_width(line) <= TEXT_WIDTH || verbatim.iter().any(|v| v.trim() == line.trim()) {
             continue;
         }
         let words: Vec<&str> = line.split_whitespace().collect();
