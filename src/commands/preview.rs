@@ -10,8 +10,12 @@ use std::path::{Path, PathBuf};
 pub fn run(config: &Path, args: PreviewArgs) -> anyhow::Result<Exit> {
     let cfg = super::load_config(config)?;
     let issue = load_issue(&args.issue)?;
-    let reader = preview::reader(args.as_email.as_deref()).map_err(|e| Failure::new(Exit::Invalid, format!("{e:#}")))?;
-    let out = args.out.clone().unwrap_or_else(|| preview::default_out_dir(&cfg, &issue.id));
+    let reader = preview::reader(args.as_email.as_deref())
+        .map_err(|e| Failure::new(Exit::Invalid, format!("{e:#}")))?;
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| preview::default_out_dir(&cfg, &issue.id));
     preview::build(&issue, &cfg, &reader, args.serve)?.write(&out)?;
     output::log(&format!("wrote {}", out.join("index.html").display()));
     if !args.serve {
@@ -21,11 +25,13 @@ pub fn run(config: &Path, args: PreviewArgs) -> anyhow::Result<Exit> {
         return Ok(Exit::Ok);
     }
     let watched = watched_paths(config, &cfg, &args.issue);
-    let (config_path, issue_path, out_dir) = (config.to_path_buf(), args.issue.clone(), out.clone());
+    let (config_path, issue_path, out_dir) =
+        (config.to_path_buf(), args.issue.clone(), out.clone());
     let rebuild = move || {
         if let Err(e) = rebuild(&config_path, &issue_path, &reader, &out_dir) {
             output::warn(&format!("preview not rebuilt: {e:#}"));
-            let page = preview::error_index(&issue_path.display().to_string(), &format!("{e:#}"), true);
+            let page =
+                preview::error_index(&issue_path.display().to_string(), &format!("{e:#}"), true);
             if let Ok(page) = page {
                 let _ = std::fs::write(out_dir.join("index.html"), page);
             }
@@ -37,9 +43,18 @@ pub fn run(config: &Path, args: PreviewArgs) -> anyhow::Result<Exit> {
     Ok(Exit::Ok)
 }
 
-fn rebuild(config: &Path, issue: &Path, reader: &lettre::message::Mailbox, out: &Path) -> anyhow::Result<()> {
+fn rebuild(
+    config: &Path,
+    issue: &Path,
+    reader: &lettre::message::Mailbox,
+    out: &Path,
+) -> anyhow::Result<()> {
     let cfg = crate::config::load(config).map_err(|diags| {
-        anyhow::anyhow!(diags.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))
+        anyhow::anyhow!(diags
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n"))
     })?;
     let issue = load_issue(issue)?;
     preview::build(&issue, &cfg, reader, true)?.write(out)

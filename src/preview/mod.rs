@@ -52,20 +52,39 @@ pub fn build(issue: &Issue, cfg: &Config, reader: &Mailbox, live: bool) -> Resul
         live,
         error: None,
     })?;
-    Ok(Preview { html, text, eml, index })
+    Ok(Preview {
+        html,
+        text,
+        eml,
+        index,
+    })
 }
 
 /// A stand-in subject: `{title}`/`{id}` of the configured template.
 // TODO(lead): use the real subject builder from the send path.
 fn preview_subject(issue: &Issue, cfg: &Config) -> String {
-    let title: String = issue.front.title.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
-    cfg.newsletter.subject.replace("{title}", &title).replace("{id}", &issue.id)
+    let title: String = issue
+        .front
+        .title
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    cfg.newsletter
+        .subject
+        .replace("{title}", &title)
+        .replace("{id}", &issue.id)
 }
 
 /// The MIME message: multipart/alternative, text first, then HTML.
 // TODO(lead): replace with the send path's message builder so message.eml is
 // exactly what `send` delivers (List-Unsubscribe, Message-ID, DKIM...).
-fn build_preview_message(cfg: &Config, to: &Mailbox, subject: &str, text: &str, html: &str) -> Result<Vec<u8>> {
+fn build_preview_message(
+    cfg: &Config,
+    to: &Mailbox,
+    subject: &str,
+    text: &str,
+    html: &str,
+) -> Result<Vec<u8>> {
     let mut builder = lettre::Message::builder()
         .from(cfg.newsletter.from.clone())
         .to(to.clone())
@@ -75,7 +94,10 @@ fn build_preview_message(cfg: &Config, to: &Mailbox, subject: &str, text: &str, 
         builder = builder.reply_to(r.clone());
     }
     let message = builder
-        .multipart(MultiPart::alternative_plain_html(text.to_string(), html.to_string()))
+        .multipart(MultiPart::alternative_plain_html(
+            text.to_string(),
+            html.to_string(),
+        ))
         .context("building the preview message")?;
     Ok(message.formatted())
 }

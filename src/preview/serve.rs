@@ -31,10 +31,17 @@ pub fn serve(
         let (dir, mode) = if path.is_dir() {
             (path.as_path(), RecursiveMode::Recursive)
         } else {
-            (path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")), RecursiveMode::NonRecursive)
+            (
+                path.parent()
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .unwrap_or(Path::new(".")),
+                RecursiveMode::NonRecursive,
+            )
         };
         if dir.exists() {
-            watcher.watch(dir, mode).with_context(|| format!("watching {}", dir.display()))?;
+            watcher
+                .watch(dir, mode)
+                .with_context(|| format!("watching {}", dir.display()))?;
         }
     }
     let bump = Arc::clone(&version);
@@ -58,15 +65,27 @@ pub fn serve(
         open_browser(&url);
     }
     for request in server.incoming_requests() {
-        let path = request.url().split(['?', '#']).next().unwrap_or("/").to_string();
+        let path = request
+            .url()
+            .split(['?', '#'])
+            .next()
+            .unwrap_or("/")
+            .to_string();
         let response = match path.as_str() {
-            "/version" => text_response(version.load(Ordering::SeqCst).to_string(), "text/plain; charset=utf-8"),
-            "/" | "/index.html" => file_response(&out.join("index.html"), "text/html; charset=utf-8"),
+            "/version" => text_response(
+                version.load(Ordering::SeqCst).to_string(),
+                "text/plain; charset=utf-8",
+            ),
+            "/" | "/index.html" => {
+                file_response(&out.join("index.html"), "text/html; charset=utf-8")
+            }
             "/email.html" => file_response(&out.join("email.html"), "text/html; charset=utf-8"),
             "/email.txt" => file_response(&out.join("email.txt"), "text/plain; charset=utf-8"),
             "/message.eml" => file_response(&out.join("message.eml"), "text/plain; charset=utf-8"),
             "/favicon.ico" => text_response(String::new(), "image/x-icon").with_status_code(204),
-            _ => text_response("not found".into(), "text/plain; charset=utf-8").with_status_code(404),
+            _ => {
+                text_response("not found".into(), "text/plain; charset=utf-8").with_status_code(404)
+            }
         };
         let _ = request.respond(response);
     }
@@ -83,7 +102,9 @@ fn relevant(event: &notify::Result<notify::Event>, watched: &[PathBuf], out: &Pa
         !p.starts_with(out)
             && watched.iter().any(|w| {
                 let w = std::fs::canonicalize(w).unwrap_or_else(|_| w.clone());
-                p == &w || p.starts_with(&w) || p.file_name() == w.file_name() && p.parent() == w.parent()
+                p == &w
+                    || p.starts_with(&w)
+                    || p.file_name() == w.file_name() && p.parent() == w.parent()
             })
     })
 }
@@ -91,25 +112,37 @@ fn relevant(event: &notify::Result<notify::Event>, watched: &[PathBuf], out: &Pa
 type Response = tiny_http::Response<std::io::Cursor<Vec<u8>>>;
 
 fn text_response(body: String, content_type: &str) -> Response {
-    with_headers(tiny_http::Response::from_data(body.into_bytes()), content_type)
+    with_headers(
+        tiny_http::Response::from_data(body.into_bytes()),
+        content_type,
+    )
 }
 
 fn file_response(path: &Path, content_type: &str) -> Response {
     match std::fs::read(path) {
         Ok(bytes) => with_headers(tiny_http::Response::from_data(bytes), content_type),
-        Err(e) => text_response(format!("{}: {e}", path.display()), "text/plain; charset=utf-8").with_status_code(500),
+        Err(e) => text_response(
+            format!("{}: {e}", path.display()),
+            "text/plain; charset=utf-8",
+        )
+        .with_status_code(500),
     }
 }
 
 fn with_headers(r: Response, content_type: &str) -> Response {
-    let header = |name: &str, value: &str| tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes()).expect("valid header");
+    let header = |name: &str, value: &str| {
+        tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes()).expect("valid header")
+    };
     r.with_header(header("Content-Type", content_type))
         .with_header(header("Cache-Control", "no-store"))
 }
 
 /// `$BROWSER URL`, else `xdg-open URL`; a failure is only a warning.
 fn open_browser(url: &str) {
-    let program = std::env::var("BROWSER").ok().filter(|b| !b.is_empty()).unwrap_or_else(|| "xdg-open".into());
+    let program = std::env::var("BROWSER")
+        .ok()
+        .filter(|b| !b.is_empty())
+        .unwrap_or_else(|| "xdg-open".into());
     if let Err(e) = std::process::Command::new(&program).arg(url).spawn() {
         crate::output::warn(&format!("could not run {program} to open {url}: {e}"));
     }

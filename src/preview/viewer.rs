@@ -65,8 +65,22 @@ mod tests {
     fn headers_are_unfolded_and_escaped_in_the_page() {
         let eml = b"From: A <a@example.com>\r\nSubject: =?utf-8?b?7ZWc?=\r\n =?utf-8?b?6rWt?=\r\nX-Evil: <script>x</script>\r\n\r\nbody";
         let h = headers(eml);
-        assert_eq!(h[1], ("Subject".to_string(), "=?utf-8?b?7ZWc?= =?utf-8?b?6rWt?=".to_string()));
-        let page = index_html(&ViewerInput { title: "t", eml, text: "<b>", html_size: 10, live: false, error: None }).unwrap();
+        assert_eq!(
+            h[1],
+            (
+                "Subject".to_string(),
+                "=?utf-8?b?7ZWc?= =?utf-8?b?6rWt?=".to_string()
+            )
+        );
+        let page = index_html(&ViewerInput {
+            title: "t",
+            eml,
+            text: "<b>",
+            html_size: 10,
+            live: false,
+            error: None,
+        })
+        .unwrap();
         assert!(!page.contains("<script>x"), "{page}");
         assert!(!page.contains("<b>"));
         assert!(!page.contains("/version"), "a static viewer does not poll");

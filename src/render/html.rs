@@ -62,7 +62,11 @@ impl<'a> EmailHtml<'a> {
 
 /// The hidden preview line mail clients show next to the subject.
 fn preheader(issue: &Issue) -> String {
-    let titles: Vec<String> = issue.articles.iter().map(|a| super::view::one_line(&a.title)).collect();
+    let titles: Vec<String> = issue
+        .articles
+        .iter()
+        .map(|a| super::view::one_line(&a.title))
+        .collect();
     let mut line = titles.join(" · ");
     if line.chars().count() > 150 {
         line = line.chars().take(149).collect::<String>() + "…";
@@ -84,7 +88,6 @@ pub fn escape_into(out: &mut String, s: &str) {
         }
     }
 }
-
 
 /// Renders blocks as markup; every piece of issue text goes through [`escape_into`].
 pub fn blocks_html(blocks: &[Block]) -> String {
@@ -145,10 +148,15 @@ fn block_html(out: &mut String, block: &Block) {
 
 /// A tight item's lead paragraph is written bare so the item has no paragraph margins.
 fn item_html(out: &mut String, item: &[Block]) {
-    let paragraphs = item.iter().filter(|b| matches!(b, Block::Paragraph(_))).count();
+    let paragraphs = item
+        .iter()
+        .filter(|b| matches!(b, Block::Paragraph(_)))
+        .count();
     for (i, b) in item.iter().enumerate() {
         match b {
-            Block::Paragraph(inlines) if paragraphs == 1 && i == 0 => inlines_html(out, inlines, true),
+            Block::Paragraph(inlines) if paragraphs == 1 && i == 0 => {
+                inlines_html(out, inlines, true)
+            }
             _ => block_html(out, b),
         }
     }
@@ -201,7 +209,10 @@ mod tests {
     fn numbered_lists_keep_their_numbers() {
         let list = Block::List(List {
             start: Some(3),
-            items: vec![vec![Block::Paragraph(vec![text("c")])], vec![Block::Paragraph(vec![text("d")])]],
+            items: vec![
+                vec![Block::Paragraph(vec![text("c")])],
+                vec![Block::Paragraph(vec![text("d")])],
+            ],
         });
         let html = blocks_html(&[list]);
         assert!(html.contains("<ol start=\"3\">"), "{html}");
@@ -211,14 +222,23 @@ mod tests {
     #[test]
     fn disallowed_schemes_render_text_only() {
         let mut out = String::new();
-        let link = |url: &str| Inline::Link { url: url.into(), content: vec![text("click")] };
-        inlines_html(&mut out, &[link("javascript:alert(1)"), text(" "), link("mailto:a@b.c")], true);
+        let link = |url: &str| Inline::Link {
+            url: url.into(),
+            content: vec![text("click")],
+        };
+        inlines_html(
+            &mut out,
+            &[link("javascript:alert(1)"), text(" "), link("mailto:a@b.c")],
+            true,
+        );
         assert_eq!(out, "click <a href=\"mailto:a@b.c\">click</a>");
     }
 
     #[test]
     fn raw_html_is_escaped() {
-        let html = blocks_html(&[Block::Paragraph(vec![text("<script>x</script><img src=x onerror=alert(1)> & Result<T, E>")])]);
+        let html = blocks_html(&[Block::Paragraph(vec![text(
+            "<script>x</script><img src=x onerror=alert(1)> & Result<T, E>",
+        )])]);
         assert_eq!(html, "<p>&lt;script&gt;x&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt; &amp; Result&lt;T, E&gt;</p>\n");
     }
 }

@@ -61,8 +61,14 @@ pub fn prepare(issue: &Issue, cfg: &Config) -> Result<PreparedIssue> {
     let text = slots.split(&text)?;
     for (body, name) in [(&html, "HTML"), (&text, "text")] {
         // The sentinels must survive templating and CSS inlining intact.
-        ensure!(body.count(Slot::Recipient) == 1, "{name} body lost its recipient placeholder");
-        ensure!(body.count(Slot::UnsubscribeUrl) == 1, "{name} body lost its unsubscribe placeholder");
+        ensure!(
+            body.count(Slot::Recipient) == 1,
+            "{name} body lost its recipient placeholder"
+        );
+        ensure!(
+            body.count(Slot::UnsubscribeUrl) == 1,
+            "{name} body lost its unsubscribe placeholder"
+        );
     }
     Ok(PreparedIssue {
         html,

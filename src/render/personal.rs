@@ -134,7 +134,10 @@ impl Segments {
     }
 
     pub fn count(&self, slot: Slot) -> usize {
-        self.pieces.iter().filter(|(_, p)| *p == Piece::Value(slot)).count()
+        self.pieces
+            .iter()
+            .filter(|(_, p)| *p == Piece::Value(slot))
+            .count()
     }
 }
 

@@ -23,7 +23,12 @@ pub struct EmailText<'a> {
 
 impl<'a> EmailText<'a> {
     pub fn new(issue: &Issue, v: &'a IssueView, slots: &'a Slots) -> Self {
-        let mut header_lines = wrap_hanging(&format!("{} · {}", v.series, v.issue_label), TEXT_WIDTH, "", "");
+        let mut header_lines = wrap_hanging(
+            &format!("{} · {}", v.series, v.issue_label),
+            TEXT_WIDTH,
+            "",
+            "",
+        );
         header_lines.push(underline(&header_lines, '='));
         if let Some(p) = &v.period {
             header_lines.push(p.clone());
@@ -32,15 +37,34 @@ impl<'a> EmailText<'a> {
         let mut toc = Vec::new();
         for (i, a) in issue.articles.iter().enumerate() {
             let marker = format!("{:>width$}. ", i + 1);
-            toc.extend(wrap_hanging(&one_line(&a.title), TEXT_WIDTH, &marker, &" ".repeat(marker.len())));
+            toc.extend(wrap_hanging(
+                &one_line(&a.title),
+                TEXT_WIDTH,
+                &marker,
+                &" ".repeat(marker.len()),
+            ));
         }
         let mut numbers = RefNumbers::default();
         let mut sections = Vec::new();
         if let Some(intro) = &issue.intro {
-            sections.push(section(&mut numbers, &intro.title, None, &intro.blocks, &[], v));
+            sections.push(section(
+                &mut numbers,
+                &intro.title,
+                None,
+                &intro.blocks,
+                &[],
+                v,
+            ));
         }
         for (a, related) in issue.articles.iter().zip(&v.related) {
-            sections.push(section(&mut numbers, &a.title, article_url(a), &a.blocks, related, v));
+            sections.push(section(
+                &mut numbers,
+                &a.title,
+                article_url(a),
+                &a.blocks,
+                related,
+                v,
+            ));
         }
         let mut more = Vec::new();
         for (link, related) in &v.more_links {
@@ -49,7 +73,10 @@ impl<'a> EmailText<'a> {
                 push_link_item(&mut more, r, "  - ", "    ");
             }
         }
-        let why = format!("{}{}{}", v.labels.why_prefix, v.newsletter, v.labels.why_suffix);
+        let why = format!(
+            "{}{}{}",
+            v.labels.why_prefix, v.newsletter, v.labels.why_suffix
+        );
         let fallback = match &v.unsubscribe_mailto {
             Some(m) => format!("{} {m}", v.labels.unsubscribe_by_mail),
             None => v.labels.reply_to_unsubscribe.to_string(),
@@ -147,13 +174,17 @@ impl<'n> TextWriter<'n> {
         match block {
             Block::Paragraph(inlines) => {
                 let text = self.inlines(inlines);
-                self.lines.extend(wrap_hanging(text.trim(), TEXT_WIDTH, first, rest));
+                self.lines
+                    .extend(wrap_hanging(text.trim(), TEXT_WIDTH, first, rest));
             }
             Block::Heading { content, .. } => {
                 let text = self.inlines(content);
                 let lines = wrap_hanging(text.trim(), TEXT_WIDTH, first, rest);
                 let text_width = lines.iter().map(|l| display_width(l)).max().unwrap_or(0);
-                let rule = format!("{rest}{}", "~".repeat(text_width.saturating_sub(display_width(rest)).max(3)));
+                let rule = format!(
+                    "{rest}{}",
+                    "~".repeat(text_width.saturating_sub(display_width(rest)).max(3))
+                );
                 self.lines.extend(lines);
                 self.lines.push(rule);
             }
@@ -184,7 +215,8 @@ impl<'n> TextWriter<'n> {
                     self.lines.push(first.trim_end().to_string());
                 }
                 for line in keep_lines(code).trim_end_matches('\n').split('\n') {
-                    self.lines.push(format!("{rest}{line}").trim_end().to_string());
+                    self.lines
+                        .push(format!("{rest}{line}").trim_end().to_string());
                 }
                 self.blank();
             }
@@ -255,5 +287,7 @@ impl<'n> TextWriter<'n> {
 
 /// Control characters (CR/LF in a title, say) become spaces; spacing is kept.
 fn one_line_keep_spaces(s: &str) -> String {
-    s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }

@@ -8,14 +8,19 @@ use crate::issue::{Article, Issue, Reference};
 pub fn allowed_url(url: &str) -> Option<&str> {
     let url = url.trim();
     let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
-    let ok = lower.starts_with("http://") || lower.starts_with("https://") || lower.starts_with("mailto:");
+    let ok = lower.starts_with("http://")
+        || lower.starts_with("https://")
+        || lower.starts_with("mailto:");
     // Browsers drop tabs and newlines inside URLs, so a scheme could hide behind one.
     (ok && !url.chars().any(|c| c.is_control() || c.is_whitespace())).then_some(url)
 }
 
 /// Issue text as one line: CR, LF, tabs and other control characters become spaces.
 pub fn one_line(s: &str) -> String {
-    let mut out: String = s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let mut out: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
     while out.contains("  ") {
         out = out.replace("  ", " ");
     }
@@ -26,7 +31,13 @@ pub fn one_line(s: &str) -> String {
 pub fn keep_lines(s: &str) -> String {
     s.replace("\r\n", "\n")
         .chars()
-        .map(|c| if c.is_control() && c != '\n' && c != '\t' { ' ' } else { c })
+        .map(|c| {
+            if c.is_control() && c != '\n' && c != '\t' {
+                ' '
+            } else {
+                c
+            }
+        })
         .collect()
 }
 
@@ -106,7 +117,11 @@ pub struct IssueView {
 impl IssueView {
     pub fn new(issue: &Issue, cfg: &Config) -> Self {
         let n = &cfg.newsletter;
-        let lang = if issue.lang.trim().is_empty() { "en".to_string() } else { one_line(&issue.lang) };
+        let lang = if issue.lang.trim().is_empty() {
+            "en".to_string()
+        } else {
+            one_line(&issue.lang)
+        };
         let issue_label = match issue.number {
             Some(k) => format!("Issue {k}"),
             None => one_line(&issue.front.title),
@@ -116,8 +131,17 @@ impl IssueView {
             .as_ref()
             .map(|u| u.replace("{id}", &issue.id))
             .filter(|u| allowed_url(u).is_some());
-        let related = issue.articles.iter().map(|a| related_of(a, &issue.references)).collect();
-        let paired = |r: &Reference| issue.articles.iter().any(|a| a.url.as_deref() == Some(r.url.as_str()));
+        let related = issue
+            .articles
+            .iter()
+            .map(|a| related_of(a, &issue.references))
+            .collect();
+        let paired = |r: &Reference| {
+            issue
+                .articles
+                .iter()
+                .any(|a| a.url.as_deref() == Some(r.url.as_str()))
+        };
         let more_links = issue
             .references
             .iter()
@@ -143,7 +167,12 @@ impl IssueView {
 
 fn link_of(r: &Reference) -> Option<LinkView> {
     let url = allowed_url(&r.url)?.to_string();
-    let text = r.title.as_deref().map(one_line).filter(|t| !t.is_empty()).unwrap_or_else(|| url.clone());
+    let text = r
+        .title
+        .as_deref()
+        .map(one_line)
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(|| url.clone());
     Some(LinkView { url, text })
 }
 
@@ -157,7 +186,11 @@ fn related_of(article: &Article, references: &[Reference]) -> Vec<LinkView> {
 
 /// An article's reference URL, when it may be emitted.
 pub fn article_url(article: &Article) -> Option<String> {
-    article.url.as_deref().and_then(allowed_url).map(str::to_string)
+    article
+        .url
+        .as_deref()
+        .and_then(allowed_url)
+        .map(str::to_string)
 }
 
 #[cfg(test)]
@@ -169,7 +202,17 @@ mod tests {
         assert!(allowed_url("https://example.com/").is_some());
         assert!(allowed_url("HTTP://example.com/").is_some());
         assert!(allowed_url("mailto:a@example.com").is_some());
-        for bad in ["javascript:alert(1)", "JaVaScRiPt:x", "data:text/html,x", "vbscript:x", "/relative", "#frag", "java\nscript:x", "https://a.com/\u{0}x", ""] {
+        for bad in [
+            "javascript:alert(1)",
+            "JaVaScRiPt:x",
+            "data:text/html,x",
+            "vbscript:x",
+            "/relative",
+            "#frag",
+            "java\nscript:x",
+            "https://a.com/\u{0}x",
+            "",
+        ] {
             assert!(allowed_url(bad).is_none(), "{bad:?}");
         }
     }

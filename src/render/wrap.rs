@@ -69,7 +69,8 @@ mod tests {
 
     #[test]
     fn url_is_never_split() {
-        let url = "https://example.com/a/very/long/path/that/does/not/fit/in/the/line/at/all?x=1&y=2";
+        let url =
+            "https://example.com/a/very/long/path/that/does/not/fit/in/the/line/at/all?x=1&y=2";
         let text = format!("읽어볼 만한 글 {url} 이다 그리고 더 많은 말이 뒤에 온다");
         let lines = wrap_hanging(&text, 40, "- ", "  ");
         assert!(lines.iter().any(|l| l.trim_start() == url), "{lines:#?}");
@@ -82,9 +83,15 @@ mod tests {
 
     #[test]
     fn url_glued_to_hangul_stays_whole() {
-        let text = "레포지토리(https://github.com/meta-llama/llama3)가 공개되었고 누구나 내려받을 수 있다";
+        let text =
+            "레포지토리(https://github.com/meta-llama/llama3)가 공개되었고 누구나 내려받을 수 있다";
         let lines = wrap_hanging(text, 30, "", "");
-        assert!(lines.iter().any(|l| l.contains("레포지토리(https://github.com/meta-llama/llama3)가")), "{lines:#?}");
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains("레포지토리(https://github.com/meta-llama/llama3)가")),
+            "{lines:#?}"
+        );
     }
 
     #[test]

@@ -24,16 +24,26 @@ pub const READER: Personal<'static> = Personal {
 
 /// Compares `actual` with the golden file, or rewrites it under UPDATE_GOLDEN=1.
 fn golden(name: &str, actual: &str) {
-    let path = repo_root().join("tests/integration/fixtures/golden").join(name);
+    let path = repo_root()
+        .join("tests/integration/fixtures/golden")
+        .join(name);
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, actual).unwrap();
         return;
     }
-    let expected = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (run with UPDATE_GOLDEN=1 to create it)", path.display()));
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (run with UPDATE_GOLDEN=1 to create it)",
+            path.display()
+        )
+    });
     if expected != actual {
-        let line = expected.lines().zip(actual.lines()).position(|(a, b)| a != b).unwrap_or(0);
+        let line = expected
+            .lines()
+            .zip(actual.lines())
+            .position(|(a, b)| a != b)
+            .unwrap_or(0);
         panic!(
             "{} differs from the rendered body at line {}:\n  golden: {:?}\n  actual: {:?}\n(UPDATE_GOLDEN=1 rewrites it after review)",
             path.display(),
@@ -66,11 +76,16 @@ fn golden_english_issue() {
 #[test]
 fn every_recipient_gets_the_same_static_body() {
     let prepared = prepare(&fixtures::korean(), &example_config()).unwrap();
-    let other = Personal { name: None, email: "other@example.com", unsubscribe_url: Some("https://example.com/u?token=OTHER") };
+    let other = Personal {
+        name: None,
+        email: "other@example.com",
+        unsubscribe_url: Some("https://example.com/u?token=OTHER"),
+    };
     let a = prepared.html(&READER);
     let b = prepared.html(&other);
     assert_eq!(
-        a.replace("Reader &lt;reader@example.com&gt;", "X").replace("PREVIEW-TOKEN", "T"),
+        a.replace("Reader &lt;reader@example.com&gt;", "X")
+            .replace("PREVIEW-TOKEN", "T"),
         b.replace("other@example.com", "X").replace("OTHER", "T")
     );
 }
@@ -81,7 +96,8 @@ fn golden_check_can_fail() {
     let mut issue = fixtures::english();
     issue.articles[0].title.push_str(" (changed)");
     let prepared = prepare(&issue, &example_config()).unwrap();
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/integration/fixtures/golden/english.txt");
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/integration/fixtures/golden/english.txt");
     if let Ok(golden) = std::fs::read_to_string(path) {
         assert_ne!(golden, prepared.text(&READER));
     }

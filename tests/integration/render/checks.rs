@@ -18,14 +18,26 @@ pub fn check_bodies(issue: &Issue, html: &str, text: &str, verbatim: &[String]) 
     for a in &issue.articles {
         let title = a.title.split_whitespace().collect::<Vec<_>>().join(" ");
         let flat_html = html_text.split_whitespace().collect::<Vec<_>>().join(" ");
-        assert!(flat_html.contains(&title), "{name}: HTML lacks title {title:?}");
+        assert!(
+            flat_html.contains(&title),
+            "{name}: HTML lacks title {title:?}"
+        );
         let flat_text = text.split_whitespace().collect::<Vec<_>>().join(" ");
-        assert!(flat_text.contains(&title), "{name}: text lacks title {title:?}");
+        assert!(
+            flat_text.contains(&title),
+            "{name}: text lacks title {title:?}"
+        );
     }
     for r in &issue.references {
         for url in std::iter::once(&r.url).chain(r.related.iter().map(|x| &x.url)) {
-            assert!(hrefs.contains(&url.as_str()), "{name}: HTML has no link to {url}");
-            assert!(text.lines().any(|l| l.split_whitespace().any(|w| w == url)), "{name}: text lacks {url}");
+            assert!(
+                hrefs.contains(&url.as_str()),
+                "{name}: HTML has no link to {url}"
+            );
+            assert!(
+                text.lines().any(|l| l.split_whitespace().any(|w| w == url)),
+                "{name}: text lacks {url}"
+            );
         }
     }
     for line in text.lines() {
@@ -38,21 +50,41 @@ pub fn check_bodies(issue: &Issue, html: &str, text: &str, verbatim: &[String]) 
             [marker, w] => (w.contains("://") || w.starts_with("mailto:")) && is_marker(marker),
             _ => false,
         };
-        assert!(unbreakable, "{name}: text line {} columns wide: {line:?}", display_width(line));
+        assert!(
+            unbreakable,
+            "{name}: text line {} columns wide: {line:?}",
+            display_width(line)
+        );
     }
     let lower = html.to_ascii_lowercase();
     assert!(!lower.contains("<script"), "{name}: <script in HTML");
-    assert!(!lower.contains("javascript:"), "{name}: javascript: in HTML");
-    for el in doc.root_element().descendants().filter_map(scraper::ElementRef::wrap) {
+    assert!(
+        !lower.contains("javascript:"),
+        "{name}: javascript: in HTML"
+    );
+    for el in doc
+        .root_element()
+        .descendants()
+        .filter_map(scraper::ElementRef::wrap)
+    {
         for (attr, value) in el.value().attrs() {
-            assert!(!attr.to_ascii_lowercase().starts_with("on"), "{name}: {attr}={value:?}");
+            assert!(
+                !attr.to_ascii_lowercase().starts_with("on"),
+                "{name}: {attr}={value:?}"
+            );
         }
     }
-    assert!(html.len() < GMAIL_CLIP_BYTES, "{name}: HTML is {} bytes", html.len());
+    assert!(
+        html.len() < GMAIL_CLIP_BYTES,
+        "{name}: HTML is {} bytes",
+        html.len()
+    );
 }
 
 fn is_marker(w: &str) -> bool {
-    w == "-" || (w.starts_with('[') && w.ends_with(']')) || w.trim_end_matches('.').chars().all(|c| c.is_ascii_digit())
+    w == "-"
+        || (w.starts_with('[') && w.ends_with(']'))
+        || w.trim_end_matches('.').chars().all(|c| c.is_ascii_digit())
 }
 
 /// Every line of every code block in the issue (these stay verbatim).

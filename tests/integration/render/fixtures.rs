@@ -1,7 +1,9 @@
 //! Hand-built issues for the render tests (no parser needed).
 
 use chrono::{DateTime, NaiveDate};
-use newsletter::issue::{Article, Block, FrontMatter, Inline, Issue, List, Period, Reference, Section};
+use newsletter::issue::{
+    Article, Block, FrontMatter, Inline, Issue, List, Period, Reference, Section,
+};
 
 pub fn t(s: &str) -> Inline {
     Inline::Text(s.into())
@@ -13,7 +15,10 @@ pub fn strong(s: &str) -> Inline {
     Inline::Strong(vec![t(s)])
 }
 pub fn link(url: &str, text: &str) -> Inline {
-    Inline::Link { url: url.into(), content: vec![t(text)] }
+    Inline::Link {
+        url: url.into(),
+        content: vec![t(text)],
+    }
 }
 pub fn p(inlines: Vec<Inline>) -> Block {
     Block::Paragraph(inlines)
@@ -67,7 +72,15 @@ fn reference(url: &str, related: &[&str]) -> Reference {
         url: url.into(),
         title: None,
         line: 1,
-        related: related.iter().map(|u| Reference { url: u.to_string(), title: None, line: 1, related: vec![] }).collect(),
+        related: related
+            .iter()
+            .map(|u| Reference {
+                url: u.to_string(),
+                title: None,
+                line: 1,
+                related: vec![],
+            })
+            .collect(),
     }
 }
 
@@ -115,7 +128,11 @@ pub fn korean() -> Issue {
     Issue {
         id: "issue-099".into(),
         path: "issues/issue-099.md".into(),
-        front: front("Article Weekly, Issue 99", "2024-06-24T02:15:00+09:00", &["Article Weekly"]),
+        front: front(
+            "Article Weekly, Issue 99",
+            "2024-06-24T02:15:00+09:00",
+            &["Article Weekly"],
+        ),
         number: Some(99),
         period: Some(Period {
             start: NaiveDate::from_ymd_opt(2024, 6, 16).unwrap(),
@@ -124,8 +141,14 @@ pub fn korean() -> Issue {
         intro: None,
         articles: vec![a1, a2],
         references: vec![
-            reference("https://nowotarski.info/http2-continuation-flood-technical-details/", &["https://news.hada.io/topic?id=13888"]),
-            reference("https://example.org/~user/result-errors?ref=stdy.blog#kotlin", &[]),
+            reference(
+                "https://nowotarski.info/http2-continuation-flood-technical-details/",
+                &["https://news.hada.io/topic?id=13888"],
+            ),
+            reference(
+                "https://example.org/~user/result-errors?ref=stdy.blog#kotlin",
+                &[],
+            ),
             reference("https://related.example.com/only-in-references", &[]),
         ],
         lang: "ko".into(),
@@ -151,12 +174,21 @@ pub fn english() -> Issue {
     let a2 = article(
         vec![t("Lessons From Stripe, Uber & Carta")],
         "https://review.firstround.com/lessons-from-stripe-uber-carta",
-        vec![ul(vec![leaf(vec![Inline::Strikethrough(vec![t("Move fast")]), t(" Move carefully: write it down first ("), link("mailto:editor@example.com", "tell us"), t(" what you think).")])])],
+        vec![ul(vec![leaf(vec![
+            Inline::Strikethrough(vec![t("Move fast")]),
+            t(" Move carefully: write it down first ("),
+            link("mailto:editor@example.com", "tell us"),
+            t(" what you think)."),
+        ])])],
     );
     Issue {
         id: "2026-w47".into(),
         path: "issues/2026-w47.md".into(),
-        front: front("Field Notes Weekly, Issue 47", "2026-11-21T09:00:00+00:00", &[]),
+        front: front(
+            "Field Notes Weekly, Issue 47",
+            "2026-11-21T09:00:00+00:00",
+            &[],
+        ),
         number: Some(47),
         period: Some(Period {
             start: NaiveDate::from_ymd_opt(2026, 11, 15).unwrap(),
@@ -165,12 +197,20 @@ pub fn english() -> Issue {
         intro: Some(Section {
             title: "This week".into(),
             line: 1,
-            blocks: vec![p(vec![t("Two long reads this week, both about assumptions.")])],
+            blocks: vec![p(vec![t(
+                "Two long reads this week, both about assumptions.",
+            )])],
         }),
         articles: vec![a1, a2],
         references: vec![
-            reference("https://www.zainrizvi.io/blog/falsehoods-programmers-believe-about-time-zones/", &[]),
-            reference("https://review.firstround.com/lessons-from-stripe-uber-carta", &[]),
+            reference(
+                "https://www.zainrizvi.io/blog/falsehoods-programmers-believe-about-time-zones/",
+                &[],
+            ),
+            reference(
+                "https://review.firstround.com/lessons-from-stripe-uber-carta",
+                &[],
+            ),
         ],
         lang: "en".into(),
     }
