@@ -14,6 +14,7 @@ pub mod exit;
 pub mod issue;
 pub mod message;
 pub mod output;
+pub mod preview;
 pub mod render;
 pub mod state;
 pub mod subscribers;

@@ -1,9 +1,71 @@
 //! `newsletter preview`: render one issue for one reader into files and a viewer page.
 
 use crate::cli::PreviewArgs;
-use crate::exit::Exit;
-use std::path::Path;
+use crate::config::Config;
+use crate::exit::{Exit, Failure};
+use crate::issue::Issue;
+use crate::{output, preview};
+use std::path::{Path, PathBuf};
 
-pub fn run(_config: &Path, _args: PreviewArgs) -> anyhow::Result<Exit> {
-    anyhow::bail!("preview: not implemented yet")
+pub fn run(config: &Path, args: PreviewArgs) -> anyhow::Result<Exit> {
+    let cfg = super::load_config(config)?;
+    let issue = load_issue(&args.issue)?;
+    let reader =
+        preview::reader(args.as_email.as_deref()).map_err(|e| Failure::new(Exit::Invalid, format!("{e:#}")))?;
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| preview::default_out_dir(&cfg, &issue.id));
+    preview::build(&issue, &cfg, &reader, args.serve)?.write(&out)?;
+    output::log(&format!("wrote {}", out.join("index.html").display()));
+    if !args.serve {
+        if args.open {
+            output::warn("--open is only used with --serve");
+        }
+        return Ok(Exit::Ok);
+    }
+    let watched = watched_paths(config, &cfg, &args.issue);
+    let (config_path, issue_path, out_dir) = (config.to_path_buf(), args.issue.clone(), out.clone());
+    let rebuild = move || {
+        if let Err(e) = rebuild(&config_path, &issue_path, &reader, &out_dir) {
+            output::warn(&format!("preview not rebuilt: {e:#}"));
+            let page = preview::error_index(&issue_path.display().to_string(), &format!("{e:#}"), true);
+            if let Ok(page) = page {
+                let _ = std::fs::write(out_dir.join("index.html"), page);
+            }
+        } else {
+            output::log("preview rebuilt");
+        }
+    };
+    preview::serve::serve(args.port, args.open, out, watched, rebuild)?;
+    Ok(Exit::Ok)
+}
+
+fn rebuild(config: &Path, issue: &Path, reader: &lettre::message::Mailbox, out: &Path) -> anyhow::Result<()> {
+    let cfg = crate::config::load(config)
+        .map_err(|diags| anyhow::anyhow!(diags.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")))?;
+    let issue = load_issue(issue)?;
+    preview::build(&issue, &cfg, reader, true)?.write(out)
+}
+
+/// The issue, the config, the templates folder and the subscribers.
+fn watched_paths(config: &Path, cfg: &Config, issue: &Path) -> Vec<PathBuf> {
+    let base = config.parent().map(Path::to_path_buf).unwrap_or_default();
+    vec![
+        issue.to_path_buf(),
+        config.to_path_buf(),
+        base.join("templates"),
+        cfg.paths.subscribers.clone(),
+    ]
+}
+
+/// Reads and parses the issue, printing its diagnostics.
+// TODO(lead): replace with issue::from_file once the parser lands:
+//   crate::issue::from_file(path) -> Result<Parsed{issue, warnings}, Vec<Diagnostic>>
+//   print warnings and errors with output::diagnostic; errors -> Failure(Exit::Invalid).
+fn load_issue(path: &Path) -> anyhow::Result<Issue> {
+    Err(Failure::new(
+        Exit::Invalid,
+        format!("{}: parser not merged yet", path.display()),
+    ))
 }

@@ -1,0 +1,181 @@
+//! Per-recipient filling: the bodies are rendered once with sentinel
+//! placeholders, split at them into static pieces, and each recipient's
+//! values are spliced in. No template, parse or CSS work per recipient.
+
+use anyhow::{bail, Result};
+
+/// The sentinels a template writes where personal values go. The nonce is
+/// random per issue, so issue text cannot forge one.
+pub struct Slots {
+    prefix: String,
+}
+
+/// A personal value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Slot {
+    /// "Name <email>" or the bare address.
+    Recipient,
+    /// The recipient's one-click unsubscribe URL.
+    UnsubscribeUrl,
+}
+
+/// Which recipients a static piece is for: regions of the template that
+/// depend on whether the recipient has an unsubscribe URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum When {
+    Always,
+    WithUnsubscribeUrl,
+    WithoutUnsubscribeUrl,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Piece {
+    Static(String),
+    Value(Slot),
+}
+
+/// A body split at its sentinels.
+#[derive(Debug, Clone, Default)]
+pub struct Segments {
+    pieces: Vec<(When, Piece)>,
+}
+
+impl Slots {
+    pub fn new() -> Self {
+        Slots {
+            prefix: format!("@@nl{:016x}", rand::random::<u64>()),
+        }
+    }
+
+    fn mark(&self, name: &str) -> String {
+        format!("{}-{name}@@", self.prefix)
+    }
+    pub fn recipient(&self) -> String {
+        self.mark("recipient")
+    }
+    pub fn unsubscribe_url(&self) -> String {
+        self.mark("unsubscribe-url")
+    }
+    /// Opens a region shown only to recipients with an unsubscribe URL.
+    pub fn if_url(&self) -> String {
+        self.mark("if-url")
+    }
+    /// Opens a region shown only to recipients without one.
+    pub fn if_no_url(&self) -> String {
+        self.mark("if-no-url")
+    }
+    pub fn end(&self) -> String {
+        self.mark("end")
+    }
+
+    /// Splits a rendered body at the sentinels.
+    pub fn split(&self, body: &str) -> Result<Segments> {
+        let mut pieces = Vec::new();
+        let mut when = When::Always;
+        let mut rest = body;
+        while let Some(at) = rest.find(&self.prefix) {
+            if at > 0 {
+                pieces.push((when, Piece::Static(rest[..at].to_string())));
+            }
+            let after = &rest[at + self.prefix.len()..];
+            let Some(name_end) = after.find("@@") else {
+                bail!("unterminated placeholder in rendered body");
+            };
+            match &after[..name_end] {
+                "-recipient" => pieces.push((when, Piece::Value(Slot::Recipient))),
+                "-unsubscribe-url" => pieces.push((when, Piece::Value(Slot::UnsubscribeUrl))),
+                "-if-url" if when == When::Always => when = When::WithUnsubscribeUrl,
+                "-if-no-url" if when == When::Always => when = When::WithoutUnsubscribeUrl,
+                "-end" if when != When::Always => when = When::Always,
+                other => bail!("misplaced placeholder {other:?} in rendered body"),
+            }
+            rest = &after[name_end + 2..];
+        }
+        if when != When::Always {
+            bail!("unclosed placeholder region in rendered body");
+        }
+        if !rest.is_empty() {
+            pieces.push((when, Piece::Static(rest.to_string())));
+        }
+        Ok(Segments { pieces })
+    }
+}
+
+impl Default for Slots {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Segments {
+    /// Appends the body for one recipient; `value` gives each slot's text,
+    /// already escaped for the body's format.
+    pub fn write(&self, out: &mut String, has_url: bool, value: impl Fn(Slot, &mut String)) {
+        for (when, piece) in &self.pieces {
+            let shown = match when {
+                When::Always => true,
+                When::WithUnsubscribeUrl => has_url,
+                When::WithoutUnsubscribeUrl => !has_url,
+            };
+            if shown {
+                match piece {
+                    Piece::Static(s) => out.push_str(s),
+                    Piece::Value(slot) => value(*slot, out),
+                }
+            }
+        }
+    }
+
+    /// Bytes of static text shown to a recipient (with or without a URL).
+    pub fn static_len(&self, has_url: bool) -> usize {
+        let mut out = String::new();
+        self.write(&mut out, has_url, |_, _| {});
+        out.len()
+    }
+
+    pub fn count(&self, slot: Slot) -> usize {
+        self.pieces.iter().filter(|(_, p)| *p == Piece::Value(slot)).count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_and_fill() {
+        let s = Slots::new();
+        let body = format!(
+            "<p>To {r}</p>{iu}<a href=\"{u}\">x</a>{e}{inu}reply{e}!",
+            r = s.recipient(),
+            u = s.unsubscribe_url(),
+            iu = s.if_url(),
+            inu = s.if_no_url(),
+            e = s.end()
+        );
+        let seg = s.split(&body).unwrap();
+        let fill = |has_url| {
+            let mut out = String::new();
+            seg.write(&mut out, has_url, |slot, out| {
+                out.push_str(match slot {
+                    Slot::Recipient => "A",
+                    Slot::UnsubscribeUrl => "U",
+                })
+            });
+            out
+        };
+        assert_eq!(fill(true), "<p>To A</p><a href=\"U\">x</a>!");
+        assert_eq!(fill(false), "<p>To A</p>reply!");
+    }
+
+    #[test]
+    fn forged_or_unbalanced_markers_fail() {
+        let s = Slots::new();
+        assert!(s.split(&format!("{}x", s.if_url())).is_err());
+        assert!(s.split(&format!("{}-bogus@@", s.prefix)).is_err());
+        // A sentinel with another nonce is plain text.
+        let other = Slots::new();
+        let seg = s.split(&other.recipient()).unwrap();
+        assert_eq!(seg.count(Slot::Recipient), 0);
+    }
+}
