@@ -2,3 +2,4 @@
 //! folders, real SMTP servers on loopback and the shared corpus.
 
 mod harness;
+mod subscribers;
