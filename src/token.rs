@@ -64,13 +64,14 @@ pub fn unsubscribe_url(cfg: &Config, key: &[u8], email: &str) -> Option<String> 
 /// without a key is an error (no message could carry a working link); a
 /// short key is a warning.
 pub fn check_config(cfg: &Config) -> Vec<Diagnostic> {
+    check_key(cfg, cfg.unsubscribe_secret().as_deref())
+}
+
+fn check_key(cfg: &Config, key: Option<&[u8]>) -> Vec<Diagnostic> {
     let var = &cfg.newsletter.unsubscribe_secret_env;
     let hint = format!("generate a key with `openssl rand -base64 32` and export it as {var}");
     let line = config_line(cfg, "unsubscribe_url");
-    match (
-        cfg.newsletter.unsubscribe_url.is_some(),
-        cfg.unsubscribe_secret(),
-    ) {
+    match (cfg.newsletter.unsubscribe_url.is_some(), key) {
         (true, None) => vec![Diagnostic::error(
             &cfg.path,
             line,
@@ -181,5 +182,65 @@ mod tests {
             URL_SAFE_NO_PAD.encode(tag)
         );
         assert_eq!(verify(KEY, "l", &t), None);
+    }
+
+    fn config(dir: &std::path::Path, extra: &str, secret_env: &str) -> Config {
+        let text = format!(
+            "[newsletter]\nname = \"N\"\nfrom = \"n@example.com\"\nlist_id = \"weekly.example.com\"\n{extra}unsubscribe_secret_env = \"{secret_env}\"\n"
+        );
+        let path = dir.join("newsletter.toml");
+        std::fs::write(&path, &text).unwrap();
+        crate::config::parse(&path, &text).unwrap()
+    }
+
+    #[test]
+    fn unsubscribe_url_fills_the_token() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = config(
+            dir.path(),
+            "unsubscribe_url = \"https://example.com/u?token={token}\"\n",
+            "UNUSED_VAR",
+        );
+        let url = unsubscribe_url(&cfg, KEY, "Ann@example.com").unwrap();
+        let token = url.strip_prefix("https://example.com/u?token=").unwrap();
+        assert_eq!(
+            verify(KEY, "weekly.example.com", token).as_deref(),
+            Some("ann@example.com")
+        );
+        let cfg = config(dir.path(), "", "UNUSED_VAR");
+        assert_eq!(unsubscribe_url(&cfg, KEY, "ann@example.com"), None);
+    }
+
+    #[test]
+    fn check_config_wants_a_key_for_the_url() {
+        let dir = tempfile::tempdir().unwrap();
+        // A variable that is never set: check_config reads the environment.
+        let cfg = config(
+            dir.path(),
+            "unsubscribe_url = \"https://example.com/u?token={token}\"\n",
+            "NL_TEST_TOKEN_KEY_A",
+        );
+        let d = check_config(&cfg);
+        assert_eq!(d.len(), 1);
+        let shown = d[0].to_string();
+        let expected = format!(
+            "{}:5:1: error: unsubscribe_url is set but NL_TEST_TOKEN_KEY_A is not\n  hint: generate a key with `openssl rand -base64 32` and export it as NL_TEST_TOKEN_KEY_A",
+            cfg.path.display()
+        );
+        assert_eq!(shown, expected);
+        let cfg = config(dir.path(), "", "NL_TEST_TOKEN_KEY_B");
+        let d = check_key(&cfg, Some(b"short"));
+        assert!(
+            d[0].to_string()
+                .contains("warning: NL_TEST_TOKEN_KEY_B is only 5 bytes long; use at least 16"),
+            "{}",
+            d[0]
+        );
+        let cfg = config(
+            dir.path(),
+            "unsubscribe_url = \"https://example.com/u?token={token}\"\n",
+            "NL_TEST_TOKEN_KEY_C",
+        );
+        assert!(check_key(&cfg, Some(b"0123456789abcdef0123")).is_empty());
     }
 }

@@ -248,3 +248,86 @@ fn respond(ep: &Endpoint, conn: &rusqlite::Connection, mut req: tiny_http::Reque
         output::debug(&format!("serve-unsubscribe: {e:#}"));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn endpoint() -> Endpoint {
+        Endpoint {
+            key: b"k".to_vec(),
+            list_id: "l".into(),
+            list_name: "<script>alert(1)</script> & Co".into(),
+        }
+    }
+
+    fn run(method: &str, url: &str, body: &str) -> (Reply, Vec<String>) {
+        let mut calls = Vec::new();
+        let reply = handle(&endpoint(), method, url, body.as_bytes(), &mut |e| {
+            calls.push(e.to_string());
+            Ok(true)
+        });
+        (reply, calls)
+    }
+
+    #[test]
+    fn get_never_suppresses_and_escapes_everything() {
+        let t = crate::token::make(b"k", "l", "o'brien+<x>@example.com");
+        let (reply, calls) = run("GET", &format!("/u?token={t}"), "");
+        assert_eq!(reply.status, 200);
+        assert!(calls.is_empty());
+        assert!(
+            reply
+                .html
+                .contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co"),
+            "{}",
+            reply.html
+        );
+        assert!(
+            reply.html.contains("o&#39;brien+&lt;x&gt;@example.com"),
+            "{}",
+            reply.html
+        );
+        assert!(!reply.html.contains("<script>"), "{}", reply.html);
+    }
+
+    #[test]
+    fn one_click_post_suppresses_the_token_address_only() {
+        let t = crate::token::make(b"k", "l", "Ann@Example.com");
+        let (reply, calls) = run(
+            "POST",
+            &format!("/u?a=b&token={t}"),
+            "List-Unsubscribe=One-Click",
+        );
+        assert_eq!(
+            (reply.status, calls),
+            (200, vec!["ann@example.com".to_string()])
+        );
+        // Percent-encoded body, as some clients send it.
+        let (reply, _) = run(
+            "POST",
+            &format!("/u?token={t}"),
+            "List-Unsubscribe=One%2DClick",
+        );
+        assert_eq!(reply.status, 200);
+        let (reply, calls) = run("POST", &format!("/u?token={t}"), "List-Unsubscribe=Nope");
+        assert_eq!((reply.status, calls.len()), (400, 0));
+        let (reply, calls) = run("POST", "/u?token=x.y", "List-Unsubscribe=One-Click");
+        assert_eq!(
+            (reply.status, calls.len(), reply.note.as_str()),
+            (400, 0, "bad token")
+        );
+        let (reply, _) = run("DELETE", &format!("/u?token={t}"), "");
+        assert_eq!(reply.status, 405);
+    }
+
+    #[test]
+    fn percent_decoding() {
+        assert_eq!(percent_decode("a%2Db+c%zz%4"), "a-b c%zz%4");
+        assert_eq!(
+            form_value("x=1&token=abc.def", "token").as_deref(),
+            Some("abc.def")
+        );
+        assert_eq!(form_value("tokens=1", "token"), None);
+    }
+}
