@@ -287,3 +287,52 @@ impl RowSink for LoadSink<'_, '_> {
 pub(crate) fn load(file: &Arc<Path>, sink: &mut Sink<'_>) -> anyhow::Result<()> {
     read(file, &mut LoadSink { file, sink })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_export_headers() {
+        let c = Columns::from_headers(&[
+            "Email Address",
+            "First Name",
+            "Last Name",
+            "MEMBER_RATING",
+            "UNSUB_TIME",
+        ])
+        .unwrap();
+        assert_eq!(
+            (c.email, c.first, c.last, c.status),
+            (0, Some(1), Some(2), None)
+        );
+        assert_eq!(
+            c.others.iter().map(|(i, h)| (*i, &**h)).collect::<Vec<_>>(),
+            [(3, "MEMBER_RATING"), (4, "UNSUB_TIME")]
+        );
+        assert_eq!(c.default_status, Some("unsubscribed"));
+        let c = Columns::from_headers(&["E-mail", "Full name", "Status"]).unwrap();
+        assert_eq!(
+            (c.email, c.name, c.status, c.default_status),
+            (0, Some(1), Some(2), None)
+        );
+        let e = Columns::from_headers(&["email", "Email Address"]).unwrap_err();
+        assert_eq!(
+            e,
+            r#"the header has two columns for the same field (column 2: "Email Address")"#
+        );
+    }
+
+    #[test]
+    fn joins_first_and_last_names() {
+        let c = Columns::from_headers(&["email", "first_name", "last_name"]).unwrap();
+        assert_eq!(
+            c.name(&["", "Ada", "Lovelace"]).as_deref(),
+            Some("Ada Lovelace")
+        );
+        assert_eq!(c.name(&["", "민지", "김"]).as_deref(), Some("김민지"));
+        assert_eq!(c.name(&["", "Minji", "김"]).as_deref(), Some("Minji 김"));
+        assert_eq!(c.name(&["", "", "Lovelace"]).as_deref(), Some("Lovelace"));
+        assert_eq!(c.name(&["", " ", ""]), None);
+    }
+}

@@ -217,6 +217,16 @@ pub fn load(dir: &Path) -> Subscribers {
     out
 }
 
+/// Loads the list and keeps only its recipients: active entries whose
+/// address is not in `suppressed` (lower-cased, see
+/// `state::suppression::suppressed_set`). The diagnostics are those of the
+/// whole list; `has_errors()` means nothing should be sent.
+pub fn load_recipients(dir: &Path, suppressed: &HashSet<String>) -> Subscribers {
+    let mut list = load(dir);
+    list.retain_recipients(suppressed);
+    list
+}
+
 /// One entry as read from a file, before validation.
 pub(crate) struct RawEntry<'a> {
     pub line: u64,
