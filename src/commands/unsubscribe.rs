@@ -1,17 +1,94 @@
 //! `newsletter unsubscribe`, `resubscribe` and `serve-unsubscribe`.
 
+use super::load_config;
 use crate::cli::{ResubscribeArgs, ServeUnsubscribeArgs, UnsubscribeArgs};
-use crate::exit::Exit;
+use crate::config::Config;
+use crate::exit::{Exit, Failure};
+use crate::output;
+use crate::state::{self, suppression};
+use crate::subscribers::{self, validate_email, Status};
 use std::path::Path;
 
-pub fn unsubscribe(_config: &Path, _args: UnsubscribeArgs) -> anyhow::Result<Exit> {
-    anyhow::bail!("unsubscribe: not implemented yet")
+pub fn unsubscribe(config_path: &Path, args: UnsubscribeArgs) -> anyhow::Result<Exit> {
+    let cfg = load_config(config_path)?;
+    let (email, source) = match (&args.email, &args.token) {
+        (_, Some(token)) => {
+            let key = secret(&cfg)?;
+            let email = crate::token::verify(&key, &cfg.newsletter.list_id, token).ok_or_else(|| {
+                Failure::new(
+                    Exit::Invalid,
+                    "invalid unsubscribe token (altered, or made with another key or list)",
+                )
+            })?;
+            (email, "token")
+        }
+        (Some(email), None) => (checked_address(email)?, "cli"),
+        (None, None) => return Err(Failure::new(Exit::Invalid, "give an address or --token TOKEN")),
+    };
+    let conn = state::open(&cfg.paths.state)?;
+    if suppression::suppress(&conn, &email, suppression::Reason::Unsubscribed, source)? {
+        println!("unsubscribed {email}");
+    } else if let Some(s) = suppression::get(&conn, &email)? {
+        println!(
+            "{email} was already suppressed ({}, {}, since {})",
+            s.reason, s.source, s.created_at
+        );
+    }
+    if !on_the_list(&cfg, &email) {
+        output::warn(&format!("{email} is not in the subscriber list (suppressed anyway)"));
+    }
+    Ok(Exit::Ok)
 }
 
-pub fn resubscribe(_config: &Path, _args: ResubscribeArgs) -> anyhow::Result<Exit> {
-    anyhow::bail!("resubscribe: not implemented yet")
+pub fn resubscribe(config_path: &Path, args: ResubscribeArgs) -> anyhow::Result<Exit> {
+    let cfg = load_config(config_path)?;
+    let email = checked_address(&args.email)?;
+    let conn = state::open(&cfg.paths.state)?;
+    if suppression::unsuppress(&conn, &email)? {
+        println!("resubscribed {email}");
+    } else {
+        println!("{email} was not suppressed");
+    }
+    let list = subscribers::load(&cfg.paths.subscribers);
+    match list.find(&email) {
+        None => output::warn(&format!(
+            "{email} is not in the subscriber list; add it to a file in subscribers/ to mail it"
+        )),
+        Some(s) if s.status != Status::Active => output::warn(&format!(
+            "{email} is marked {} in {}:{}; change its status there to mail it again",
+            s.status,
+            s.file.display(),
+            s.line
+        )),
+        Some(_) => {}
+    }
+    Ok(Exit::Ok)
 }
 
-pub fn serve(_config: &Path, _args: ServeUnsubscribeArgs) -> anyhow::Result<Exit> {
-    anyhow::bail!("serve-unsubscribe: not implemented yet")
+pub fn serve(config_path: &Path, args: ServeUnsubscribeArgs) -> anyhow::Result<Exit> {
+    let cfg = load_config(config_path)?;
+    let key = secret(&cfg)?;
+    crate::unsubscribe_server::serve(&cfg, key, &args.listen)?;
+    Ok(Exit::Ok)
+}
+
+fn secret(cfg: &Config) -> anyhow::Result<Vec<u8>> {
+    cfg.unsubscribe_secret().ok_or_else(|| {
+        let var = &cfg.newsletter.unsubscribe_secret_env;
+        Failure::new(
+            Exit::Invalid,
+            format!("{var} is not set; it holds the key that signs unsubscribe tokens"),
+        )
+    })
+}
+
+/// The address, lower-cased, or exit 2 with the validation message.
+fn checked_address(email: &str) -> anyhow::Result<String> {
+    validate_email(email)
+        .map(|e| subscribers::address_key(&e))
+        .map_err(|msg| Failure::new(Exit::Invalid, msg))
+}
+
+fn on_the_list(cfg: &Config, email: &str) -> bool {
+    subscribers::load(&cfg.paths.subscribers).find(email).is_some()
 }

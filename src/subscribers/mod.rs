@@ -1,1 +1,284 @@
-//! The subscriber list: loading `subscribers/*.csv|toml`, validation, import.
+//! The subscriber list: loading every `subscribers/*.csv|toml` file in name
+//! order, validation (diagnostics with file and line), case-insensitive
+//! de-duplication where the first entry wins, and filtering by status and
+//! suppression.
+
+mod csv;
+pub mod import;
+mod toml;
+mod validate;
+
+pub use validate::{address_key, validate_email, validate_name};
+
+use crate::diag::Diagnostic;
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// A subscriber's status as written in the list. Only `Active` is mailed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Status {
+    /// `subscribed`, `active`, `confirmed`, `enabled`, or no status at all.
+    Active,
+    /// `pending`, `unconfirmed`: double opt-in not completed.
+    Pending,
+    /// `unsubscribed`, `disabled`.
+    Unsubscribed,
+    /// `cleaned`, `bounced`.
+    Bounced,
+    /// `blocklisted`, `complained`.
+    Blocklisted,
+}
+
+/// The values `Status::parse` accepts, for error messages.
+pub const STATUS_WORDS: &str =
+    "subscribed, active, confirmed, enabled, pending, unconfirmed, unsubscribed, disabled, cleaned, bounced, blocklisted, complained";
+
+impl Status {
+    /// Parses a status word (case-insensitive); an empty value means active.
+    pub fn parse(s: &str) -> Option<Status> {
+        let s = s.trim();
+        let is = |w: &str| s.eq_ignore_ascii_case(w);
+        Some(
+            if s.is_empty() || is("subscribed") || is("active") || is("confirmed") || is("enabled") {
+                Status::Active
+            } else if is("pending") || is("unconfirmed") {
+                Status::Pending
+            } else if is("unsubscribed") || is("disabled") {
+                Status::Unsubscribed
+            } else if is("cleaned") || is("bounced") {
+                Status::Bounced
+            } else if is("blocklisted") || is("complained") {
+                Status::Blocklisted
+            } else {
+                return None;
+            },
+        )
+    }
+
+    /// The word written back by `subscribers import`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Active => "subscribed",
+            Status::Pending => "pending",
+            Status::Unsubscribed => "unsubscribed",
+            Status::Bounced => "bounced",
+            Status::Blocklisted => "blocklisted",
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One validated entry of the list. Cheap to keep a million of: the file
+/// name is shared, attribute names are shared per file, empty attribute
+/// values are not stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subscriber {
+    /// As written (trimmed), validated: ASCII, no line breaks.
+    pub email: String,
+    /// Validated: one line, no control characters.
+    pub name: Option<String>,
+    pub status: Status,
+    /// Every other column (CSV) or the `attributes` table (TOML), non-empty values only.
+    pub attributes: Vec<(Arc<str>, String)>,
+    pub file: Arc<Path>,
+    pub line: u64,
+}
+
+impl Subscriber {
+    /// The lower-cased address: the key for de-duplication and suppression.
+    pub fn key(&self) -> String {
+        address_key(&self.email)
+    }
+
+    pub fn attribute(&self, name: &str) -> Option<&str> {
+        self.attributes
+            .iter()
+            .find(|(k, _)| &**k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Whether this subscriber is mailed: active and not suppressed.
+    pub fn is_recipient(&self, suppressed: &HashSet<String>) -> bool {
+        self.status == Status::Active && !suppressed.contains(&self.key())
+    }
+}
+
+impl fmt::Display for Subscriber {
+    /// `Name <email>` or `email`, as `subscribers list` prints it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.name {
+            Some(n) => write!(f, "{n} <{}>", self.email),
+            None => f.write_str(&self.email),
+        }
+    }
+}
+
+/// Everything read from the subscribers folder: the valid, de-duplicated
+/// entries (every status) in file order, and the problems found.
+#[derive(Debug, Default)]
+pub struct Subscribers {
+    pub all: Vec<Subscriber>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Subscribers {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+
+    /// The entries that are mailed: active and not in `suppressed`
+    /// (lower-cased addresses, from `state::suppression::suppressed_set`).
+    pub fn recipients<'a>(&'a self, suppressed: &'a HashSet<String>) -> impl Iterator<Item = &'a Subscriber> + 'a {
+        self.all.iter().filter(move |s| s.is_recipient(suppressed))
+    }
+
+    /// Keeps only the recipients, for callers that own the list.
+    pub fn retain_recipients(&mut self, suppressed: &HashSet<String>) {
+        self.all.retain(|s| s.is_recipient(suppressed));
+    }
+
+    pub fn find(&self, email: &str) -> Option<&Subscriber> {
+        let key = address_key(email);
+        self.all.iter().find(|s| s.email.eq_ignore_ascii_case(&key))
+    }
+}
+
+/// The `*.csv` and `*.toml` files in `dir`, sorted by file name. Hidden
+/// files are skipped (editors leave them behind).
+pub fn list_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        let wanted = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("csv") || e.eq_ignore_ascii_case("toml"));
+        if wanted && !name.starts_with('.') && path.is_file() {
+            files.push(path);
+        }
+    }
+    files.sort_by(|a, b| a.file_name().cmp(&b.file_name()));
+    Ok(files)
+}
+
+/// Loads every subscriber file in `dir`. A missing or unreadable folder or
+/// file is a diagnostic, not an `Err`, so `check` can list it with the rest.
+pub fn load(dir: &Path) -> Subscribers {
+    let mut out = Subscribers::default();
+    let files = match list_files(dir) {
+        Ok(f) => f,
+        Err(e) => {
+            out.diagnostics.push(Diagnostic::error(
+                dir,
+                0,
+                0,
+                format!("cannot read the subscribers folder: {e}"),
+            ));
+            return out;
+        }
+    };
+    if files.is_empty() {
+        out.diagnostics
+            .push(Diagnostic::warning(dir, 0, 0, "no subscriber files (*.csv, *.toml)"));
+    }
+    let mut sink = Sink::new(&mut out);
+    for path in &files {
+        let file: Arc<Path> = Arc::from(path.as_path());
+        let is_toml = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("toml"));
+        let result = if is_toml {
+            toml::load(&file, &mut sink)
+        } else {
+            csv::load(&file, &mut sink)
+        };
+        if let Err(e) = result {
+            sink.out
+                .diagnostics
+                .push(Diagnostic::error(path, 0, 0, format!("{e:#}")));
+        }
+    }
+    out.all.shrink_to_fit();
+    out
+}
+
+/// Loads the list and keeps only its recipients: active entries whose
+/// address is not in `suppressed` (lower-cased, see
+/// `state::suppression::suppressed_set`). The diagnostics are those of the
+/// whole list; `has_errors()` means nothing should be sent.
+pub fn load_recipients(dir: &Path, suppressed: &HashSet<String>) -> Subscribers {
+    let mut list = load(dir);
+    list.retain_recipients(suppressed);
+    list
+}
+
+/// One entry as read from a file, before validation.
+pub(crate) struct RawEntry<'a> {
+    pub line: u64,
+    pub email: &'a str,
+    pub name: Option<&'a str>,
+    pub status: Option<&'a str>,
+    pub attributes: Vec<(Arc<str>, String)>,
+}
+
+/// Validates entries and collects them, de-duplicated, with diagnostics.
+pub(crate) struct Sink<'o> {
+    out: &'o mut Subscribers,
+    /// Lower-cased address → index of the entry that claimed it.
+    seen: HashMap<Box<str>, u32>,
+}
+
+impl<'o> Sink<'o> {
+    fn new(out: &'o mut Subscribers) -> Self {
+        Sink {
+            out,
+            seen: HashMap::new(),
+        }
+    }
+
+    pub fn diagnostic(&mut self, d: Diagnostic) {
+        self.out.diagnostics.push(d);
+    }
+
+    /// Validates one entry; an invalid one is reported and dropped, a
+    /// duplicate is reported and the earlier entry kept.
+    pub fn push(&mut self, file: &Arc<Path>, e: RawEntry<'_>) {
+        let line = e.line as usize;
+        let mut error = |msg: String| self.out.diagnostics.push(Diagnostic::error(file, line, 1, msg));
+        let email = validate_email(e.email).map_err(&mut error);
+        let name = validate_name(e.name.unwrap_or("")).map_err(&mut error);
+        let status = match e.status {
+            None => Ok(Status::Active),
+            Some(raw) => Status::parse(raw)
+                .ok_or_else(|| error(format!("unknown status {raw:?} (expected one of: {STATUS_WORDS})"))),
+        };
+        let (Ok(email), Ok(name), Ok(status)) = (email, name, status) else {
+            return;
+        };
+        let key = address_key(&email).into_boxed_str();
+        if let Some(&first) = self.seen.get(&key) {
+            let first = &self.out.all[first as usize];
+            let msg = format!(
+                "duplicate address {email:?} (first at {}:{}); this entry is ignored",
+                first.file.display(),
+                first.line
+            );
+            self.out.diagnostics.push(Diagnostic::warning(file, line, 1, msg));
+            return;
+        }
+        self.seen.insert(key, self.out.all.len() as u32);
+        self.out.all.push(Subscriber {
+            email,
+            name,
+            status,
+            attributes: e.attributes,
+            file: Arc::clone(file),
+            line: e.line,
+        });
+    }
+}

@@ -13,3 +13,5 @@ mod smtp_server;
 mod smtp_settings;
 mod smtp_tls;
 mod smtp_transport;
+mod subscribers;
+mod unsubscribe;
