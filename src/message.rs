@@ -1,1 +1,280 @@
 //! One MIME message per recipient: headers, Message-ID, List-Unsubscribe, DKIM.
+//!
+//! Everything that is the same for every recipient (subject, sender, list
+//! headers, DKIM key, rendered issue) is prepared once in [`MessageFactory`];
+//! [`MessageFactory::build`] only adds the personal parts. The clock comes in
+//! from outside and boundaries derive from the Message-ID, so a message's bytes
+//! are a function of its inputs (dry-run `.eml` files compare byte for byte).
+
+use crate::config::Config;
+use crate::issue::Issue;
+use crate::render::{Personal, PreparedIssue};
+use anyhow::{anyhow, bail, Context};
+use lettre::address::Envelope;
+use lettre::message::dkim::{
+    DkimCanonicalization, DkimCanonicalizationType, DkimConfig, DkimSigningAlgorithm, DkimSigningKey,
+};
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::{Address, Message};
+use sha2::{Digest, Sha256};
+use std::time::SystemTime;
+
+/// Who one message goes to.
+#[derive(Debug, Clone, Copy)]
+pub struct Recipient<'a> {
+    pub email: &'a str,
+    pub name: Option<&'a str>,
+}
+
+/// A message ready for a transport: "envelope + bytes".
+#[derive(Debug, Clone)]
+pub struct Built {
+    pub envelope: Envelope,
+    pub message_id: String,
+    pub bytes: Vec<u8>,
+}
+
+/// Builds every recipient's message for one issue.
+pub struct MessageFactory<'a> {
+    cfg: &'a Config,
+    issue_id: String,
+    prepared: &'a PreparedIssue,
+    subject: String,
+    from_domain: String,
+    date: SystemTime,
+    unsubscribe_key: Option<Vec<u8>>,
+    dkim: Option<DkimConfig>,
+    list_id: HeaderValue,
+    /// `[TEST] ` subject prefix for `send --to`.
+    test_copy: bool,
+}
+
+impl<'a> MessageFactory<'a> {
+    /// Prepares the per-issue parts. Fails (naming the source) when a header
+    /// value would carry CR or LF, when the subject template names an unknown
+    /// field, or when the DKIM key cannot be read.
+    pub fn new(cfg: &'a Config, issue: &Issue, prepared: &'a PreparedIssue, date: SystemTime) -> anyhow::Result<Self> {
+        let subject = subject_for(&cfg.newsletter.subject, issue)
+            .with_context(|| format!("{}: subject template", cfg.path.display()))?;
+        if subject.contains(['\r', '\n']) {
+            bail!(
+                "{}: the subject built from the issue's front matter contains a line break (CR or LF): \"{}\"",
+                issue.path.display(),
+                subject.escape_debug()
+            );
+        }
+        if issue
+            .id
+            .contains(|c: char| !c.is_ascii_graphic() || c == '<' || c == '>' || c == '@')
+        {
+            bail!(
+                "{}: issue id \"{}\" must be printable ASCII without <, > or @ (set `slug` in the front matter)",
+                issue.path.display(),
+                issue.id.escape_debug()
+            );
+        }
+        let dkim = match &cfg.dkim {
+            Some(d) => Some(load_dkim(d)?),
+            None => None,
+        };
+        let list_id = format!("{} <{}>", cfg.newsletter.name, cfg.newsletter.list_id);
+        Ok(MessageFactory {
+            cfg,
+            issue_id: issue.id.clone(),
+            prepared,
+            subject,
+            from_domain: cfg.newsletter.from.email.domain().to_string(),
+            date,
+            unsubscribe_key: cfg.unsubscribe_secret(),
+            dkim,
+            list_id: HeaderValue::new(header_name("List-Id"), list_id),
+            test_copy: false,
+        })
+    }
+
+    /// Marks the messages as test copies (`[TEST] ` subject prefix).
+    pub fn test_copies(mut self) -> Self {
+        self.test_copy = true;
+        self
+    }
+
+    pub fn subject(&self) -> &str {
+        &self.subject
+    }
+
+    /// `<issue-id.hash@from-domain>`: the same for the same issue and
+    /// recipient on every attempt, different across recipients.
+    pub fn message_id(&self, email: &str) -> String {
+        format!(
+            "<{}.{}@{}>",
+            self.issue_id,
+            recipient_hash(&self.issue_id, email),
+            self.from_domain
+        )
+    }
+
+    /// The recipient's one-click unsubscribe URL, when a URL and a key are configured.
+    pub fn unsubscribe_url(&self, email: &str) -> Option<String> {
+        let key = self.unsubscribe_key.as_deref()?;
+        crate::token::unsubscribe_url(self.cfg, key, email)
+    }
+
+    /// Builds one recipient's message.
+    pub fn build(&self, r: Recipient<'_>) -> anyhow::Result<Built> {
+        let to_addr: Address = r
+            .email
+            .parse()
+            .map_err(|e| anyhow!("recipient {}: invalid address: {e}", r.email))?;
+        if let Some(name) = r.name {
+            if name.contains(['\r', '\n']) {
+                bail!("recipient {}: the name contains a line break (CR or LF)", r.email);
+            }
+        }
+        let to = Mailbox::new(r.name.filter(|n| !n.is_empty()).map(str::to_string), to_addr.clone());
+        let message_id = self.message_id(r.email);
+        let unsubscribe_url = self.unsubscribe_url(r.email);
+        let personal = Personal {
+            name: r.name,
+            email: r.email,
+            unsubscribe_url: unsubscribe_url.as_deref(),
+        };
+        let text = self.prepared.text(&personal);
+        let html = self.prepared.html(&personal);
+
+        let nl = &self.cfg.newsletter;
+        let subject = if self.test_copy {
+            format!("[TEST] {}", self.subject)
+        } else {
+            self.subject.clone()
+        };
+        let mut builder = Message::builder()
+            .from(nl.from.clone())
+            .to(to)
+            .subject(subject)
+            .date(self.date)
+            .message_id(Some(message_id.clone()))
+            .raw_header(self.list_id.clone());
+        if let Some(reply_to) = &nl.reply_to {
+            builder = builder.reply_to(reply_to.clone());
+        }
+        let mut targets = Vec::new();
+        if let Some(url) = &unsubscribe_url {
+            targets.push(format!("<{url}>"));
+        }
+        if let Some(mailto) = &nl.unsubscribe_mailto {
+            targets.push(format!("<mailto:{mailto}?subject=unsubscribe>"));
+        }
+        if !targets.is_empty() {
+            builder = builder.raw_header(HeaderValue::new(header_name("List-Unsubscribe"), targets.join(", ")));
+        }
+        if unsubscribe_url.as_deref().is_some_and(|u| u.starts_with("https://")) {
+            builder = builder.raw_header(HeaderValue::new(
+                header_name("List-Unsubscribe-Post"),
+                "List-Unsubscribe=One-Click".to_string(),
+            ));
+        }
+        let envelope = Envelope::new(Some(nl.bounce_address.clone()), vec![to_addr])
+            .map_err(|e| anyhow!("recipient {}: {e}", r.email))?;
+        builder = builder.envelope(envelope.clone());
+
+        let boundary = format!("=_nl_{}", &recipient_hash(&message_id, "boundary"));
+        let body = MultiPart::alternative()
+            .boundary(boundary)
+            .singlepart(SinglePart::builder().header(ContentType::TEXT_PLAIN).body(text))
+            .singlepart(SinglePart::builder().header(ContentType::TEXT_HTML).body(html));
+        let mut message = builder
+            .multipart(body)
+            .map_err(|e| anyhow!("recipient {}: cannot build message: {e}", r.email))?;
+        if let Some(dkim) = &self.dkim {
+            message.sign(dkim);
+        }
+        Ok(Built {
+            envelope,
+            message_id,
+            bytes: message.formatted(),
+        })
+    }
+}
+
+fn header_name(name: &'static str) -> HeaderName {
+    HeaderName::new_from_ascii_str(name)
+}
+
+/// 16 hex digits of SHA-256 over the issue id and the lower-cased address.
+pub fn recipient_hash(issue_id: &str, email: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(issue_id.as_bytes());
+    h.update([0u8]);
+    h.update(email.to_ascii_lowercase().as_bytes());
+    let digest = h.finalize();
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Fills `{field}` placeholders of the subject template from the issue.
+pub fn subject_for(template: &str, issue: &Issue) -> anyhow::Result<String> {
+    let mut out = String::new();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let close = rest[open..]
+            .find('}')
+            .ok_or_else(|| anyhow!("unclosed `{{` in subject template \"{template}\""))?;
+        let field = &rest[open + 1..open + close];
+        out.push_str(&issue_field(issue, field).ok_or_else(|| {
+            anyhow!(
+                "unknown field `{{{field}}}` in subject template (known: title, id, number, series, date, description)"
+            )
+        })?);
+        rest = &rest[open + close + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+fn issue_field(issue: &Issue, field: &str) -> Option<String> {
+    let f = &issue.front;
+    Some(match field {
+        "title" => f.title.clone(),
+        "id" => issue.id.clone(),
+        "number" => issue.number.map(|n| n.to_string()).unwrap_or_default(),
+        "series" => issue.series_name(),
+        "date" => f.date.format("%Y-%m-%d").to_string(),
+        "description" => f.description.clone().unwrap_or_default(),
+        _ => return None,
+    })
+}
+
+fn load_dkim(d: &crate::config::Dkim) -> anyhow::Result<DkimConfig> {
+    let pem =
+        std::fs::read_to_string(&d.key_file).with_context(|| format!("[dkim] key_file {}", d.key_file.display()))?;
+    let key = DkimSigningKey::new(&pem, DkimSigningAlgorithm::Rsa).map_err(|e| {
+        anyhow!(
+            "[dkim] key_file {}: not an RSA PKCS#1 PEM key: {e:?}",
+            d.key_file.display()
+        )
+    })?;
+    let headers = [
+        "From",
+        "To",
+        "Subject",
+        "Date",
+        "Message-ID",
+        "List-Id",
+        "List-Unsubscribe",
+        "List-Unsubscribe-Post",
+    ]
+    .into_iter()
+    .map(header_name)
+    .collect();
+    Ok(DkimConfig::new(
+        d.selector.clone(),
+        d.domain.clone(),
+        key,
+        headers,
+        DkimCanonicalization {
+            header: DkimCanonicalizationType::Relaxed,
+            body: DkimCanonicalizationType::Relaxed,
+        },
+    ))
+}

@@ -38,8 +38,7 @@ pub fn run(config_path: &Path, args: CheckArgs) -> anyhow::Result<Exit> {
     }
     diags.extend(duplicate_ids(&issues));
 
-    // ── Lead: plug subscriber checks and the rendered-HTML-size warning in here. ──
-    diags.extend(check_subscribers(&config, &issues));
+    diags.extend(check_list_and_messages(&config, &issues));
 
     for d in &diags {
         output::diagnostic(d);
@@ -58,10 +57,37 @@ pub fn run(config_path: &Path, args: CheckArgs) -> anyhow::Result<Exit> {
     Ok(if errors > 0 { Exit::Invalid } else { Exit::Ok })
 }
 
-/// Subscriber checks and the rendered-HTML-size warning (placeholder: the
-/// lead fills this in; returns no diagnostics for now).
-fn check_subscribers(_config: &Config, _issues: &[Issue]) -> Vec<Diagnostic> {
-    Vec::new()
+/// The unsubscribe key, the subscriber list, and for each issue what sending
+/// it would build: the rendered body (warning above Gmail's clipping size) and
+/// the per-issue headers (subject template, line breaks, DKIM key).
+fn check_list_and_messages(config: &Config, issues: &[Issue]) -> Vec<Diagnostic> {
+    let mut diags = crate::token::check_config(config);
+    if config.paths.subscribers.is_dir() {
+        diags.extend(crate::subscribers::load(&config.paths.subscribers).diagnostics);
+    } else {
+        diags.push(Diagnostic::warning(
+            &config.paths.subscribers,
+            0,
+            0,
+            "no subscribers folder",
+        ));
+    }
+    for issue in issues {
+        let prepared = match crate::render::prepare(issue, config) {
+            Ok(p) => p,
+            Err(e) => {
+                diags.push(Diagnostic::error(&issue.path, 1, 1, format!("cannot render: {e:#}")));
+                continue;
+            }
+        };
+        if let Some(w) = prepared.clip_warning() {
+            diags.push(Diagnostic::warning(&issue.path, 1, 1, w));
+        }
+        if let Err(e) = crate::message::MessageFactory::new(config, issue, &prepared, std::time::SystemTime::now()) {
+            diags.push(Diagnostic::error(&issue.path, 1, 1, format!("{e:#}")));
+        }
+    }
+    diags
 }
 
 /// Every `*.md` file in the issues folder, sorted by name.

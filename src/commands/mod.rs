@@ -1,7 +1,9 @@
 //! One module per subcommand; `run` sets up output and dispatches.
 
 mod check;
+mod due;
 mod preview;
+mod progress;
 mod send;
 mod status;
 mod subscribers;
@@ -37,4 +39,73 @@ pub(crate) fn load_config(path: &Path) -> anyhow::Result<Config> {
         }
         Failure::new(Exit::Invalid, format!("{}: invalid configuration", path.display()))
     })
+}
+
+/// Parses an issue file, printing its warnings; errors mean exit 2.
+pub(crate) fn load_issue(path: &Path) -> anyhow::Result<crate::issue::Issue> {
+    match crate::issue::from_file(path) {
+        Ok(parsed) => {
+            for w in &parsed.warnings {
+                output::diagnostic(w);
+            }
+            Ok(parsed.issue)
+        }
+        Err(diags) => {
+            for d in &diags {
+                output::diagnostic(d);
+            }
+            Err(Failure::new(
+                Exit::Invalid,
+                format!("{}: invalid issue", path.display()),
+            ))
+        }
+    }
+}
+
+/// Every `*.md` in the issues folder, sorted by name.
+pub(crate) fn issue_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        Failure::new(
+            Exit::Invalid,
+            format!("{}: cannot read the issues folder: {e}", dir.display()),
+        )
+    })?;
+    let mut files = Vec::new();
+    for entry in entries {
+        let p = entry?.path();
+        if p.is_file() && p.extension().is_some_and(|e| e == "md") {
+            files.push(p);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// The active, non-suppressed subscribers, and how many entries were left
+/// out (inactive in the files, or on the suppression list). Any error in the list means exit 2: nothing is sent.
+pub(crate) fn load_recipients(cfg: &Config) -> anyhow::Result<(Vec<crate::subscribers::Subscriber>, usize)> {
+    // A dry run on a fresh folder must not create the database just to read it.
+    let suppressed = if cfg.paths.state.join(crate::state::DB_FILE).exists() {
+        let conn = crate::state::open(&cfg.paths.state)?;
+        crate::state::suppression::suppressed_set(&conn)?
+    } else {
+        Default::default()
+    };
+    let all = crate::subscribers::load(&cfg.paths.subscribers);
+    for d in &all.diagnostics {
+        output::diagnostic(d);
+    }
+    if all.has_errors() {
+        return Err(Failure::new(
+            Exit::Invalid,
+            format!(
+                "{}: the subscriber list has errors: nothing was sent",
+                cfg.paths.subscribers.display()
+            ),
+        ));
+    }
+    let total = all.all.len();
+    let recipients: Vec<_> = all.all.into_iter().filter(|s| s.is_recipient(&suppressed)).collect();
+    let skipped = total - recipients.len();
+    Ok((recipients, skipped))
 }

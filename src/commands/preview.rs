@@ -3,15 +3,20 @@
 use crate::cli::PreviewArgs;
 use crate::config::Config;
 use crate::exit::{Exit, Failure};
-use crate::issue::Issue;
 use crate::{output, preview};
 use std::path::{Path, PathBuf};
 
 pub fn run(config: &Path, args: PreviewArgs) -> anyhow::Result<Exit> {
     let cfg = super::load_config(config)?;
-    let issue = load_issue(&args.issue)?;
+    let issue = super::load_issue(&args.issue)?;
     let reader =
-        preview::reader(args.as_email.as_deref()).map_err(|e| Failure::new(Exit::Invalid, format!("{e:#}")))?;
+        preview::reader(&cfg, args.as_email.as_deref()).map_err(|e| Failure::new(Exit::Invalid, format!("{e:#}")))?;
+    if cfg.newsletter.unsubscribe_url.is_some() && cfg.unsubscribe_secret().is_none() {
+        output::warn(&format!(
+            "${} is not set: the preview has no one-click unsubscribe link (send would refuse to run)",
+            cfg.newsletter.unsubscribe_secret_env
+        ));
+    }
     let out = args
         .out
         .clone()
@@ -20,7 +25,8 @@ pub fn run(config: &Path, args: PreviewArgs) -> anyhow::Result<Exit> {
     output::log(&format!("wrote {}", out.join("index.html").display()));
     if !args.serve {
         if args.open {
-            output::warn("--open is only used with --serve");
+            let index = std::fs::canonicalize(out.join("index.html"))?;
+            preview::serve::open_browser(&format!("file://{}", index.display()));
         }
         return Ok(Exit::Ok);
     }
@@ -44,7 +50,7 @@ pub fn run(config: &Path, args: PreviewArgs) -> anyhow::Result<Exit> {
 fn rebuild(config: &Path, issue: &Path, reader: &lettre::message::Mailbox, out: &Path) -> anyhow::Result<()> {
     let cfg = crate::config::load(config)
         .map_err(|diags| anyhow::anyhow!(diags.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")))?;
-    let issue = load_issue(issue)?;
+    let issue = super::load_issue(issue)?;
     preview::build(&issue, &cfg, reader, true)?.write(out)
 }
 
@@ -57,15 +63,4 @@ fn watched_paths(config: &Path, cfg: &Config, issue: &Path) -> Vec<PathBuf> {
         base.join("templates"),
         cfg.paths.subscribers.clone(),
     ]
-}
-
-/// Reads and parses the issue, printing its diagnostics.
-// TODO(lead): replace with issue::from_file once the parser lands:
-//   crate::issue::from_file(path) -> Result<Parsed{issue, warnings}, Vec<Diagnostic>>
-//   print warnings and errors with output::diagnostic; errors -> Failure(Exit::Invalid).
-fn load_issue(path: &Path) -> anyhow::Result<Issue> {
-    Err(Failure::new(
-        Exit::Invalid,
-        format!("{}: parser not merged yet", path.display()),
-    ))
 }

@@ -7,16 +7,15 @@ mod viewer;
 
 use crate::config::Config;
 use crate::issue::Issue;
+use crate::message::{MessageFactory, Recipient};
 use crate::render::{self, Personal};
 use anyhow::{Context, Result};
-use lettre::message::{Mailbox, MultiPart};
+use lettre::message::Mailbox;
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 /// The reader shown when no subscriber is chosen.
 pub const PLACEHOLDER_READER: &str = "Reader <reader@example.com>";
-
-/// Stands in for the recipient's token until the token module is wired in.
-pub const PREVIEW_TOKEN: &str = "PREVIEW-TOKEN";
 
 /// The four preview files, in memory.
 pub struct Preview {
@@ -26,75 +25,68 @@ pub struct Preview {
     pub index: String,
 }
 
-/// Renders `issue` for `reader`. `live`: the viewer polls `/version` to reload.
+/// Renders `issue` for `reader` with the send path's message builder, so
+/// `message.eml` is what `send` would deliver to them. `live`: the viewer polls
+/// `/version` to reload.
 pub fn build(issue: &Issue, cfg: &Config, reader: &Mailbox, live: bool) -> Result<Preview> {
     let prepared = render::prepare(issue, cfg)?;
-    // TODO(lead): replace PREVIEW_TOKEN with the reader's real token once the token module lands.
-    let unsubscribe_url = cfg
-        .newsletter
-        .unsubscribe_url
-        .as_ref()
-        .map(|u| u.replace("{token}", PREVIEW_TOKEN));
+    let factory = MessageFactory::new(cfg, issue, &prepared, SystemTime::now())?;
+    let email = reader.email.to_string();
+    let built = factory.build(Recipient {
+        email: &email,
+        name: reader.name.as_deref(),
+    })?;
+    let unsubscribe_url = factory.unsubscribe_url(&email);
     let personal = Personal {
         name: reader.name.as_deref(),
-        email: reader.email.as_ref(),
+        email: &email,
         unsubscribe_url: unsubscribe_url.as_deref(),
     };
     let html = prepared.html(&personal);
     let text = prepared.text(&personal);
-    let subject = preview_subject(issue, cfg);
-    let eml = build_preview_message(cfg, reader, &subject, &text, &html)?;
     let index = viewer::index_html(&viewer::ViewerInput {
-        title: &subject,
-        eml: &eml,
+        title: factory.subject(),
+        eml: &built.bytes,
         text: &text,
         html_size: html.len(),
         live,
         error: None,
     })?;
-    Ok(Preview { html, text, eml, index })
+    Ok(Preview {
+        html,
+        text,
+        eml: built.bytes,
+        index,
+    })
 }
 
-/// A stand-in subject: `{title}`/`{id}` of the configured template.
-// TODO(lead): use the real subject builder from the send path.
-fn preview_subject(issue: &Issue, cfg: &Config) -> String {
-    let title: String = issue
-        .front
-        .title
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    cfg.newsletter
-        .subject
-        .replace("{title}", &title)
-        .replace("{id}", &issue.id)
-}
-
-/// The MIME message: multipart/alternative, text first, then HTML.
-// TODO(lead): replace with the send path's message builder so message.eml is
-// exactly what `send` delivers (List-Unsubscribe, Message-ID, DKIM...).
-fn build_preview_message(cfg: &Config, to: &Mailbox, subject: &str, text: &str, html: &str) -> Result<Vec<u8>> {
-    let mut builder = lettre::Message::builder()
-        .from(cfg.newsletter.from.clone())
-        .to(to.clone())
-        .subject(subject)
-        .date_now();
-    if let Some(r) = &cfg.newsletter.reply_to {
-        builder = builder.reply_to(r.clone());
+/// The reader to render for: `--as` (an address or `Name <address>`; a bare
+/// address takes its name from the list), else the first active subscriber,
+/// else a placeholder reader.
+pub fn reader(cfg: &Config, as_email: Option<&str>) -> Result<Mailbox> {
+    let list = crate::subscribers::load(&cfg.paths.subscribers);
+    let from_list = |s: &crate::subscribers::Subscriber| -> Result<Mailbox> {
+        let addr = s
+            .email
+            .parse()
+            .with_context(|| format!("{}: invalid address", s.email))?;
+        Ok(Mailbox::new(s.name.clone(), addr))
+    };
+    match as_email {
+        Some(spec) => {
+            let mbox = spec
+                .parse::<Mailbox>()
+                .with_context(|| format!("--as {spec:?}: not an email address"))?;
+            match (&mbox.name, list.find(&mbox.email.to_string())) {
+                (None, Some(s)) => from_list(s),
+                _ => Ok(mbox),
+            }
+        }
+        None => match list.all.iter().find(|s| s.status == crate::subscribers::Status::Active) {
+            Some(s) => from_list(s),
+            None => Ok(PLACEHOLDER_READER.parse().expect("valid placeholder")),
+        },
     }
-    let message = builder
-        .multipart(MultiPart::alternative_plain_html(text.to_string(), html.to_string()))
-        .context("building the preview message")?;
-    Ok(message.formatted())
-}
-
-/// The reader to render for: `--as` (an address or `Name <address>`), else the placeholder.
-pub fn reader(as_email: Option<&str>) -> Result<Mailbox> {
-    // TODO(lead): without --as, use the first active subscriber once the loader lands;
-    // with --as, take the name from the subscriber list.
-    let spec = as_email.unwrap_or(PLACEHOLDER_READER);
-    spec.parse::<Mailbox>()
-        .with_context(|| format!("--as {spec:?}: not an email address"))
 }
 
 /// `preview/<issue-id>/` next to the config file.

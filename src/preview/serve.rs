@@ -117,7 +117,7 @@ fn with_headers(r: Response, content_type: &str) -> Response {
 }
 
 /// `$BROWSER URL`, else `xdg-open URL`; a failure is only a warning.
-fn open_browser(url: &str) {
+pub fn open_browser(url: &str) {
     let program = std::env::var("BROWSER")
         .ok()
         .filter(|b| !b.is_empty())

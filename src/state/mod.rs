@@ -26,6 +26,8 @@ const MIGRATIONS: &[&str] = &[
         source     TEXT NOT NULL,
         created_at TEXT NOT NULL
     ) WITHOUT ROWID;",
+    // 2: the delivery journal.
+    crate::journal::MIGRATION,
 ];
 
 /// The schema version this build writes.

@@ -61,7 +61,7 @@ impl Sandbox {
             .current_dir(self.dir.path())
             .env_remove("NEWSLETTER_SMTP_PASSWORD")
             .env("NO_COLOR", "1")
-            .env("NEWSLETTER_UNSUBSCRIBE_SECRET", "test-secret-key");
+            .env("NEWSLETTER_UNSUBSCRIBE_SECRET", "test-secret-key-0123456789");
         c
     }
 

@@ -1,56 +1,78 @@
-//! `newsletter preview` output built through the library (the command needs
-//! the parser; see render_corpus.rs for the parser-based tests).
+//! `newsletter preview`: the four files, the reader, and `message.eml` being
+//! exactly the message `send` builds for that reader.
 
+use crate::harness::Sandbox;
 use crate::render::{example_config, fixtures};
+use mail_parser::MessageParser;
 use newsletter::preview;
 
 #[test]
-fn preview_writes_four_files_with_a_multipart_message() {
+fn preview_builds_a_multipart_message_for_a_placeholder_reader() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = example_config();
-    let reader = preview::reader(None).unwrap();
+    let mut cfg = example_config();
+    cfg.paths.subscribers = dir.path().join("no-subscribers");
+    let reader = preview::reader(&cfg, None).unwrap();
+    assert_eq!(reader.email.to_string(), "reader@example.com");
     let p = preview::build(&fixtures::korean(), &cfg, &reader, false).unwrap();
     p.write(dir.path()).unwrap();
     for f in ["email.html", "email.txt", "message.eml", "index.html"] {
         assert!(dir.path().join(f).is_file(), "{f}");
     }
     let eml = std::fs::read(dir.path().join("message.eml")).unwrap();
-    let msg = mail_parser::MessageParser::default().parse(&eml).expect("parses");
+    let msg = MessageParser::default().parse(&eml).expect("parses");
     assert_eq!(msg.subject(), Some("Article Weekly, Issue 99"));
     assert_eq!(msg.to().unwrap().first().unwrap().address(), Some("reader@example.com"));
     assert_eq!(msg.text_body_count(), 1);
     assert_eq!(msg.html_body_count(), 1);
-    let text = msg.body_text(0).unwrap();
-    assert!(text.contains("https://example.com/u?token=PREVIEW-TOKEN"), "{text}");
     assert!(msg.body_html(0).unwrap().contains("<html lang=\"ko\">"));
     let index = std::fs::read_to_string(dir.path().join("index.html")).unwrap();
-    assert!(
-        index.contains("src=\"email.html\"") && index.contains("width: 375px"),
-        "{index}"
-    );
+    assert!(index.contains("src=\"email.html\"") && index.contains("width: 375px"), "{index}");
     assert!(index.contains("Subject"), "headers are shown");
     assert!(!index.contains("/version"), "static viewer");
 }
 
 #[test]
-fn as_takes_an_address_or_a_mailbox() {
-    assert_eq!(
-        preview::reader(Some("a@example.com")).unwrap().email.to_string(),
-        "a@example.com"
-    );
-    let m = preview::reader(Some("Kim <kim@example.com>")).unwrap();
+fn as_takes_an_address_or_a_mailbox_and_names_come_from_the_list() {
+    let cfg = example_config();
+    let m = preview::reader(&cfg, Some("minji.kim@example.com")).unwrap();
+    assert_eq!(m.name.as_deref(), Some("김민지"), "the name comes from subscribers/");
+    let m = preview::reader(&cfg, Some("Kim <kim@example.com>")).unwrap();
     assert_eq!(m.name.as_deref(), Some("Kim"));
-    assert!(preview::reader(Some("not an address")).is_err());
+    assert_eq!(
+        preview::reader(&cfg, Some("a@example.net")).unwrap().email.to_string(),
+        "a@example.net"
+    );
+    assert!(preview::reader(&cfg, Some("not an address")).is_err());
+    let first = preview::reader(&cfg, None).unwrap();
+    assert_eq!(first.email.to_string(), "minji.kim@example.com", "default: first active subscriber");
 }
 
 #[test]
-fn preview_command_reports_a_missing_parser_or_a_bad_issue() {
-    let sb = crate::harness::Sandbox::empty();
-    std::fs::copy(
-        crate::harness::repo_root().join("newsletter.toml"),
-        sb.path("newsletter.toml"),
-    )
-    .unwrap();
+fn preview_command_writes_what_send_would_deliver() {
+    let sb = Sandbox::example();
+    sb.run(&["preview", "issues/2026-w47.md", "--as", "ada@example.com", "--out", "pv"])
+        .expect_code(0);
+    sb.run(&["send", "issues/2026-w47.md", "--dry-run"]).expect_code(0);
+    let preview = std::fs::read(sb.path("pv/message.eml")).unwrap();
+    let sent = std::fs::read(sb.path("outbox/2026-w47/ada@example.com.eml")).unwrap();
+    let (p, s) = (
+        MessageParser::default().parse(&preview).unwrap(),
+        MessageParser::default().parse(&sent).unwrap(),
+    );
+    assert_eq!(p.message_id(), s.message_id());
+    assert_eq!(p.header_raw("List-Unsubscribe"), s.header_raw("List-Unsubscribe"));
+    assert_eq!(p.to().unwrap().first().unwrap().name(), Some("Lovelace, Ada"));
+    assert_eq!(p.body_text(0), s.body_text(0));
+    assert_eq!(p.body_html(0), s.body_html(0));
+    let html = sb.read("pv/email.html");
+    // MIME bodies travel with CRLF line ends.
+    assert_eq!(html, s.body_html(0).unwrap().replace("\r\n", "\n"), "email.html is the HTML part");
+}
+
+#[test]
+fn preview_command_reports_a_missing_issue() {
+    let sb = Sandbox::example();
     let run = sb.run(&["preview", "issues/missing.md"]);
     run.expect_code(2);
+    assert!(run.stderr.contains("issues/missing.md"), "{}", run.stderr);
 }

@@ -185,7 +185,7 @@ fn unsubscribe_and_resubscribe_change_the_list() {
 fn unsubscribe_by_token_checks_the_token() {
     let csv = "email,name\nann@example.com,Ann\nbob@example.com,Bob\n";
     let sb = with_files(&[("list.csv", csv.as_bytes())]);
-    let token = newsletter::token::make(b"test-secret-key", "weekly.example.com", "Bob@example.com");
+    let token = newsletter::token::make(b"test-secret-key-0123456789", "weekly.example.com", "Bob@example.com");
     let forged = newsletter::token::make(b"some-other-key", "weekly.example.com", "ann@example.com");
     let run = sb.run(&["unsubscribe", "--token", &forged]);
     run.expect_code(2);

@@ -11,7 +11,7 @@ use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-const KEY: &[u8] = b"test-secret-key";
+const KEY: &[u8] = b"test-secret-key-0123456789";
 const LIST_ID: &str = "weekly.example.com";
 
 /// A running `serve-unsubscribe`; killed when dropped.

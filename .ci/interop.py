@@ -1,0 +1,287 @@
+#!/usr/bin/env python3
+"""Interop tests of `newsletter send` against third-party SMTP servers.
+
+- aiosmtpd (PyPI) captures a real send; every message is parsed back with
+  Python's `email` package and its DKIM signature verified with dkimpy.
+  Per-recipient faults (550 5.1.1 for some, one 451 for others) are injected
+  by the handler.
+- Postfix's smtp-sink injects faults on whole commands: soft rejects and
+  disconnects that clear up (everyone ends delivered after retries), hard
+  rejects (recipients fail, exit 1), a server that dies mid-run (exit 3, then
+  a re-run completes), and no server at all (exit 3).
+
+Every server listens on 127.0.0.1 and is stopped by its PID. Run by .ci/run
+after `cargo build`; NEWSLETTER_BIN overrides the binary.
+"""
+import asyncio, base64, csv, email, email.policy, json, os, re, shutil, signal, socket
+import subprocess, sys, tempfile, threading, time
+from pathlib import Path
+
+import dkim
+from aiosmtpd.controller import Controller
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = os.environ.get("NEWSLETTER_BIN", str(ROOT / "target/debug/newsletter"))
+ISSUE = "issues/2026-w47.md"
+SMTP_SINK = shutil.which("smtp-sink") or "/usr/sbin/smtp-sink"
+FAILURES = []
+
+
+def check(cond, what):
+    print(("ok   " if cond else "FAIL ") + what, flush=True)
+    if not cond:
+        FAILURES.append(what)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, up=True, timeout=10):
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            if up:
+                return
+        except OSError:
+            if not up:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"port {port} did not come {'up' if up else 'down'}")
+
+
+class Folder:
+    """A newsletter folder: config, the example issue, N subscribers."""
+
+    def __init__(self, port, emails, dkim_key=None, retries=4):
+        self.dir = Path(tempfile.mkdtemp(prefix="nl-interop-"))
+        (self.dir / "issues").mkdir()
+        shutil.copy(ROOT / ISSUE, self.dir / ISSUE)
+        (self.dir / "subscribers").mkdir()
+        with open(self.dir / "subscribers/list.csv", "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["email", "name", "status"])
+            for i, e in enumerate(emails):
+                w.writerow([e, f"구독자 {i}" if i % 2 else f"Reader {i}", "subscribed"])
+        cfg = f"""[newsletter]
+name = "Field Notes Weekly"
+from = "Field Notes <weekly@example.com>"
+reply_to = "editor@example.com"
+list_id = "weekly.example.com"
+unsubscribe_url = "https://example.com/u?token={{token}}"
+unsubscribe_mailto = "unsubscribe@example.com"
+postal_address = "1 Example Street, Seoul"
+bounce_address = "bounces@example.com"
+max_age_days = 36500
+
+[smtp]
+host = "127.0.0.1"
+port = {port}
+security = "none"
+timeout_secs = 10
+concurrency = 4
+retries = {retries}
+"""
+        if dkim_key:
+            cfg += f'\n[dkim]\ndomain = "example.com"\nselector = "weekly"\nkey_file = "{dkim_key}"\n'
+        (self.dir / "newsletter.toml").write_text(cfg)
+
+    def run(self, *args, background=False):
+        env = dict(os.environ, NO_COLOR="1", NEWSLETTER_UNSUBSCRIBE_SECRET="interop-secret",
+                   NEWSLETTER_RETRY_BASE_MS="300")
+        cmd = [BIN, *args]
+        if background:
+            return subprocess.Popen(cmd, cwd=self.dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        return subprocess.run(cmd, cwd=self.dir, env=env, capture_output=True, text=True, timeout=300)
+
+    def status(self):
+        r = self.run("status", "--json")
+        assert r.returncode == 0, r.stderr
+        return json.loads(r.stdout)["issues"][0]
+
+
+def title_of_issue():
+    text = (ROOT / ISSUE).read_text()
+    return re.search(r'^title\s*=\s*"(.*)"', text, re.M).group(1)
+
+
+class Capture:
+    """aiosmtpd handler: records messages; per-recipient faults by local part."""
+
+    def __init__(self):
+        self.messages, self.seen = [], set()
+        self.lock = threading.Lock()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        local = address.split("@")[0]
+        if local.startswith("gone"):
+            return "550 5.1.1 <%s>: Recipient address rejected: User unknown" % address
+        if local.startswith("flaky"):
+            with self.lock:
+                first = address not in self.seen
+                self.seen.add(address)
+            if first:
+                return "451 4.3.0 try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        with self.lock:
+            self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
+        return "250 Message accepted"
+
+
+def aiosmtpd_scenario():
+    print("== aiosmtpd: capture, parse back, DKIM, per-recipient faults")
+    tmp = Path(tempfile.mkdtemp())
+    subprocess.run(["openssl", "genrsa", "-traditional", "-out", tmp / "dkim.pem", "2048"], check=True, capture_output=True)
+    pub = subprocess.run(["openssl", "rsa", "-in", tmp / "dkim.pem", "-pubout", "-outform", "DER"], check=True, capture_output=True).stdout
+    pub_b64 = base64.b64encode(pub).decode()
+
+    handler = Capture()
+    port = free_port()
+    ctl = Controller(handler, hostname="127.0.0.1", port=port)
+    ctl.start()
+    try:
+        good = [f"reader{i}@example.org" for i in range(40)]
+        gone = ["gone1@example.org", "gone2@example.org"]
+        flaky = ["flaky1@example.org", "flaky2@example.org"]
+        folder = Folder(port, good + gone + flaky, dkim_key=tmp / "dkim.pem")
+        r = folder.run("send", ISSUE, "--yes")
+        check(r.returncode == 1, f"send exits 1 when some recipients fail permanently (got {r.returncode}: {r.stderr[-400:]})")
+        st = folder.status()
+        failed = sorted(f["email"] for f in st["failures"])
+        check(failed == gone, f"status names exactly the permanent failures: {failed}")
+        check(st["sent"] == len(good) + len(flaky), f"status: sent {st['sent']} == {len(good) + len(flaky)}")
+
+        by_rcpt = {}
+        for mail_from, rcpts, raw in handler.messages:
+            check(mail_from == "bounces@example.com", f"envelope sender is bounce_address ({mail_from})") if len(by_rcpt) == 0 else None
+            for rc in rcpts:
+                by_rcpt.setdefault(rc, []).append(raw)
+        check(sorted(by_rcpt) == sorted(good + flaky), "exactly the good and flaky recipients received the issue")
+        check(all(len(v) == 1 for v in by_rcpt.values()), "each of them exactly once")
+
+        title = title_of_issue()
+        ids = set()
+        dkim_ok = 0
+        for rc, (raw,) in sorted(by_rcpt.items()):
+            msg = email.message_from_bytes(raw, policy=email.policy.default)
+            ok = True
+            ok &= msg["To"].addresses[0].addr_spec == rc
+            ok &= str(msg["Subject"]) == title
+            ok &= msg.get_content_type() == "multipart/alternative"
+            parts = list(msg.iter_parts())
+            ok &= [p.get_content_type() for p in parts] == ["text/plain", "text/html"]
+            ok &= all(p.get_content_charset() == "utf-8" for p in parts)
+            text, html = parts[0].get_content(), parts[1].get_content()
+            ok &= "1 Example Street, Seoul" in text and "1 Example Street, Seoul" in html
+            lu = str(msg["List-Unsubscribe"])
+            m = re.search(r"<(https://example\.com/u\?token=[^>]+)>", lu)
+            ok &= bool(m) and "mailto:unsubscribe@example.com" in lu
+            ok &= str(msg["List-Unsubscribe-Post"]) == "List-Unsubscribe=One-Click"
+            ok &= "weekly.example.com" in str(msg["List-Id"])
+            mid = str(msg["Message-ID"])
+            ok &= bool(re.fullmatch(r"<[A-Za-z0-9._-]+\.[0-9a-f]{16}@example\.com>", mid))
+            ids.add(mid)
+            if dkim.verify(raw, dnsfunc=lambda name, timeout=5: ("v=DKIM1; k=rsa; p=" + pub_b64).encode()):
+                dkim_ok += 1
+            if not ok:
+                check(False, f"message to {rc} is well-formed (To, decoded Subject, parts, List-* headers, Message-ID)")
+                print(raw[:3000].decode("utf-8", "replace"))
+                break
+        else:
+            check(True, f"all {len(by_rcpt)} messages well-formed: To, decoded Korean-safe Subject == {title!r}, text then html, UTF-8, List-Unsubscribe(+Post), List-Id, Message-ID")
+        check(len(ids) == len(by_rcpt), "Message-IDs are unique")
+        check(dkim_ok == len(by_rcpt), f"DKIM signatures verify with dkimpy: {dkim_ok}/{len(by_rcpt)}")
+        sig = email.message_from_bytes(handler.messages[0][2])["DKIM-Signature"]
+        signed = re.search(r"h=([^;]+)", sig.replace("\r\n", "").replace(" ", "")).group(1).lower().split(":")
+        need = ["from", "to", "subject", "date", "message-id", "list-unsubscribe", "list-unsubscribe-post"]
+        check(all(h in signed for h in need), f"DKIM covers {need} (h={signed})")
+
+        lst = folder.run("subscribers", "list")
+        check(all(g not in lst.stdout for g in gone) and "reader0@example.org" in lst.stdout,
+              "550 5.1.1 recipients were suppressed as bounced")
+        again = folder.run("send", ISSUE, "--yes")
+        check(again.returncode == 0 and len(handler.messages) == len(good) + len(flaky),
+              f"a second run sends nothing more (exit {again.returncode})")
+    finally:
+        ctl.stop()
+
+
+def start_sink(port, *opts):
+    user = ["-u", "nobody"] if os.geteuid() == 0 else []
+    p = subprocess.Popen([SMTP_SINK, *user, *opts, f"127.0.0.1:{port}", "256"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_port(port)
+    return p
+
+
+def stop(p, port):
+    if p.poll() is None:
+        p.terminate()
+        try:
+            p.wait(5)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+    wait_port(port, up=False)
+
+
+def sink_scenarios():
+    emails = [f"user{i}@example.net" for i in range(60)]
+
+    for fault, what in [("-r", "4xx to every RCPT"), ("-q", "disconnect after DATA")]:
+        print(f"== smtp-sink: {what} for a while, then healthy")
+        port = free_port()
+        folder = Folder(port, emails, retries=5)
+        sink = start_sink(port, fault, "rcpt" if fault == "-r" else "data")
+        proc = folder.run("send", ISSUE, "--yes", background=True)
+        time.sleep(0.5)
+        stop(sink, port)
+        sink = start_sink(port)
+        out, err = proc.communicate(timeout=120)
+        stop(sink, port)
+        st = folder.status()
+        check(proc.returncode == 0, f"transient fault ({what}) ends with exit 0 (got {proc.returncode}: {err[-300:]})")
+        check(st["sent"] == len(emails) and st["failed"] == 0, f"everyone delivered after retries: sent {st['sent']}/{len(emails)}")
+
+    print("== smtp-sink: 5xx to every RCPT")
+    port = free_port()
+    folder = Folder(port, emails[:5])
+    sink = start_sink(port, "-f", "rcpt")
+    r = folder.run("send", ISSUE, "--yes")
+    stop(sink, port)
+    st = folder.status()
+    check(r.returncode == 1, f"permanent faults: exit 1 (got {r.returncode}: {r.stderr[-300:]})")
+    check(st["failed"] == 5 and len(st["failures"]) == 5, "status names the 5 failed recipients")
+
+    print("== smtp-sink: dies after 20 messages, then a re-run completes")
+    port = free_port()
+    folder = Folder(port, emails)
+    sink = start_sink(port, "-M", "20")
+    r = folder.run("send", ISSUE, "--yes")
+    sink.wait(10)
+    st = folder.status()
+    check(r.returncode == 3, f"server died mid-run: exit 3 (got {r.returncode}: {r.stderr[-300:]})")
+    check(st["sent"] <= 20 and st["finished_at"] is None, f"journal shows {st['sent']} sent (<= 20), unfinished")
+    sink = start_sink(port)
+    r2 = folder.run("send", ISSUE, "--yes")
+    stop(sink, port)
+    st = folder.status()
+    check(r2.returncode == 0 and st["sent"] == len(emails) and st["finished_at"], f"re-run completes: sent {st['sent']}/{len(emails)}")
+
+    print("== no server at all")
+    port = free_port()
+    folder = Folder(port, emails[:3])
+    r = folder.run("send", ISSUE, "--yes")
+    check(r.returncode == 3 and "error:" in r.stderr, f"unreachable server: exit 3 with a message (got {r.returncode}: {r.stderr.strip()[-200:]})")
+
+
+if __name__ == "__main__":
+    aiosmtpd_scenario()
+    sink_scenarios()
+    print(f"interop: {len(FAILURES)} failed")
+    sys.exit(1 if FAILURES else 0)
