@@ -77,7 +77,7 @@ pub fn reader(cfg: &Config, as_email: Option<&str>) -> Result<Mailbox> {
             let mbox = spec
                 .parse::<Mailbox>()
                 .with_context(|| format!("--as {spec:?}: not an email address"))?;
-            match (&mbox.name, list.find(&mbox.email.to_string())) {
+            match (&mbox.name, list.find(mbox.email.as_ref())) {
                 (None, Some(s)) => from_list(s),
                 _ => Ok(mbox),
             }
