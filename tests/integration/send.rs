@@ -31,7 +31,7 @@ pub fn folder(port: u16, n: usize, extra_smtp: &str) -> Sandbox {
 pub fn write_list(sb: &Sandbox, n: usize) {
     let mut csv = String::from("email,name,status\n");
     for i in 0..n {
-        let name = if i % 2 == 0 {
+        let name = if i.is_multiple_of(2) {
             format!("Reader {i}")
         } else {
             format!("김독자 {i}")
@@ -96,7 +96,7 @@ fn live_send_to_200_recipients_parses_back_correctly() {
             .unwrap()
             .parse()
             .unwrap();
-        let want_name = if i % 2 == 0 {
+        let want_name = if i.is_multiple_of(2) {
             format!("Reader {i}")
         } else {
             format!("김독자 {i}")
