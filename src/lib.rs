@@ -15,6 +15,7 @@ pub mod issue;
 pub mod journal;
 pub mod lock;
 pub mod message;
+pub mod mime_body;
 pub mod output;
 pub mod preview;
 pub mod ratelimit;

@@ -8,6 +8,7 @@
 
 use crate::config::Config;
 use crate::issue::Issue;
+use crate::mime_body::PreEncoded;
 use crate::render::{Personal, PreparedIssue};
 use anyhow::{anyhow, bail, Context};
 use lettre::address::Envelope;
@@ -48,6 +49,9 @@ pub struct MessageFactory<'a> {
     list_id: HeaderValue,
     /// `[TEST] ` subject prefix for `send --to`.
     test_copy: bool,
+    /// The bodies' common start, base64-encoded once.
+    text_body: PreEncoded,
+    html_body: PreEncoded,
 }
 
 impl<'a> MessageFactory<'a> {
@@ -90,6 +94,8 @@ impl<'a> MessageFactory<'a> {
             dkim,
             list_id: HeaderValue::new(header_name("List-Id"), list_id),
             test_copy: false,
+            text_body: PreEncoded::new(prepared.text_common_prefix()),
+            html_body: PreEncoded::new(prepared.html_common_prefix()),
         })
     }
 
@@ -181,8 +187,16 @@ impl<'a> MessageFactory<'a> {
         let boundary = format!("=_nl_{}", &recipient_hash(&message_id, "boundary"));
         let body = MultiPart::alternative()
             .boundary(boundary)
-            .singlepart(SinglePart::builder().header(ContentType::TEXT_PLAIN).body(text))
-            .singlepart(SinglePart::builder().header(ContentType::TEXT_HTML).body(html));
+            .singlepart(
+                SinglePart::builder()
+                    .header(ContentType::TEXT_PLAIN)
+                    .body(self.text_body.body(&text)),
+            )
+            .singlepart(
+                SinglePart::builder()
+                    .header(ContentType::TEXT_HTML)
+                    .body(self.html_body.body(&html)),
+            );
         let mut message = builder
             .multipart(body)
             .map_err(|e| anyhow!("recipient {}: cannot build message: {e}", r.email))?;

@@ -78,6 +78,16 @@ pub fn prepare(issue: &Issue, cfg: &Config) -> Result<PreparedIssue> {
 }
 
 impl PreparedIssue {
+    /// The start of the HTML body that is the same for every recipient.
+    pub fn html_common_prefix(&self) -> &str {
+        self.html.common_prefix()
+    }
+
+    /// The start of the text body that is the same for every recipient.
+    pub fn text_common_prefix(&self) -> &str {
+        self.text.common_prefix()
+    }
+
     /// Appends the HTML body for one recipient.
     pub fn write_html(&self, p: &Personal, out: &mut String) {
         let url = personal_url(p);

@@ -127,6 +127,15 @@ impl Segments {
     }
 
     /// Bytes of static text shown to a recipient (with or without a URL).
+    /// The leading text every recipient's body starts with (empty when the
+    /// body opens with a personal part), so senders can encode it once.
+    pub fn common_prefix(&self) -> &str {
+        match self.pieces.first() {
+            Some((When::Always, Piece::Static(s))) => s,
+            _ => "",
+        }
+    }
+
     pub fn static_len(&self, has_url: bool) -> usize {
         let mut out = String::new();
         self.write(&mut out, has_url, |_, _| {});

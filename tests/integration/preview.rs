@@ -26,7 +26,10 @@ fn preview_builds_a_multipart_message_for_a_placeholder_reader() {
     assert_eq!(msg.html_body_count(), 1);
     assert!(msg.body_html(0).unwrap().contains("<html lang=\"ko\">"));
     let index = std::fs::read_to_string(dir.path().join("index.html")).unwrap();
-    assert!(index.contains("src=\"email.html\"") && index.contains("width: 375px"), "{index}");
+    assert!(
+        index.contains("src=\"email.html\"") && index.contains("width: 375px"),
+        "{index}"
+    );
     assert!(index.contains("Subject"), "headers are shown");
     assert!(!index.contains("/version"), "static viewer");
 }
@@ -44,14 +47,25 @@ fn as_takes_an_address_or_a_mailbox_and_names_come_from_the_list() {
     );
     assert!(preview::reader(&cfg, Some("not an address")).is_err());
     let first = preview::reader(&cfg, None).unwrap();
-    assert_eq!(first.email.to_string(), "minji.kim@example.com", "default: first active subscriber");
+    assert_eq!(
+        first.email.to_string(),
+        "minji.kim@example.com",
+        "default: first active subscriber"
+    );
 }
 
 #[test]
 fn preview_command_writes_what_send_would_deliver() {
     let sb = Sandbox::example();
-    sb.run(&["preview", "issues/2026-w47.md", "--as", "ada@example.com", "--out", "pv"])
-        .expect_code(0);
+    sb.run(&[
+        "preview",
+        "issues/2026-w47.md",
+        "--as",
+        "ada@example.com",
+        "--out",
+        "pv",
+    ])
+    .expect_code(0);
     sb.run(&["send", "issues/2026-w47.md", "--dry-run"]).expect_code(0);
     let preview = std::fs::read(sb.path("pv/message.eml")).unwrap();
     let sent = std::fs::read(sb.path("outbox/2026-w47/ada@example.com.eml")).unwrap();
@@ -66,7 +80,11 @@ fn preview_command_writes_what_send_would_deliver() {
     assert_eq!(p.body_html(0), s.body_html(0));
     let html = sb.read("pv/email.html");
     // MIME bodies travel with CRLF line ends.
-    assert_eq!(html, s.body_html(0).unwrap().replace("\r\n", "\n"), "email.html is the HTML part");
+    assert_eq!(
+        html,
+        s.body_html(0).unwrap().replace("\r\n", "\n"),
+        "email.html is the HTML part"
+    );
 }
 
 #[test]

@@ -119,7 +119,8 @@ fn live_send_to_200_recipients_parses_back_correctly() {
         let lu = parsed.header_raw("List-Unsubscribe").unwrap();
         let url = lu.split('<').nth(1).unwrap().split('>').next().unwrap();
         let token = url.strip_prefix("https://example.com/u?token=").expect("one-click URL");
-        let owner = newsletter::token::verify(b"test-secret-key-0123456789", "weekly.example.com", token).expect("valid token");
+        let owner =
+            newsletter::token::verify(b"test-secret-key-0123456789", "weekly.example.com", token).expect("valid token");
         assert_eq!(owner, *rcpt, "token is for this recipient");
         assert!(lu.contains("<mailto:unsubscribe@example.com"));
         assert_eq!(
