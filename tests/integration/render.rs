@@ -95,3 +95,41 @@ fn golden_check_can_fail() {
         assert_ne!(golden, prepared.text(&READER));
     }
 }
+
+fn parsed(path: &Path) -> Issue {
+    newsletter::issue::from_file(path)
+        .unwrap_or_else(|d| panic!("{}: {d:?}", path.display()))
+        .issue
+}
+
+#[test]
+fn golden_example_issues() {
+    let root = crate::harness::repo_root();
+    golden_pair("example-2026-w47", &parsed(&root.join("issues/2026-w47.md")));
+    golden_pair("example-2026-w48", &parsed(&root.join("issues/2026-w48.md")));
+}
+
+#[test]
+fn golden_corpus_issue_025() {
+    // Third-party text is read from ../shared/corpus at test time and never
+    // stored in the repository: the golden file holds SHA-256 digests of our
+    // two bodies. On a mismatch the bodies are written under target/ to diff.
+    use sha2::{Digest, Sha256};
+    let Some(corpus) = crate::harness::corpus() else { return };
+    let issue = parsed(&corpus.join("article-weekly/issue-025.md"));
+    let prepared = prepare(&issue, &example_config()).unwrap();
+    let (html, text) = (prepared.html(&READER), prepared.text(&READER));
+    checks::check_bodies(&issue, &html, &text, &[]);
+    let hex = |s: &str| {
+        Sha256::digest(s.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
+    let actual = format!("html {}\ntext {}\n", hex(&html), hex(&text));
+    let out = crate::harness::repo_root().join("target/golden-actual");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("corpus-issue-025.html"), &html).unwrap();
+    std::fs::write(out.join("corpus-issue-025.txt"), &text).unwrap();
+    golden("corpus-issue-025.sha256", &actual);
+}
