@@ -229,8 +229,11 @@ pub(crate) struct RawEntry<'a> {
 /// Validates entries and collects them, de-duplicated, with diagnostics.
 pub(crate) struct Sink<'o> {
     out: &'o mut Subscribers,
-    /// Lower-cased address → index of the entry that claimed it.
-    seen: HashMap<Box<str>, u32>,
+    /// Hash of the lower-cased address → index of the entry that claimed it.
+    /// A hash instead of the address keeps a million-row list from holding
+    /// every address twice; `collided` takes the (rare) second address of a hash.
+    seen: HashMap<u64, u32>,
+    collided: HashMap<Box<str>, u32>,
 }
 
 impl<'o> Sink<'o> {
@@ -238,6 +241,7 @@ impl<'o> Sink<'o> {
         Sink {
             out,
             seen: HashMap::new(),
+            collided: HashMap::new(),
         }
     }
 
@@ -260,8 +264,18 @@ impl<'o> Sink<'o> {
         let (Ok(email), Ok(name), Ok(status)) = (email, name, status) else {
             return;
         };
-        let key = address_key(&email).into_boxed_str();
-        if let Some(&first) = self.seen.get(&key) {
+        let key = address_key(&email);
+        let hash = {
+            let mut h = std::hash::DefaultHasher::new();
+            std::hash::Hash::hash(&key, &mut h);
+            std::hash::Hasher::finish(&h)
+        };
+        let earlier = match self.seen.get(&hash) {
+            Some(&i) if address_key(&self.out.all[i as usize].email) == key => Some(i),
+            Some(_) => self.collided.get(key.as_str()).copied(),
+            None => None,
+        };
+        if let Some(first) = earlier {
             let first = &self.out.all[first as usize];
             let msg = format!(
                 "duplicate address {email:?} (first at {}:{}); this entry is ignored",
@@ -271,7 +285,12 @@ impl<'o> Sink<'o> {
             self.out.diagnostics.push(Diagnostic::warning(file, line, 1, msg));
             return;
         }
-        self.seen.insert(key, self.out.all.len() as u32);
+        let index = self.out.all.len() as u32;
+        if let std::collections::hash_map::Entry::Vacant(v) = self.seen.entry(hash) {
+            v.insert(index);
+        } else {
+            self.collided.insert(key.into_boxed_str(), index);
+        }
         self.out.all.push(Subscriber {
             email,
             name,
