@@ -319,3 +319,53 @@ fn live_send_without_yes_and_without_terminal_is_refused() {
     assert!(r.stderr.contains("--yes"), "{}", r.stderr);
     assert_eq!(server.message_count(), 0);
 }
+
+#[test]
+fn unreachable_server_aborts_with_3_and_says_what_to_fix() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let sb = folder(port, 3, "");
+    let r = send(&sb, &[]);
+    r.expect_code(3);
+    assert!(r.stderr.contains(&format!("127.0.0.1:{port}")), "{}", r.stderr);
+    assert!(r.stderr.contains("run the same command again"), "{}", r.stderr);
+    assert_eq!(status_json(&sb)["issues"][0]["sent"], 0);
+}
+
+#[test]
+fn refused_authentication_aborts_with_3_and_never_shows_the_password() {
+    let server = SmtpServer::builder().auth("weekly", "right-password").start();
+    let sb = folder(server.port(), 3, "username = \"weekly\"\npassword_env = \"NL_TEST_PW\"");
+    let mut c = sb.cmd(&["send", ISSUE, "--yes", "-v"]);
+    c.env("NL_TEST_PW", "wrong-password-s3cret");
+    let r = Run::from(c.output().unwrap());
+    r.expect_code(3);
+    assert!(
+        !r.stderr.contains("s3cret") && !r.stdout.contains("s3cret"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(server.message_count(), 0);
+    let mut c = sb.cmd(&["send", ISSUE, "--yes"]);
+    c.env("NL_TEST_PW", "right-password");
+    Run::from(c.output().unwrap()).expect_code(0);
+    assert_eq!(server.message_count(), 3);
+}
+
+#[test]
+fn a_run_of_transient_failures_aborts_with_3() {
+    let mut builder = SmtpServer::builder();
+    for i in 0..40 {
+        builder = builder.fail_rcpt(&format!("reader{i}@example.org"), "451 4.3.0 overloaded", ALWAYS);
+    }
+    let server = builder.start();
+    let sb = folder(server.port(), 40, "concurrency = 1\nretries = 2");
+    let r = send(&sb, &[]);
+    r.expect_code(3);
+    assert!(r.stderr.contains("transient failures in a row"), "{}", r.stderr);
+    let st = status_json(&sb);
+    assert_eq!(st["issues"][0]["sent"], 0);
+    assert!(st["issues"][0]["finished_at"].is_null());
+}
