@@ -47,7 +47,7 @@ pub fn handle(
     let email = token
         .as_deref()
         .and_then(|t| crate::token::verify(&ep.key, &ep.list_id, t));
-    let name = escape_html(&ep.list_name);
+    let name = crate::render::escape_html(&ep.list_name);
     let bad = |note: &str| Reply {
         status: 400,
         html: page(
@@ -60,13 +60,13 @@ pub fn handle(
         ("GET" | "HEAD", None) => bad("bad token"),
         ("POST", None) => bad("bad token"),
         ("GET" | "HEAD", Some(email)) => {
-            let token = escape_html(token.as_deref().unwrap_or(""));
+            let token = crate::render::escape_html(token.as_deref().unwrap_or(""));
             let body = format!(
                 "<p>Stop sending <strong>{name}</strong> to <strong>{}</strong>?</p>\n\
                  <form method=\"post\" action=\"?token={token}\">\n\
                  <input type=\"hidden\" name=\"List-Unsubscribe\" value=\"One-Click\">\n\
                  <button type=\"submit\">Unsubscribe</button>\n</form>",
-                escape_html(&email)
+                crate::render::escape_html(&email)
             );
             Reply {
                 status: 200,
@@ -90,7 +90,7 @@ pub fn handle(
                         "Unsubscribed",
                         &format!(
                             "<p><strong>{}</strong> will not receive <strong>{name}</strong> any more.</p>",
-                            escape_html(&email)
+                            crate::render::escape_html(&email)
                         ),
                     ),
                     note: format!("{} {email}", if new { "unsubscribed" } else { "already suppressed" }),
@@ -118,22 +118,6 @@ fn page(title: &str, body: &str) -> String {
          <body style=\"font-family: sans-serif; max-width: 32rem; margin: 3rem auto; padding: 0 1rem\">\n\
          <h1>{title}</h1>\n{body}\n</body></html>\n"
     )
-}
-
-/// Escapes text for HTML element content and quoted attribute values.
-pub fn escape_html(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// The first value of `name` in an `application/x-www-form-urlencoded` string.

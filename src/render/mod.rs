@@ -45,6 +45,13 @@ pub struct PreparedIssue {
     pub title: String,
 }
 
+/// Escapes text for HTML element content and quoted attribute values.
+pub fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    html::escape_into(&mut out, s);
+    out
+}
+
 /// Renders both bodies of `issue` with the newsletter settings of `cfg`.
 pub fn prepare(issue: &Issue, cfg: &Config) -> Result<PreparedIssue> {
     let v = view::IssueView::new(issue, cfg);
