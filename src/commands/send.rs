@@ -193,10 +193,15 @@ pub(super) fn send_issue(
         Duration::from_secs(5),
     )?;
     drop(writer);
-    handle
+    let journal_result = handle
         .join()
-        .map_err(|_| anyhow::anyhow!("journal writer panicked"))?
-        .context("the journal could not be written; re-run to resume")?;
+        .unwrap_or_else(|_| Err(anyhow::anyhow!("journal writer panicked")));
+    if let Err(e) = journal_result {
+        return Err(Failure::new(
+            Exit::Aborted,
+            format!("the journal could not be written ({e:#}); messages in flight may be sent again by a re-run"),
+        ));
+    }
     let complete = report.aborted.is_none() && !report.interrupted && report.not_attempted == 0 && args.limit.is_none();
     if complete {
         journal::finish_run(&conn, &issue.id)?;
