@@ -24,7 +24,10 @@ fn manifest_dir() -> PathBuf {
 
 fn config() -> Config {
     // The token key must be set for per-recipient unsubscribe URLs (as in a real send).
-    std::env::set_var("NEWSLETTER_UNSUBSCRIBE_SECRET", "bench-secret-bench-secret-bench-secret");
+    std::env::set_var(
+        "NEWSLETTER_UNSUBSCRIBE_SECRET",
+        "bench-secret-bench-secret-bench-secret",
+    );
     let path = manifest_dir().join("newsletter.toml");
     let text = std::fs::read_to_string(&path).expect("newsletter.toml");
     newsletter::config::parse(&path, &text).expect("example config parses")
