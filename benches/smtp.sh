@@ -244,9 +244,12 @@ echo >&2
 if [ "$SMOKE" = 1 ]; then
     python3 benches/smtp_report.py report "$CSV" --smoke
 else
+    # Raw runs and machine facts are kept: `benches/smtp_report.py report benches/smtp-runs.csv
+    # benches/smtp-env.txt BENCHMARKS.md benches/smtp-throughput.svg benches/smtp-notes.md` redoes the report.
     cp "$CSV" benches/smtp-runs.csv
-    python3 benches/smtp_report.py report "$CSV" "$WORK/env.txt" BENCHMARKS.md benches/smtp-throughput.svg \
-        benches/smtp-notes.md
-    echo "wrote BENCHMARKS.md, benches/smtp-throughput.svg and benches/smtp-runs.csv" >&2
+    cp "$WORK/env.txt" benches/smtp-env.txt
+    python3 benches/smtp_report.py report benches/smtp-runs.csv benches/smtp-env.txt BENCHMARKS.md \
+        benches/smtp-throughput.svg benches/smtp-notes.md
+    echo "wrote BENCHMARKS.md, benches/smtp-throughput.svg, benches/smtp-runs.csv and benches/smtp-env.txt" >&2
 fi
 [ "$FAILED" = 0 ] || { echo "smtp.sh: some runs failed" >&2; exit 1; }
