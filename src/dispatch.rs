@@ -162,11 +162,17 @@ fn smtp_worker(
             let key = r.email.to_ascii_lowercase();
             if let Some(j) = journal {
                 j.record(Event::Claimed { email: key.clone() });
-                // The previous message's `sent` must be durable before this
-                // one can be accepted: at most one unrecorded delivery per connection.
-                j.wait_committed(last_sent_seq);
             }
-            match deliver(shared, &mut conn, settings, &built, opts).await {
+            // The previous message's `sent` must be durable before this one
+            // can be accepted: at most one unrecorded delivery per connection.
+            // The wait runs after DATA's 354 and before the content, so the
+            // commit overlaps building this message and its envelope round trips.
+            let previous_committed = || {
+                if let Some(j) = journal {
+                    j.wait_committed(last_sent_seq);
+                }
+            };
+            match deliver(shared, &mut conn, settings, &built, opts, &previous_committed).await {
                 Ok(()) => {
                     shared.consecutive_transient.store(0, Ordering::Relaxed);
                     if let Some(j) = journal {
@@ -234,6 +240,7 @@ async fn deliver(
     settings: &SmtpSettings,
     built: &Built,
     opts: &Options,
+    before_content: &(dyn Fn() + Sync),
 ) -> Result<(), Outcome> {
     let mut attempt = 0u32;
     loop {
@@ -252,7 +259,7 @@ async fn deliver(
             }
         }
         let c = conn.as_mut().expect("connected");
-        match c.send(&built.envelope, &built.bytes).await {
+        match c.send_after(&built.envelope, &built.bytes, before_content).await {
             Ok(()) => return Ok(()),
             Err(e) => {
                 // The connection's state is unknown after an error: start afresh.
