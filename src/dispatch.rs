@@ -161,6 +161,12 @@ fn smtp_worker(
             };
             let key = r.email.to_ascii_lowercase();
             if let Some(j) = journal {
+                if j.stopped() {
+                    // Sending on without a journal would lose the record of who has the issue.
+                    shared.abort("the journal stopped writing (see the error below)".into());
+                    shared.report.lock().expect("report").not_attempted += 1;
+                    break;
+                }
                 j.record(Event::Claimed { email: key.clone() });
             }
             // The previous message's `sent` must be durable before this one

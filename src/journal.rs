@@ -190,6 +190,11 @@ impl JournalWriter {
         seq
     }
 
+    /// True once the writer thread has stopped (it failed, or all handles were dropped).
+    pub fn stopped(&self) -> bool {
+        *self.committed.seq.lock().expect("journal committed") == u64::MAX
+    }
+
     /// Blocks until every event up to `seq` is committed (or the writer stopped).
     pub fn wait_committed(&self, seq: u64) {
         let mut done = self.committed.seq.lock().expect("journal committed");
