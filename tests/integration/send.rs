@@ -369,3 +369,32 @@ fn a_run_of_transient_failures_aborts_with_3() {
     assert_eq!(st["issues"][0]["sent"], 0);
     assert!(st["issues"][0]["finished_at"].is_null());
 }
+
+#[test]
+fn korean_subject_keeps_its_spaces_and_dry_run_bytes_equal_live_bytes() {
+    let server = SmtpServer::start();
+    let sb = folder(server.port(), 4, "");
+    let title = "필드 노트 주간, 제 47 호: 데이터베이스와 운영";
+    let text = sb.read(ISSUE).replacen(
+        &format!("title = \"{}\"", issue_title(&sb)),
+        &format!("title = \"{title}\""),
+        1,
+    );
+    sb.write(ISSUE, text);
+    let fixed = |args: &[&str]| {
+        let mut c = sb.cmd(args);
+        c.env("NEWSLETTER_DATE", "2026-11-23T09:00:00+09:00");
+        Run::from(c.output().unwrap())
+    };
+    fixed(&["send", ISSUE, "--yes"]).expect_code(0);
+    fixed(&["send", ISSUE, "--dry-run"]).expect_code(0);
+    for m in server.messages() {
+        let parsed = MessageParser::default().parse(&m.data).unwrap();
+        assert_eq!(parsed.subject().unwrap(), title, "decoded Korean subject, spaces kept");
+        let raw = String::from_utf8_lossy(&m.data);
+        let subject_line = raw.lines().find(|l| l.starts_with("Subject:")).unwrap();
+        assert!(subject_line.contains("=?utf-8?"), "RFC 2047 encoded: {subject_line}");
+        let eml = std::fs::read(sb.path(&format!("outbox/2026-w47/{}.eml", m.to[0]))).unwrap();
+        assert_eq!(eml, m.data, "the dry run wrote exactly the bytes the server received");
+    }
+}
