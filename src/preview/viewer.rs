@@ -54,7 +54,22 @@ fn headers(eml: &[u8]) -> Vec<(String, String)> {
             out.push((name.to_string(), value.trim().to_string()));
         }
     }
+    for (_, value) in &mut out {
+        *value = decode_words(value);
+    }
     out
+}
+
+/// The header value with RFC 2047 encoded-words decoded, for display.
+fn decode_words(value: &str) -> String {
+    if !value.contains("=?") {
+        return value.to_string();
+    }
+    let line = format!("{value}\n");
+    match mail_parser::parsers::MessageStream::new(line.as_bytes()).parse_unstructured() {
+        mail_parser::HeaderValue::Text(t) => t.trim().to_string(),
+        _ => value.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -67,7 +82,8 @@ mod tests {
         let h = headers(eml);
         assert_eq!(
             h[1],
-            ("Subject".to_string(), "=?utf-8?b?7ZWc?= =?utf-8?b?6rWt?=".to_string())
+            ("Subject".to_string(), "한국".to_string()),
+            "encoded-words decoded"
         );
         let page = index_html(&ViewerInput {
             title: "t",
