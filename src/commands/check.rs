@@ -8,14 +8,14 @@ use crate::exit::Exit;
 use crate::issue::{self, Issue};
 use crate::output;
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 pub fn run(config_path: &Path, args: CheckArgs) -> anyhow::Result<Exit> {
     let config = load_config(config_path)?;
     let mut diags: Vec<Diagnostic> = Vec::new();
 
     let files = if args.issues.is_empty() {
-        match issue_files(&config.paths.issues) {
+        match super::issue_files(&config.paths.issues) {
             Ok(files) => files,
             Err(d) => {
                 diags.push(d);
@@ -88,18 +88,6 @@ fn check_list_and_messages(config: &Config, issues: &[Issue]) -> Vec<Diagnostic>
         }
     }
     diags
-}
-
-/// Every `*.md` file in the issues folder, sorted by name.
-fn issue_files(dir: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
-    let entries = std::fs::read_dir(dir)
-        .map_err(|e| Diagnostic::error(dir, 0, 0, format!("cannot read the issues folder: {e}")))?;
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "md"))
-        .collect();
-    files.sort();
-    Ok(files)
 }
 
 /// Two issues with one id would share a journal entry and an outbox folder.

@@ -10,7 +10,11 @@ pub fn run(cfg: &Config, args: &SendArgs, shard: Option<(u64, u64)>) -> anyhow::
     let now = chrono::Utc::now();
     let max_age = chrono::Duration::days(i64::from(cfg.newsletter.max_age_days));
     let mut due = Vec::new();
-    for path in super::issue_files(&cfg.paths.issues)? {
+    let files = super::issue_files(&cfg.paths.issues).map_err(|d| {
+        output::diagnostic(&d);
+        crate::exit::Failure::new(Exit::Invalid, "no issues to look at")
+    })?;
+    for path in files {
         let issue = super::load_issue(&path)?;
         let date = issue.front.date.with_timezone(&chrono::Utc);
         if issue.front.draft || date > now {

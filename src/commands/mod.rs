@@ -62,21 +62,14 @@ pub(crate) fn load_issue(path: &Path) -> anyhow::Result<crate::issue::Issue> {
     }
 }
 
-/// Every `*.md` in the issues folder, sorted by name.
-pub(crate) fn issue_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
-    let entries = std::fs::read_dir(dir).map_err(|e| {
-        Failure::new(
-            Exit::Invalid,
-            format!("{}: cannot read the issues folder: {e}", dir.display()),
-        )
-    })?;
-    let mut files = Vec::new();
-    for entry in entries {
-        let p = entry?.path();
-        if p.is_file() && p.extension().is_some_and(|e| e == "md") {
-            files.push(p);
-        }
-    }
+/// Every `*.md` file in the issues folder, sorted by name.
+pub(crate) fn issue_files(dir: &Path) -> Result<Vec<PathBuf>, crate::diag::Diagnostic> {
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| crate::diag::Diagnostic::error(dir, 0, 0, format!("cannot read the issues folder: {e}")))?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "md"))
+        .collect();
     files.sort();
     Ok(files)
 }
