@@ -47,8 +47,8 @@ pub struct MessageFactory<'a> {
     unsubscribe_key: Option<Vec<u8>>,
     dkim: Option<DkimConfig>,
     list_id: HeaderValue,
-    /// `[TEST] ` subject prefix for `send --to`.
-    test_copy: bool,
+    /// `<mailto:…?subject=unsubscribe>` for List-Unsubscribe, when configured.
+    unsubscribe_mailto: Option<String>,
     /// The bodies' common start, base64-encoded once.
     text_body: PreEncoded,
     html_body: PreEncoded,
@@ -93,7 +93,11 @@ impl<'a> MessageFactory<'a> {
             unsubscribe_key: cfg.unsubscribe_secret(),
             dkim,
             list_id: HeaderValue::new(header_name("List-Id"), list_id),
-            test_copy: false,
+            unsubscribe_mailto: cfg
+                .newsletter
+                .unsubscribe_mailto
+                .as_ref()
+                .map(|m| format!("<mailto:{m}?subject=unsubscribe>")),
             text_body: PreEncoded::new(prepared.text_common_prefix()),
             html_body: PreEncoded::new(prepared.html_common_prefix()),
         })
@@ -101,7 +105,7 @@ impl<'a> MessageFactory<'a> {
 
     /// Marks the messages as test copies (`[TEST] ` subject prefix).
     pub fn test_copies(mut self) -> Self {
-        self.test_copy = true;
+        self.subject = format!("[TEST] {}", self.subject);
         self
     }
 
@@ -149,15 +153,10 @@ impl<'a> MessageFactory<'a> {
         let html = self.prepared.html(&personal);
 
         let nl = &self.cfg.newsletter;
-        let subject = if self.test_copy {
-            format!("[TEST] {}", self.subject)
-        } else {
-            self.subject.clone()
-        };
         let mut builder = Message::builder()
             .from(nl.from.clone())
             .to(to)
-            .subject(subject)
+            .subject(self.subject.as_str())
             .date(self.date)
             .message_id(Some(message_id.clone()))
             .raw_header(self.list_id.clone());
@@ -168,8 +167,8 @@ impl<'a> MessageFactory<'a> {
         if let Some(url) = &unsubscribe_url {
             targets.push(format!("<{url}>"));
         }
-        if let Some(mailto) = &nl.unsubscribe_mailto {
-            targets.push(format!("<mailto:{mailto}?subject=unsubscribe>"));
+        if let Some(mailto) = &self.unsubscribe_mailto {
+            targets.push(mailto.clone());
         }
         if !targets.is_empty() {
             builder = builder.raw_header(HeaderValue::new(header_name("List-Unsubscribe"), targets.join(", ")));
