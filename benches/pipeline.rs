@@ -13,7 +13,7 @@ use newsletter::issue::Issue;
 use newsletter::keys::Keys;
 use newsletter::message::{MessageFactory, Recipient};
 use newsletter::state::journal;
-use newsletter::state::writer::{Event, Journal, JournalWriter, WriterThread};
+use newsletter::state::writer::{Event, Journal, JournalWriter, Slot, WriterThread};
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
@@ -120,17 +120,21 @@ fn message_build(c: &mut Criterion) {
     g.finish();
 }
 
-/// A fresh state folder whose journal knows `n` pending recipients, and the writer.
-fn journal_with(n: u64) -> (tempfile::TempDir, Vec<String>, JournalWriter, WriterThread) {
+/// A fresh state folder with a run of `n` recipients begun, their slots, and the writer.
+fn journal_with(n: u64) -> (tempfile::TempDir, Vec<Slot>, JournalWriter, WriterThread) {
     let dir = tempfile::tempdir().expect("temp dir");
     let state = dir.path().join("state");
     let mut conn = newsletter::state::open(&state).expect("state db");
-    let emails: Vec<String> = (0..n).map(|i| format!("reader{i:07}@example.com")).collect();
-    let new: Vec<(String, String)> = emails.iter().map(|e| (e.clone(), format!("<b.{e}>"))).collect();
-    journal::begin_run(&mut conn, "bench", &new).expect("begin run");
+    let start = journal::begin_run(&mut conn, "bench", n).expect("begin run");
+    let slots = (0..n as u32)
+        .map(|i| Slot {
+            seq: start.next_seq + i,
+            rcpt: u64::from(i).wrapping_mul(0x9e37_79b9_7f4a_7c15),
+        })
+        .collect();
     let (writer, handle) =
         JournalWriter::start(newsletter::state::open(&state).expect("state db"), "bench".into()).expect("writer");
-    (dir, emails, writer, handle)
+    (dir, slots, writer, handle)
 }
 
 /// Per delivery: `claimed`, then `sent`, each committed before the next message (one connection).
@@ -141,11 +145,11 @@ fn journal_per_delivery(c: &mut Criterion) {
     g.measurement_time(Duration::from_secs(5));
     g.bench_function("claim+sent, committed each (1 connection)", |b| {
         b.iter_custom(|iters| {
-            let (_dir, emails, writer, handle) = journal_with(iters);
+            let (_dir, slots, writer, handle) = journal_with(iters);
             let start = Instant::now();
-            for e in &emails {
-                writer.record(Event::Claimed { email: e.clone() });
-                let seq = writer.record(Event::Sent { email: e.clone() });
+            for &slot in &slots {
+                writer.record(Event::Claimed { slot });
+                let seq = writer.record(Event::Sent { slot });
                 writer.wait_committed(seq);
             }
             let took = start.elapsed();
@@ -158,17 +162,17 @@ fn journal_per_delivery(c: &mut Criterion) {
     // `sent`, record `sent`; commits are grouped across workers.
     g.bench_function("claim+sent, 4 workers, group commit", |b| {
         b.iter_custom(|iters| {
-            let (_dir, emails, writer, handle) = journal_with(iters);
+            let (_dir, slots, writer, handle) = journal_with(iters);
             let start = Instant::now();
             std::thread::scope(|s| {
-                for chunk in emails.chunks(emails.len().div_ceil(4).max(1)) {
+                for chunk in slots.chunks(slots.len().div_ceil(4).max(1)) {
                     let writer = writer.clone();
                     s.spawn(move || {
                         let mut last = 0;
-                        for e in chunk {
-                            writer.record(Event::Claimed { email: e.clone() });
+                        for &slot in chunk {
+                            writer.record(Event::Claimed { slot });
                             writer.wait_committed(last);
-                            last = writer.record(Event::Sent { email: e.clone() });
+                            last = writer.record(Event::Sent { slot });
                         }
                         writer.wait_committed(last);
                     });

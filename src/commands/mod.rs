@@ -89,22 +89,3 @@ fn invalid_config(cfg: &Config, diags: &[crate::diag::Diagnostic]) -> anyhow::Er
     }
     Failure::new(Exit::Invalid, format!("{}: invalid configuration", cfg.path.display()))
 }
-
-/// Every entry of the subscriber list (every status), printing its problems.
-/// Any error in the list means exit 2: nothing is sent from a broken list.
-pub(crate) fn load_list(cfg: &Config) -> anyhow::Result<Vec<crate::subscribers::Subscriber>> {
-    let list = crate::subscribers::load(&cfg.paths.subscribers);
-    for d in &list.diagnostics {
-        output::diagnostic(d);
-    }
-    if list.has_errors() {
-        return Err(Failure::new(
-            Exit::Invalid,
-            format!(
-                "{}: the subscriber list has errors: nothing was sent",
-                cfg.paths.subscribers.display()
-            ),
-        ));
-    }
-    Ok(list.all)
-}

@@ -2,26 +2,27 @@
 //! of the plan then goes through the sink its mode asks for (SMTP, `.eml`
 //! files), with the journal for live sends.
 
-use super::{load_config, load_issue, load_keys, load_list};
+use super::{load_config, load_issue, load_keys};
 use crate::cli::SendArgs;
 use crate::config::Config;
 use crate::exit::{self, Exit, Failure};
 use crate::issue::Issue;
 use crate::keys::Keys;
-use crate::message::{Compose, MessageFactory, Recipient};
+use crate::message::{Compose, MessageFactory};
 use crate::output;
-use crate::send::dispatch::{self, Report};
+use crate::send::dispatch::{self, Job, Jobs, Report};
 use crate::send::due::{due_issues, Verdict};
 use crate::send::plan::{Env, Mode, SendPlan, Target};
-use crate::send::recipients::{self, Planned, Skipped};
-use crate::state::writer::{Journal, JournalWriter, NoJournal};
+use crate::send::recipients::{self, Plan, Rules, Scan, Skipped};
+use crate::send::source::{Files, Source};
+use crate::state::writer::{Journal, JournalWriter, NoJournal, Slot};
 use crate::state::{self, journal, suppression};
-use crate::subscribers::Subscriber;
 use crate::transport::eml::EmlSink;
 use crate::transport::smtp::{SmtpSettings, SmtpSink};
 use crate::transport::Sink;
 use anyhow::Context;
-use std::collections::{HashMap, HashSet};
+use rusqlite::Connection;
+use std::collections::HashSet;
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -85,129 +86,177 @@ fn send_issue(cfg: &Config, keys: &Keys, plan: &SendPlan, issue: &Issue) -> anyh
     let prepared = crate::render::prepare(issue, cfg).with_context(|| format!("rendering {}", issue.path.display()))?;
     let factory = MessageFactory::new(cfg, issue, &prepared, keys, plan.now)
         .map_err(|e| Failure::new(Exit::Invalid, format!("{e:#}")))?;
+    let source = Files {
+        dir: cfg.paths.subscribers.clone(),
+    };
     match &plan.mode {
         Mode::TestCopy { to, dir } => {
             let factory = factory.test_copies();
-            let recipients = [Recipient { email: to, name: None }];
+            let jobs = Jobs::from_vec(vec![Job {
+                email: to.clone(),
+                name: None,
+                attributes: Vec::new(),
+                slot: Slot::default(),
+            }]);
             let report = match dir {
-                Some(dir) => deliver(&EmlSink::new(dir.clone())?, &factory, &recipients, &NoJournal, plan),
-                None => deliver(&smtp_sink(cfg)?, &factory, &recipients, &NoJournal, plan),
+                Some(dir) => deliver(&EmlSink::new(dir.clone())?, &factory, &jobs, &NoJournal, plan),
+                None => deliver(&smtp_sink(cfg)?, &factory, &jobs, &NoJournal, plan),
             };
             Ok(summarise(issue, &report, &Skipped::default(), dir.is_some()))
         }
         Mode::DryRun { outbox } => {
-            let list = load_list(cfg)?;
-            let suppressed = suppressed_if_any(cfg)?;
-            let planned = recipients::plan(&list, &suppressed, plan.shard, &HashMap::new(), plan.limit);
+            let scan = scan_list(cfg, &source)?;
+            let db = existing_db(cfg)?;
+            let planned = decide(scan, &source, db.as_ref(), &[], plan)?;
             let sink = EmlSink::new(outbox.join(&issue.id))?;
-            let report = deliver(&sink, &factory, &planned.recipients, &NoJournal, plan);
+            let report = deliver_planned(&sink, &factory, &planned, &source, 0, &NoJournal, plan);
             if !output::quiet() {
                 println!("dry run: wrote {} messages to {}", report.sent, sink.dir().display());
             }
             Ok(summarise(issue, &report, &planned.skipped, true))
         }
         Mode::Live { confirmed, journal } => {
-            let list = load_list(cfg)?;
+            let scan = scan_list(cfg, &source)?;
             let _lock = crate::lock::acquire(&cfg.paths.state)?;
             // From here on delivery may have started: an error that does not
             // say otherwise means "aborted, re-run to resume".
             let stopped = "the run stopped; the journal is consistent: re-run the same command to resume";
-            live(cfg, plan, issue, &factory, &list, !*journal, *confirmed)
+            let run = Live {
+                cfg,
+                plan,
+                issue,
+                factory: &factory,
+                source: &source,
+            };
+            run.go(scan, !*journal, *confirmed)
                 .map_err(|e| exit::default_to(e, Exit::Aborted, stopped))
         }
     }
 }
 
-/// A live send with the run lock held.
-fn live(
-    cfg: &Config,
-    plan: &SendPlan,
-    issue: &Issue,
-    factory: &MessageFactory<'_>,
-    list: &[Subscriber],
-    without_journal: bool,
-    confirmed: bool,
-) -> anyhow::Result<Exit> {
-    let mut conn = state::open(&cfg.paths.state)?;
-    let suppressed = suppression::suppressed_set(&conn)?;
-    let known = journal::states(&conn, &issue.id)?;
-    let planned = recipients::plan(list, &suppressed, plan.shard, &known, plan.limit);
-    if planned.recipients.is_empty() {
-        let already = planned.skipped.already_sent;
-        output::log(&format!("{}: nothing to send ({already} already sent)", issue.id));
-        if plan.limit.is_none() {
-            journal::finish_run(&conn, &issue.id)?;
-        }
-        return Ok(Exit::Ok);
-    }
-    let sink = smtp_sink(cfg)?;
-    confirm(confirmed, issue, planned.recipients.len(), cfg)?;
-    if without_journal {
-        // Benchmarks measure the journal's cost by sending without it; a run
-        // like that records nothing, so a re-run would mail everyone again.
-        output::warn("NEWSLETTER_BENCH_WITHOUT_JOURNAL is set: nothing is journalled (benchmarks only)");
-        let report = deliver(&sink, factory, &planned.recipients, &NoJournal, plan);
-        return Ok(summarise(issue, &report, &planned.skipped, false));
-    }
-    let new: Vec<(String, String)> = planned
-        .recipients
-        .iter()
-        .map(|r| crate::address::key(r.email))
-        .filter(|k| !known.contains_key(k))
-        .map(|k| {
-            let id = factory.message_id(&k);
-            (k, id)
-        })
-        .collect();
-    journal::begin_run(&mut conn, &issue.id, &new)?;
-    output::log(&format!(
-        "{}: sending to {} recipients ({} already sent) via {}:{}, {} connection(s)",
-        issue.id,
-        planned.recipients.len(),
-        planned.skipped.already_sent,
-        cfg.smtp.host,
-        cfg.smtp.port,
-        plan.dispatch.concurrency
-    ));
-    let report = journalled(cfg, plan, issue, factory, &sink, &planned)?;
-    let complete = report.aborted.is_none() && !report.interrupted && report.not_attempted == 0;
-    if complete && plan.limit.is_none() {
-        journal::finish_run(&conn, &issue.id)?;
-    }
-    Ok(summarise(issue, &report, &planned.skipped, false))
-}
-
-/// Delivers with the journal writer running; a writer failure aborts (exit 3).
-fn journalled(
-    cfg: &Config,
-    plan: &SendPlan,
-    issue: &Issue,
-    factory: &MessageFactory<'_>,
-    sink: &SmtpSink,
-    planned: &Planned<'_>,
-) -> anyhow::Result<Report> {
-    let (writer, thread) = JournalWriter::start(state::open(&cfg.paths.state)?, issue.id.clone())?;
-    let report = deliver(sink, factory, &planned.recipients, &writer, plan);
-    drop(writer);
-    let written = thread
-        .join()
-        .unwrap_or_else(|_| Err(anyhow::anyhow!("journal writer panicked")));
-    if let Err(e) = written {
+/// Reads the subscriber list once, printing its problems. Any error in the
+/// list means exit 2: nothing is sent from a broken list.
+fn scan_list(cfg: &Config, source: &dyn Source) -> anyhow::Result<Scan> {
+    let scan = recipients::scan(source, &mut |d| output::diagnostic(&d));
+    if scan.errors > 0 {
         return Err(Failure::new(
-            Exit::Aborted,
-            format!("the journal could not be written ({e:#}); messages in flight may be sent again by a re-run"),
+            Exit::Invalid,
+            format!(
+                "{}: the subscriber list has errors: nothing was sent",
+                cfg.paths.subscribers.display()
+            ),
         ));
     }
-    Ok(report)
+    Ok(scan)
 }
 
-/// The suppression list, or nothing when there is no database yet: a dry
-/// run on a fresh folder must not create one just to read it.
-fn suppressed_if_any(cfg: &Config) -> anyhow::Result<HashSet<String>> {
+/// Decides every entry: suppression from `db` (when there is one), the
+/// journal's `sent` ids, the shard and the limit.
+fn decide(
+    scan: Scan,
+    source: &dyn Source,
+    db: Option<&Connection>,
+    sent: &[u64],
+    plan: &SendPlan,
+) -> anyhow::Result<Plan> {
+    let suppressed_ids = match db {
+        Some(conn) => suppression::suppressed_ids(conn)?,
+        None => Vec::new(),
+    };
+    let suppressed = |id: u64, email: &str| -> anyhow::Result<bool> {
+        match db {
+            // The id is a fast filter; the address itself decides.
+            Some(conn) if suppressed_ids.binary_search(&id).is_ok() => suppression::is_suppressed(conn, email),
+            _ => Ok(false),
+        }
+    };
+    let rules = Rules {
+        suppressed: &suppressed,
+        shard: plan.shard,
+        sent,
+        limit: plan.limit,
+    };
+    recipients::decide(scan, source, &rules, &mut |d| output::diagnostic(&d))
+}
+
+/// The state database when it exists: a dry run on a fresh folder must not
+/// create one just to read the suppression list.
+fn existing_db(cfg: &Config) -> anyhow::Result<Option<Connection>> {
     if !cfg.paths.state.join(state::DB_FILE).exists() {
-        return Ok(HashSet::new());
+        return Ok(None);
     }
-    suppression::suppressed_set(&state::open(&cfg.paths.state)?)
+    Ok(Some(state::open(&cfg.paths.state)?))
+}
+
+/// A live send with the run lock held.
+struct Live<'a> {
+    cfg: &'a Config,
+    plan: &'a SendPlan,
+    issue: &'a Issue,
+    factory: &'a MessageFactory<'a>,
+    source: &'a Files,
+}
+
+impl Live<'_> {
+    fn go(&self, scan: Scan, without_journal: bool, confirmed: bool) -> anyhow::Result<Exit> {
+        let (cfg, plan, issue) = (self.cfg, self.plan, self.issue);
+        let mut conn = state::open(&cfg.paths.state)?;
+        let (planned, journal_sent) = {
+            let sent = journal::sent_ids(&conn, &issue.id)?;
+            (decide(scan, self.source, Some(&conn), &sent, plan)?, sent.len())
+        };
+        if planned.total == 0 {
+            let already = planned.skipped.already_sent;
+            output::log(&format!("{}: nothing to send ({already} already sent)", issue.id));
+            if plan.limit.is_none() {
+                journal::finish_run(&conn, &issue.id)?;
+            }
+            return Ok(Exit::Ok);
+        }
+        let sink = smtp_sink(cfg)?;
+        confirm(confirmed, issue, planned.total, cfg)?;
+        if without_journal {
+            // Benchmarks measure the journal's cost by sending without it; a run
+            // like that records nothing, so a re-run would mail everyone again.
+            output::warn("NEWSLETTER_BENCH_WITHOUT_JOURNAL is set: nothing is journalled (benchmarks only)");
+            let report = deliver_planned(&sink, self.factory, &planned, self.source, 0, &NoJournal, plan);
+            return Ok(summarise(issue, &report, &planned.skipped, false));
+        }
+        let start = journal::begin_run(&mut conn, &issue.id, (journal_sent + planned.total) as u64)?;
+        output::log(&format!(
+            "{}: sending to {} recipients ({} already sent) via {}:{}, {} connection(s)",
+            issue.id,
+            planned.total,
+            planned.skipped.already_sent,
+            cfg.smtp.host,
+            cfg.smtp.port,
+            plan.dispatch.concurrency
+        ));
+        let report = self.journalled(&sink, &planned, start.next_seq)?;
+        let complete = report.aborted.is_none() && !report.interrupted && report.not_attempted == 0;
+        if complete && plan.limit.is_none() {
+            journal::finish_run(&conn, &issue.id)?;
+        }
+        Ok(summarise(issue, &report, &planned.skipped, false))
+    }
+
+    /// Delivers with the journal writer running; a writer failure aborts (exit 3).
+    fn journalled(&self, sink: &SmtpSink, planned: &Plan, first_seq: u32) -> anyhow::Result<Report> {
+        let state = &self.cfg.paths.state;
+        let (writer, thread) = JournalWriter::start(state::open(state)?, self.issue.id.clone())?;
+        let report = deliver_planned(sink, self.factory, planned, self.source, first_seq, &writer, self.plan);
+        drop(writer);
+        let written = thread
+            .join()
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("journal writer panicked")));
+        if let Err(e) = written {
+            return Err(Failure::new(
+                Exit::Aborted,
+                format!("the journal could not be written ({e:#}); messages in flight may be sent again by a re-run"),
+            ));
+        }
+        Ok(report)
+    }
 }
 
 fn smtp_sink(cfg: &Config) -> anyhow::Result<SmtpSink> {
@@ -240,15 +289,43 @@ fn confirm(confirmed: bool, issue: &Issue, n: usize, cfg: &Config) -> anyhow::Re
 fn deliver<S: Sink>(
     sink: &S,
     compose: &dyn Compose,
-    recipients: &[Recipient<'_>],
+    jobs: &Jobs<'_>,
     journal: &dyn Journal,
     plan: &SendPlan,
 ) -> Report {
     let cancel = interrupt_flag();
-    let progress = super::progress::Display::new(recipients.len() as u64, plan.log_every);
-    let report = dispatch::run(sink, compose, recipients, journal, &plan.dispatch, &progress, &cancel);
+    let progress = super::progress::Display::new(jobs.total() as u64, plan.log_every);
+    let report = dispatch::run(sink, compose, jobs, journal, &plan.dispatch, &progress, &cancel);
     progress.finish();
     report
+}
+
+/// [`deliver`] for the recipients of `planned`, read from the list by a
+/// thread while the run goes on (a bounded queue: memory stays flat). A list
+/// that changed under the run stops it (exit 3).
+fn deliver_planned<S: Sink>(
+    sink: &S,
+    compose: &dyn Compose,
+    planned: &Plan,
+    source: &dyn Source,
+    first_seq: u32,
+    journal: &dyn Journal,
+    plan: &SendPlan,
+) -> Report {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Job>(256);
+    std::thread::scope(|s| {
+        let reader = s.spawn(move || recipients::stream(planned, source, first_seq, &mut |job| tx.send(job).is_ok()));
+        let jobs = Jobs::new(rx.into_iter(), planned.total);
+        let mut report = deliver(sink, compose, &jobs, journal, plan);
+        drop(jobs); // a reader still sending learns that nobody listens
+        let read = reader
+            .join()
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("the list reader panicked")));
+        if let Err(e) = read {
+            report.aborted.get_or_insert(format!("{e:#}"));
+        }
+        report
+    })
 }
 
 /// A flag set by the first SIGINT/SIGTERM; a second one exits at once.

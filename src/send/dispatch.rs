@@ -7,15 +7,67 @@
 //! Each worker is an OS thread with a small single-threaded tokio runtime for
 //! lettre's async client; threads borrow the message builder through a scope,
 //! so nothing per issue is copied per recipient.
+//!
+//! Recipients arrive as a stream ([`Jobs`]), read from the list while the run
+//! goes on, so memory does not grow with the list. Each worker takes one
+//! recipient ahead and builds its message before handing over the current
+//! one, so a pipelining sink can send the next envelope with this content.
 
 use super::ratelimit::TokenBucket;
 use crate::message::{Built, Compose, Recipient};
-use crate::state::writer::{Event, Journal};
+use crate::state::writer::{Event, Journal, Slot};
 use crate::transport::smtp::SmtpError;
-use crate::transport::Sink;
+use crate::transport::{Outgoing, Sink};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+/// One recipient to deliver to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    /// As written in the list (validated).
+    pub email: String,
+    pub name: Option<String>,
+    /// The subscriber's other columns, for personal fields.
+    pub attributes: Vec<(Arc<str>, String)>,
+    /// Where the journal records this delivery.
+    pub slot: Slot,
+}
+
+impl Job {
+    pub fn recipient(&self) -> Recipient<'_> {
+        Recipient {
+            email: &self.email,
+            name: self.name.as_deref(),
+        }
+    }
+}
+
+/// The recipients of a run, as a stream the workers share, and how many it
+/// will yield (for progress and the "not attempted" count).
+pub struct Jobs<'a> {
+    iter: Mutex<Box<dyn Iterator<Item = Job> + Send + 'a>>,
+    total: usize,
+}
+
+impl<'a> Jobs<'a> {
+    pub fn new(iter: impl Iterator<Item = Job> + Send + 'a, total: usize) -> Self {
+        Jobs {
+            iter: Mutex::new(Box::new(iter)),
+            total,
+        }
+    }
+
+    /// A run over recipients already in memory (a test copy, tests).
+    pub fn from_vec(jobs: Vec<Job>) -> Jobs<'static> {
+        let total = jobs.len();
+        Jobs::new(jobs.into_iter(), total)
+    }
+
+    pub fn total(&self) -> usize {
+        self.total
+    }
+}
 
 /// How the dispatcher runs.
 #[derive(Debug, Clone, PartialEq)]
@@ -55,9 +107,10 @@ pub trait Progress: Sync {
 }
 
 /// What one run shares between its workers.
-struct Shared<'a> {
-    next: AtomicUsize,
-    recipients: &'a [Recipient<'a>],
+struct Shared<'a, 'j> {
+    /// Recipients taken from the stream so far.
+    taken: AtomicUsize,
+    jobs: &'a Jobs<'j>,
     stop: AtomicBool,
     cancel: &'a AtomicBool,
     consecutive_transient: AtomicUsize,
@@ -69,12 +122,14 @@ struct Shared<'a> {
     opts: &'a Options,
 }
 
-impl Shared<'_> {
-    fn take(&self) -> Option<&Recipient<'_>> {
+impl Shared<'_, '_> {
+    fn take(&self) -> Option<Job> {
         if self.stopping() {
             return None;
         }
-        self.recipients.get(self.next.fetch_add(1, Ordering::Relaxed))
+        let job = self.jobs.iter.lock().expect("jobs").next()?;
+        self.taken.fetch_add(1, Ordering::Relaxed);
+        Some(job)
     }
 
     fn stopping(&self) -> bool {
@@ -93,13 +148,26 @@ impl Shared<'_> {
         self.report.lock().expect("report")
     }
 
-    fn fail(&self, email: &str, error: String) {
+    fn fail(&self, job: &Job, error: String) {
         self.journal.record(Event::Failed {
-            email: crate::address::key(email),
+            slot: job.slot,
+            email: crate::address::key(&job.email),
             error: error.clone(),
         });
-        self.progress.failed(email, &error);
-        self.report().failed.push((email.to_string(), error));
+        self.progress.failed(&job.email, &error);
+        self.report().failed.push((job.email.clone(), error));
+    }
+
+    /// The next recipient whose message could be built; build failures are
+    /// recorded as failed recipients.
+    fn next_message(&self, compose: &dyn Compose) -> Option<(Job, Built)> {
+        loop {
+            let job = self.take()?;
+            match compose.build(job.recipient()) {
+                Ok(built) => return Some((job, built)),
+                Err(e) => self.fail(&job, format!("{e:#}")),
+            }
+        }
     }
 }
 
@@ -107,17 +175,17 @@ impl Shared<'_> {
 pub fn run<S: Sink>(
     sink: &S,
     compose: &dyn Compose,
-    recipients: &[Recipient<'_>],
+    jobs: &Jobs<'_>,
     journal: &dyn Journal,
     opts: &Options,
     progress: &dyn Progress,
     cancel: &AtomicBool,
 ) -> Report {
     let start = Instant::now();
-    let workers = opts.concurrency.max(1).min(recipients.len().max(1));
+    let workers = opts.concurrency.max(1).min(jobs.total.max(1));
     let shared = Shared {
-        next: AtomicUsize::new(0),
-        recipients,
+        taken: AtomicUsize::new(0),
+        jobs,
         stop: AtomicBool::new(false),
         cancel,
         consecutive_transient: AtomicUsize::new(0),
@@ -135,15 +203,15 @@ pub fn run<S: Sink>(
         }
     });
     let mut report = shared.report.into_inner().expect("report");
-    let attempted = shared.next.load(Ordering::Relaxed).min(recipients.len());
-    report.not_attempted += recipients.len() - attempted;
+    let taken = shared.taken.load(Ordering::Relaxed);
+    report.not_attempted += jobs.total.saturating_sub(taken);
     report.interrupted = cancel.load(Ordering::Relaxed);
     report.elapsed = start.elapsed();
     report
 }
 
 /// One worker: takes recipients until none are left or the run stops.
-fn worker<S: Sink>(shared: &Shared<'_>, sink: &S, compose: &dyn Compose) {
+fn worker<S: Sink>(shared: &Shared<'_, '_>, sink: &S, compose: &dyn Compose) {
     let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => return shared.abort(format!("cannot start a worker: {e}")),
@@ -151,52 +219,63 @@ fn worker<S: Sink>(shared: &Shared<'_>, sink: &S, compose: &dyn Compose) {
     rt.block_on(async {
         let mut conn: Option<S::Conn> = None;
         let mut last_sent_seq = 0u64;
-        while let Some(r) = shared.take() {
+        let mut current = shared.next_message(compose);
+        while let Some((job, built)) = current.take() {
+            if shared.stopping() {
+                // Taken ahead and never claimed.
+                shared.report().not_attempted += 1;
+                break;
+            }
             let wait = shared.bucket.reserve();
             if !wait.is_zero() {
                 tokio::time::sleep(wait).await;
             }
-            let built = match compose.build(*r) {
-                Ok(b) => b,
-                Err(e) => {
-                    shared.fail(r.email, format!("{e:#}"));
-                    continue;
-                }
-            };
             if shared.journal.stopped() {
                 // Sending on without a journal would lose the record of who has the issue.
                 shared.abort("the journal stopped writing (see the error below)".into());
                 shared.report().not_attempted += 1;
                 break;
             }
-            let key = crate::address::key(r.email);
-            shared.journal.record(Event::Claimed { email: key.clone() });
-            match deliver(shared, sink, &mut conn, &built, r.email, last_sent_seq).await {
+            shared.journal.record(Event::Claimed { slot: job.slot });
+            // The next message is built before this one's content goes out,
+            // so a pipelining sink can announce it in the same write.
+            let ahead = shared.next_message(compose);
+            let next = ahead.as_ref().map(|(_, b)| outgoing(b));
+            match deliver(shared, sink, &mut conn, &built, next, &job.email, last_sent_seq).await {
                 Ok(()) => {
                     shared.consecutive_transient.store(0, Ordering::Relaxed);
-                    last_sent_seq = shared.journal.record(Event::Sent { email: key });
+                    last_sent_seq = shared.journal.record(Event::Sent { slot: job.slot });
                     shared.report().sent += 1;
-                    shared.progress.delivered(r.email);
+                    shared.progress.delivered(&job.email);
                 }
                 Err(Outcome::Failed(e)) => {
                     if e.mailbox_unknown() {
                         let reason = format!("smtp: {e}");
-                        shared.journal.record(Event::Bounced { email: key, reason });
+                        let email = crate::address::key(&job.email);
+                        shared.journal.record(Event::Bounced { email, reason });
                     }
-                    shared.fail(r.email, e.to_string());
+                    shared.fail(&job, e.to_string());
                 }
                 Err(Outcome::Stopped) => {
-                    shared.journal.record(Event::Released { email: key });
-                    shared.report().not_attempted += 1;
+                    shared.journal.record(Event::Released { slot: job.slot });
+                    shared.report().not_attempted += 1 + usize::from(ahead.is_some());
                     break;
                 }
             }
+            current = ahead;
         }
         if let Some(c) = conn {
             sink.quit(c).await;
         }
         shared.journal.wait_committed(last_sent_seq);
     });
+}
+
+fn outgoing(built: &Built) -> Outgoing<'_> {
+    Outgoing {
+        envelope: &built.envelope,
+        bytes: &built.bytes,
+    }
 }
 
 enum Outcome {
@@ -211,10 +290,11 @@ enum Outcome {
 /// connection's last `sent` mark) is committed: at most one accepted but
 /// unrecorded message per connection, whenever the process dies.
 async fn deliver<S: Sink>(
-    shared: &Shared<'_>,
+    shared: &Shared<'_, '_>,
     sink: &S,
     conn: &mut Option<S::Conn>,
     built: &Built,
+    next: Option<Outgoing<'_>>,
     email: &str,
     previous_sent: u64,
 ) -> Result<(), Outcome> {
@@ -236,7 +316,7 @@ async fn deliver<S: Sink>(
                 }
             },
         };
-        let Err(e) = sink.send(c, &built.envelope, &built.bytes, &before_content).await else {
+        let Err(e) = sink.send(c, outgoing(built), next, &before_content).await else {
             return Ok(());
         };
         // The connection's state is unknown after an error: start afresh.
@@ -265,7 +345,7 @@ async fn deliver<S: Sink>(
 
 /// Counts a transient failure and waits before the next attempt; an error
 /// when retries ran out or the run must stop.
-async fn retry_wait(shared: &Shared<'_>, attempt: u32, e: SmtpError) -> Result<(), Outcome> {
+async fn retry_wait(shared: &Shared<'_, '_>, attempt: u32, e: SmtpError) -> Result<(), Outcome> {
     let run = shared.consecutive_transient.fetch_add(1, Ordering::Relaxed) + 1;
     if run > shared.max_consecutive_transient {
         shared.abort(format!(

@@ -1,5 +1,6 @@
 //! The dispatcher's rules against the stub sink: reuse, retries, aborts,
-//! the maybe-delivered policy, interruption and the journal ordering.
+//! the maybe-delivered policy, interruption, the journal ordering, and the
+//! one-message lookahead a pipelining sink uses.
 
 use super::*;
 use crate::transport::smtp::{Cause, Stage};
@@ -24,7 +25,8 @@ impl Compose for Plain {
 }
 
 /// Records every event; a `sent` mark counts as committed only once the
-/// dispatcher has waited for it, so a missing wait shows.
+/// dispatcher has waited for it, so a missing wait shows. Slots are turned
+/// back into addresses through the list the run was given.
 #[derive(Default)]
 struct ManualJournal {
     next: Mutex<u64>,
@@ -34,18 +36,23 @@ struct ManualJournal {
     stop_after: Option<u64>,
 }
 
+/// The test list's address of a slot: `emails(n)[seq]`.
+fn email_of(slot: Slot) -> String {
+    format!("r{:03}@example.org", slot.seq)
+}
+
 impl Journal for ManualJournal {
     fn record(&self, event: Event) -> u64 {
         let mut next = self.next.lock().unwrap();
         *next += 1;
         let text = match &event {
-            Event::Claimed { email } => format!("claimed {email}"),
-            Event::Sent { email } => {
-                self.sent_seq.lock().unwrap().insert(email.clone(), *next);
-                format!("sent {email}")
+            Event::Claimed { slot } => format!("claimed {}", email_of(*slot)),
+            Event::Sent { slot } => {
+                self.sent_seq.lock().unwrap().insert(email_of(*slot), *next);
+                format!("sent {}", email_of(*slot))
             }
             Event::Failed { email, .. } => format!("failed {email}"),
-            Event::Released { email } => format!("released {email}"),
+            Event::Released { slot } => format!("released {}", email_of(*slot)),
             Event::Bounced { email, .. } => format!("bounced {email}"),
         };
         self.events.lock().unwrap().push((*next, text));
@@ -100,8 +107,23 @@ fn emails(n: usize) -> Vec<String> {
     (0..n).map(|i| format!("r{i:03}@example.org")).collect()
 }
 
-fn recipients(emails: &[String]) -> Vec<Recipient<'_>> {
-    emails.iter().map(|e| Recipient { email: e, name: None }).collect()
+/// The run's recipients; slot `seq` is the position in the list.
+fn jobs(emails: &[String]) -> Jobs<'static> {
+    Jobs::from_vec(
+        emails
+            .iter()
+            .enumerate()
+            .map(|(i, e)| Job {
+                email: e.clone(),
+                name: None,
+                attributes: Vec::new(),
+                slot: Slot {
+                    seq: i as u32,
+                    rcpt: crate::address::id(e),
+                },
+            })
+            .collect(),
+    )
 }
 
 fn reply(stage: Stage, code: u16, text: &str) -> SmtpError {
@@ -120,7 +142,7 @@ fn run_with(sink: &StubSink, list: &[String], journal: &dyn Journal, o: &Options
     run(
         sink,
         &Plain,
-        &recipients(list),
+        &jobs(list),
         journal,
         o,
         &Counts::default(),
@@ -251,7 +273,7 @@ fn a_message_that_may_have_arrived_is_sent_again_and_reported() {
     let report = run(
         &sink,
         &Plain,
-        &recipients(&list),
+        &jobs(&list),
         &journal,
         &opts(1, 3),
         &progress,
@@ -293,6 +315,9 @@ fn content_goes_out_only_after_the_previous_sent_mark_is_committed() {
     let report = run_with(&sink, &list, journal, &opts(3, 3));
     assert_eq!(report.sent, 40);
     assert_eq!(*violations.lock().unwrap(), Vec::<String>::new());
+    // The next envelope went out with most contents (as when pipelining).
+    let announced = sink.calls().iter().filter(|c| c.next.is_some()).count();
+    assert!(announced >= 40 - 3, "{announced} announcements");
     // Every worker waits for its last mark before it ends.
     let max_sent = *journal.sent_seq.lock().unwrap().values().max().unwrap();
     assert_eq!(journal.committed.load(Ordering::SeqCst), max_sent);
@@ -310,7 +335,7 @@ fn an_interrupt_finishes_what_is_in_flight_and_takes_no_more() {
     let report = run(
         &sink,
         &Plain,
-        &recipients(&list),
+        &jobs(&list),
         &NoJournalStub,
         &opts(1, 3),
         &progress,
@@ -355,3 +380,80 @@ fn a_message_that_cannot_be_built_fails_only_its_recipient() {
 
 /// The no-op journal, under a local name so the interrupt test reads plainly.
 use crate::state::writer::NoJournal as NoJournalStub;
+
+#[test]
+fn each_content_carries_the_next_envelope_and_the_next_send_is_that_message() {
+    let sink = StubSink::new();
+    let list = emails(5);
+    let report = run_with(&sink, &list, &ManualJournal::default(), &opts(1, 3));
+    assert_eq!(report.sent, 5);
+    let next: Vec<Option<String>> = sink.calls().into_iter().map(|c| c.next).collect();
+    let mut expected: Vec<Option<String>> = list[1..].iter().cloned().map(Some).collect();
+    expected.push(None);
+    assert_eq!(next, expected);
+    assert_eq!(sink.broken_promises(), Vec::<String>::new());
+}
+
+#[test]
+fn a_message_that_cannot_be_built_is_never_announced() {
+    let list = vec![
+        "a@example.org".to_string(),
+        "bad@example.org".into(),
+        "c@example.org".into(),
+    ];
+    let sink = StubSink::new();
+    let report = run_with(&sink, &list, &ManualJournal::default(), &opts(1, 3));
+    assert_eq!((report.sent, report.failed.len()), (2, 1));
+    let calls = sink.calls();
+    assert_eq!(calls[0].next.as_deref(), Some("c@example.org"));
+    assert_eq!(sink.broken_promises(), Vec::<String>::new());
+}
+
+#[test]
+fn announcements_hold_through_failures_retries_and_reconnects() {
+    let list = emails(60);
+    let lost = || Err(SmtpError::new(Stage::Message, Cause::Disconnected("reset".into())));
+    let mut sink = StubSink::new();
+    for (i, e) in list.iter().enumerate() {
+        let script = match i % 7 {
+            1 => vec![Err(reply(Stage::Rcpt, 451, "4.3.0 try later"))],
+            2 => vec![Err(reply(Stage::Rcpt, 550, "5.1.1 no such user"))],
+            3 => vec![lost()],
+            4 => vec![Err(reply(Stage::Message, 554, "5.6.0 refused"))],
+            _ => continue,
+        };
+        sink = sink.replies(e, script);
+    }
+    let journal = ManualJournal::default();
+    let report = run_with(&sink, &list, &journal, &opts(3, 3));
+    assert_eq!(sink.broken_promises(), Vec::<String>::new());
+    let failed = list.iter().enumerate().filter(|(i, _)| matches!(i % 7, 2 | 4)).count();
+    assert_eq!((report.sent, report.failed.len()), (60 - failed, failed));
+    let mut delivered = sink.delivered();
+    delivered.sort();
+    delivered.dedup();
+    assert_eq!(
+        delivered.len(),
+        60 - failed,
+        "each delivered recipient got one accepted message"
+    );
+    assert_eq!(report.not_attempted, 0);
+}
+
+#[test]
+fn a_stop_leaves_the_message_taken_ahead_unclaimed_and_counted() {
+    let flag: &'static AtomicBool = Box::leak(Box::new(AtomicBool::new(false)));
+    let progress = Counts {
+        cancel_after: Some((3, flag)),
+        ..Counts::default()
+    };
+    let sink = StubSink::new();
+    let list = emails(10);
+    let journal = ManualJournal::default();
+    let report = run(&sink, &Plain, &jobs(&list), &journal, &opts(1, 3), &progress, flag);
+    assert_eq!((report.sent, report.not_attempted), (3, 7));
+    let claimed = journal.events().iter().filter(|e| e.starts_with("claimed")).count();
+    assert_eq!(claimed, 3, "{:?}", journal.events());
+    // The last content announced the fourth message; it never went out.
+    assert_eq!(sink.calls().last().unwrap().next.as_deref(), Some(list[3].as_str()));
+}

@@ -7,3 +7,4 @@ pub mod due;
 pub mod plan;
 mod ratelimit;
 pub mod recipients;
+pub mod source;

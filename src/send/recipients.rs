@@ -1,12 +1,31 @@
-//! Who a run mails: a pure function of the list, the suppression list, the
-//! shard, what the journal already has and the limit, returning the
-//! recipients and what was skipped, counted by why.
+//! Who a run mails, read from a [`Source`] as a stream so that memory does
+//! not grow with the list beyond 8 bytes and a bit per entry:
+//!
+//! 1. [`scan`] reads the list once: it validates every entry (any error
+//!    stops the run before anything is sent) and keeps each entry's address
+//!    id ([`crate::address::id`]); ids that occur twice mark the possible
+//!    duplicates.
+//! 2. [`decide`] reads it again and decides each entry with [`Rules`]
+//!    (duplicate, status, suppression, shard, already sent, limit), keeping
+//!    one bit per entry and the counts of what was skipped and why.
+//!    Duplicates are confirmed by comparing the addresses themselves.
+//! 3. [`stream`] reads it a third time while the run goes on and hands out
+//!    the entries whose bit is set, numbered for the journal.
+//!
+//! The list may change while a run goes on: entries appended to a file (a
+//! sign-up script) are left for the next run; any other change is noticed
+//! (an entry whose address id differs from the first read) and stops the
+//! stream with an error.
 
+use super::dispatch::Job;
 use super::plan::Shard;
-use crate::message::Recipient;
-use crate::state::journal::DeliveryState;
-use crate::subscribers::Subscriber;
+use super::source::Source;
+use crate::diag::Diagnostic;
+use crate::state::writer::Slot;
+use crate::subscribers::{self, Status, Subscriber, Visitor};
 use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::sync::Arc;
 
 /// Entries of the list a run leaves out, by reason.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -19,120 +38,362 @@ pub struct Skipped {
     pub already_sent: usize,
     /// Left for a later run by `--limit`.
     pub over_limit: usize,
+    /// Later entries of an address listed earlier.
+    pub duplicates: usize,
 }
 
 impl Skipped {
-    /// Everyone left out for a reason other than the limit.
+    /// Everyone left out for a reason other than the limit and duplication.
     pub fn total(&self) -> usize {
         self.inactive_or_suppressed + self.other_shard + self.already_sent
     }
 }
 
-/// A run's recipients, in list order, and what was left out.
+/// What the first read found.
 #[derive(Debug)]
-pub struct Planned<'a> {
-    pub recipients: Vec<Recipient<'a>>,
+pub struct Scan {
+    /// The address id of every valid entry, in list order.
+    ids: Vec<u64>,
+    /// How many valid entries each file had, in reading order.
+    files: Vec<(Arc<Path>, usize)>,
+    /// Ids that occur more than once: duplicates, or (rarely) two addresses
+    /// that share an id.
+    repeated: HashSet<u64>,
+    /// Errors in the list; a run must not start when there are any.
+    pub errors: usize,
+    /// [`crate::address::id`]; tests swap in one that collides.
+    id: fn(&str) -> u64,
+}
+
+/// Reads the list once; every problem goes to `report`.
+pub fn scan(source: &dyn Source, report: &mut dyn FnMut(Diagnostic)) -> Scan {
+    scan_with(source, report, crate::address::id)
+}
+
+fn scan_with(source: &dyn Source, report: &mut dyn FnMut(Diagnostic), id: fn(&str) -> u64) -> Scan {
+    struct First<'r> {
+        scan: Scan,
+        report: &'r mut dyn FnMut(Diagnostic),
+    }
+    impl Visitor for First<'_> {
+        fn entry(&mut self, s: Subscriber) {
+            self.scan.ids.push((self.scan.id)(&s.email));
+            match self.scan.files.last_mut() {
+                Some((file, n)) if *file == s.file => *n += 1,
+                _ => self.scan.files.push((s.file, 1)),
+            }
+        }
+        fn problem(&mut self, d: Diagnostic) {
+            self.scan.errors += usize::from(d.is_error());
+            (self.report)(d);
+        }
+    }
+    let mut first = First {
+        scan: Scan {
+            ids: Vec::new(),
+            files: Vec::new(),
+            repeated: HashSet::new(),
+            errors: 0,
+            id,
+        },
+        report,
+    };
+    source.read(&mut first);
+    let mut scan = first.scan;
+    let mut sorted = scan.ids.clone();
+    sorted.sort_unstable();
+    scan.repeated = sorted.windows(2).filter(|w| w[0] == w[1]).map(|w| w[0]).collect();
+    scan
+}
+
+/// What the journal and the suppression list say, and the run's options.
+pub struct Rules<'a> {
+    /// Whether an address is on the suppression list, by id and address.
+    pub suppressed: &'a dyn Fn(u64, &str) -> anyhow::Result<bool>,
+    pub shard: Option<Shard>,
+    /// Address ids the journal has as sent for this issue, sorted.
+    pub sent: &'a [u64],
+    pub limit: Option<usize>,
+}
+
+/// The decided run: which entries get a message, and what was skipped.
+#[derive(Debug)]
+pub struct Plan {
+    scan: Scan,
+    /// One bit per entry: it gets a message.
+    send: Vec<u64>,
+    /// Recipients the run will send to.
+    pub total: usize,
     pub skipped: Skipped,
 }
 
-/// Picks the recipients. `suppressed` holds address keys; `journal` maps
-/// address keys to their state for this issue (empty for dry runs).
-pub fn plan<'a>(
-    list: &'a [Subscriber],
-    suppressed: &HashSet<String>,
-    shard: Option<Shard>,
-    journal: &HashMap<String, DeliveryState>,
-    limit: Option<usize>,
-) -> Planned<'a> {
-    let mut skipped = Skipped::default();
-    let mut recipients = Vec::new();
-    for s in list {
-        if !s.is_recipient(suppressed) {
-            skipped.inactive_or_suppressed += 1;
-        } else if shard.is_some_and(|sh| !sh.contains(&s.email)) {
-            skipped.other_shard += 1;
-        } else if journal.get(&s.key()) == Some(&DeliveryState::Sent) {
-            skipped.already_sent += 1;
-        } else if limit.is_some_and(|l| recipients.len() >= l) {
-            skipped.over_limit += 1;
-        } else {
-            recipients.push(Recipient {
-                email: &s.email,
-                name: s.name.as_deref(),
-            });
+/// Why a read of the list after the first could not go on.
+fn changed(file: &Path) -> anyhow::Error {
+    anyhow::anyhow!(
+        "{}: the subscriber list changed during the run (only appending is safe); re-run to continue",
+        file.display()
+    )
+}
+
+/// Follows a later read of the list against the first: counts entries per
+/// file (ignoring appended ones) and checks each entry's address id.
+struct Replay<'s> {
+    scan: &'s Scan,
+    file: usize,
+    in_file: usize,
+    /// Entries passed so far.
+    ordinal: usize,
+    error: Option<anyhow::Error>,
+}
+
+impl<'s> Replay<'s> {
+    fn new(scan: &'s Scan) -> Self {
+        Replay {
+            scan,
+            file: 0,
+            in_file: 0,
+            ordinal: 0,
+            error: None,
         }
     }
-    Planned { recipients, skipped }
+
+    /// The entry's ordinal and id, or None when it is past its file's end
+    /// at the first read (or the list changed, noted in `error`).
+    fn place(&mut self, s: &Subscriber) -> Option<(usize, u64)> {
+        if self.error.is_some() {
+            return None;
+        }
+        while self.scan.files.get(self.file).is_some_and(|(f, _)| *f != s.file) {
+            if self.in_file < self.scan.files[self.file].1 {
+                self.error = Some(changed(&self.scan.files[self.file].0));
+                return None;
+            }
+            self.file += 1;
+            self.in_file = 0;
+        }
+        let (_, count) = self.scan.files.get(self.file)?;
+        if self.in_file >= *count {
+            return None; // appended since the first read
+        }
+        self.in_file += 1;
+        let id = (self.scan.id)(&s.email);
+        let ordinal = self.ordinal;
+        self.ordinal += 1;
+        if self.scan.ids[ordinal] != id {
+            self.error = Some(changed(&s.file));
+            return None;
+        }
+        Some((ordinal, id))
+    }
+
+    fn problem(&mut self, d: Diagnostic) {
+        if d.is_error() && self.error.is_none() {
+            self.error = Some(anyhow::anyhow!("{d}"));
+        }
+    }
+
+    /// The error, if the read did not reproduce the first one.
+    fn finish(self) -> anyhow::Result<()> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        if self.ordinal != self.scan.ids.len() {
+            // The first file that came up short.
+            let done = self.scan.files.get(self.file).is_some_and(|(_, n)| self.in_file >= *n);
+            let short = self.scan.files.get(self.file + usize::from(done));
+            return Err(changed(short.map_or(Path::new("?"), |(f, _)| f)));
+        }
+        Ok(())
+    }
+}
+
+/// Reads the list a second time and decides every entry. Duplicate
+/// warnings go to `report`.
+pub fn decide(
+    scan: Scan,
+    source: &dyn Source,
+    rules: &Rules<'_>,
+    report: &mut dyn FnMut(Diagnostic),
+) -> anyhow::Result<Plan> {
+    let mut d = Decide {
+        replay: Replay::new(&scan),
+        rules,
+        report,
+        send: vec![0u64; scan.ids.len().div_ceil(64)],
+        total: 0,
+        skipped: Skipped::default(),
+        firsts: HashMap::new(),
+    };
+    source.read(&mut d);
+    let Decide {
+        replay,
+        send,
+        total,
+        skipped,
+        ..
+    } = d;
+    replay.finish()?;
+    Ok(Plan {
+        scan,
+        send,
+        total,
+        skipped,
+    })
+}
+
+/// The first entry of an address among those whose id repeats.
+struct First {
+    key: String,
+    file: Arc<Path>,
+    line: u64,
+    ordinal: usize,
+    /// Skipped as already sent by the journal's id.
+    already_sent: bool,
+}
+
+struct Decide<'a, 'r> {
+    replay: Replay<'a>,
+    rules: &'a Rules<'a>,
+    report: &'r mut dyn FnMut(Diagnostic),
+    send: Vec<u64>,
+    total: usize,
+    skipped: Skipped,
+    /// For ids that repeat: the first entry of each address with that id.
+    firsts: HashMap<u64, Vec<First>>,
+}
+
+impl Decide<'_, '_> {
+    /// Skips a later entry of a listed address; true when `s` is one.
+    /// Two addresses that share an id are both kept, and then the journal's
+    /// "sent" (which knows only the id) cannot tell them apart: both are
+    /// sent, a possible duplicate rather than a loss.
+    fn duplicate(&mut self, s: &Subscriber, ordinal: usize, id: u64, journal_says_sent: &mut bool) -> bool {
+        let key = s.key();
+        let firsts = self.firsts.entry(id).or_default();
+        if let Some(first) = firsts.iter().find(|f| f.key == key) {
+            (self.report)(subscribers::duplicate(s, &first.file, first.line));
+            self.skipped.duplicates += 1;
+            return true;
+        }
+        if !firsts.is_empty() {
+            *journal_says_sent = false;
+            for f in firsts.iter_mut().filter(|f| f.already_sent) {
+                f.already_sent = false;
+                self.skipped.already_sent -= 1;
+                self.total += 1;
+                self.send[f.ordinal / 64] |= 1 << (f.ordinal % 64);
+            }
+        }
+        firsts.push(First {
+            key,
+            file: Arc::clone(&s.file),
+            line: s.line,
+            ordinal,
+            already_sent: false,
+        });
+        false
+    }
+
+    fn decide(&mut self, s: &Subscriber, ordinal: usize, id: u64) -> anyhow::Result<()> {
+        let mut sent = self.rules.sent.binary_search(&id).is_ok();
+        if self.replay.scan.repeated.contains(&id) && self.duplicate(s, ordinal, id, &mut sent) {
+            return Ok(());
+        }
+        let r = self.rules;
+        if s.status != Status::Active || (r.suppressed)(id, &s.email)? {
+            self.skipped.inactive_or_suppressed += 1;
+        } else if r.shard.is_some_and(|sh| !sh.contains_id(id)) {
+            self.skipped.other_shard += 1;
+        } else if sent {
+            self.skipped.already_sent += 1;
+            if let Some(f) = self.firsts.get_mut(&id).and_then(|v| v.last_mut()) {
+                f.already_sent = true;
+            }
+        } else if r.limit.is_some_and(|l| self.total >= l) {
+            self.skipped.over_limit += 1;
+        } else {
+            self.total += 1;
+            self.send[ordinal / 64] |= 1 << (ordinal % 64);
+        }
+        Ok(())
+    }
+}
+
+impl Visitor for Decide<'_, '_> {
+    fn entry(&mut self, s: Subscriber) {
+        let Some((ordinal, id)) = self.replay.place(&s) else {
+            return;
+        };
+        if let Err(e) = self.decide(&s, ordinal, id) {
+            self.replay.error = Some(e);
+        }
+    }
+    fn problem(&mut self, d: Diagnostic) {
+        self.replay.problem(d);
+    }
+    fn stopped(&self) -> bool {
+        self.replay.error.is_some()
+    }
+}
+
+/// Reads the list a third time and hands each recipient of the plan to
+/// `emit`, numbered from `first_seq`, until `emit` returns false. An error
+/// when the list changed in a way that makes the plan wrong; the recipients
+/// handed out until then were right.
+pub fn stream(
+    plan: &Plan,
+    source: &dyn Source,
+    first_seq: u32,
+    emit: &mut dyn FnMut(Job) -> bool,
+) -> anyhow::Result<()> {
+    struct Third<'a, 'e> {
+        replay: Replay<'a>,
+        send: &'a [u64],
+        seq: u32,
+        emit: &'e mut dyn FnMut(Job) -> bool,
+        stop: bool,
+    }
+    impl Visitor for Third<'_, '_> {
+        fn entry(&mut self, s: Subscriber) {
+            let Some((ordinal, id)) = self.replay.place(&s) else {
+                return;
+            };
+            if self.send[ordinal / 64] & (1 << (ordinal % 64)) == 0 {
+                return;
+            }
+            let job = Job {
+                email: s.email,
+                name: s.name,
+                attributes: s.attributes,
+                slot: Slot {
+                    seq: self.seq,
+                    rcpt: id,
+                },
+            };
+            self.seq += 1;
+            self.stop = !(self.emit)(job);
+        }
+        fn problem(&mut self, d: Diagnostic) {
+            self.replay.problem(d);
+        }
+        fn stopped(&self) -> bool {
+            self.stop || self.replay.error.is_some()
+        }
+    }
+    let mut third = Third {
+        replay: Replay::new(&plan.scan),
+        send: &plan.send,
+        seq: first_seq,
+        emit,
+        stop: false,
+    };
+    source.read(&mut third);
+    if third.stop {
+        return Ok(());
+    }
+    third.replay.finish()
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::subscribers::Status;
-    use std::path::Path;
-    use std::sync::Arc;
-
-    fn sub(email: &str, status: Status) -> Subscriber {
-        Subscriber {
-            email: email.into(),
-            name: None,
-            status,
-            attributes: Vec::new(),
-            file: Arc::from(Path::new("s.csv")),
-            line: 1,
-        }
-    }
-
-    #[test]
-    fn every_entry_is_either_a_recipient_or_counted_once() {
-        let list: Vec<Subscriber> = (0..40)
-            .map(|i| {
-                let status = if i % 10 == 0 {
-                    Status::Unsubscribed
-                } else {
-                    Status::Active
-                };
-                sub(&format!("R{i}@example.org"), status)
-            })
-            .collect();
-        let suppressed = HashSet::from(["r1@example.org".to_string()]);
-        let journal = HashMap::from([
-            ("r2@example.org".to_string(), DeliveryState::Sent),
-            ("r3@example.org".to_string(), DeliveryState::Failed),
-            ("r4@example.org".to_string(), DeliveryState::Sending),
-        ]);
-        let shard = Shard { k: 1, n: 2 };
-        let p = plan(&list, &suppressed, Some(shard), &journal, Some(5));
-        let s = p.skipped;
-        assert_eq!(s.inactive_or_suppressed, 5, "4 unsubscribed + 1 suppressed");
-        assert_eq!(p.recipients.len(), 5);
-        assert_eq!(p.recipients.len() + s.total() + s.over_limit, 40);
-        let in_shard = list[5..].iter().filter(|x| shard.contains(&x.email)).count();
-        assert_eq!(s.other_shard, 35 - in_shard);
-        assert!(p.recipients.iter().all(|r| shard.contains(r.email)));
-        assert!(p.recipients.iter().all(|r| r.email != "R2@example.org"));
-    }
-
-    #[test]
-    fn sent_recipients_are_skipped_and_failed_or_claimed_ones_retried() {
-        let list = vec![
-            sub("a@x.org", Status::Active),
-            sub("B@x.org", Status::Active),
-            sub("c@x.org", Status::Active),
-        ];
-        let journal = HashMap::from([
-            ("b@x.org".to_string(), DeliveryState::Sent),
-            ("c@x.org".to_string(), DeliveryState::Sending),
-        ]);
-        let p = plan(&list, &HashSet::new(), None, &journal, None);
-        let got: Vec<&str> = p.recipients.iter().map(|r| r.email).collect();
-        assert_eq!(got, ["a@x.org", "c@x.org"]);
-        assert_eq!(
-            p.skipped,
-            Skipped {
-                already_sent: 1,
-                ..Skipped::default()
-            }
-        );
-    }
-}
+#[path = "recipients_tests.rs"]
+mod tests;

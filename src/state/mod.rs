@@ -8,6 +8,7 @@ pub mod suppression;
 pub mod writer;
 
 use anyhow::{bail, Context};
+use rusqlite::functions::FunctionFlags;
 use rusqlite::{Connection, TransactionBehavior};
 use std::path::Path;
 use std::time::Duration;
@@ -49,6 +50,52 @@ const MIGRATIONS: &[&str] = &[
         last_run_at TEXT NOT NULL,
         finished_at TEXT
     );",
+    // 3: a compact journal. One row per (issue, recipient) of integers only:
+    // the issue's number, the order in which the run took the recipient,
+    // the address id (`address::id`, SHA-256 of the lower-cased address,
+    // as a signed 64-bit integer), the state (0 sending, 1 sent, 2 failed,
+    // 3 pending), attempts, and the time of the last change (Unix seconds;
+    // for `sent`, when the server accepted the message). The Message-ID is
+    // not stored: it is recomputed from the issue and the address. The last
+    // error of a failed recipient, with its address, goes to `send_errors`.
+    // Rows are keyed by (issue, seq), so the rows a run writes one after
+    // another share pages: a commit touches one or two of them.
+    "ALTER TABLE issue_runs ADD COLUMN num INTEGER;
+    ALTER TABLE issue_runs ADD COLUMN recipients INTEGER NOT NULL DEFAULT 0;
+    UPDATE issue_runs SET num = rowid;
+    CREATE UNIQUE INDEX issue_runs_num ON issue_runs (num);
+    CREATE TABLE sends (
+        issue    INTEGER NOT NULL,
+        seq      INTEGER NOT NULL,
+        rcpt     INTEGER NOT NULL,
+        state    INTEGER NOT NULL CHECK (state IN (0, 1, 2, 3)),
+        attempts INTEGER NOT NULL,
+        at       INTEGER NOT NULL,
+        PRIMARY KEY (issue, seq)
+    ) WITHOUT ROWID;
+    CREATE TABLE send_errors (
+        issue INTEGER NOT NULL,
+        seq   INTEGER NOT NULL,
+        email TEXT NOT NULL,
+        error TEXT NOT NULL,
+        PRIMARY KEY (issue, seq)
+    ) WITHOUT ROWID;
+    CREATE TEMP TABLE old_rows AS
+        SELECT r.num AS issue,
+               ROW_NUMBER() OVER (PARTITION BY d.issue_id ORDER BY d.created_at, d.email) - 1 AS seq,
+               d.email, d.state, d.attempts, d.last_error,
+               coalesce(unixepoch(coalesce(d.sent_at, d.updated_at)), 0) AS at
+        FROM deliveries d JOIN issue_runs r ON r.issue_id = d.issue_id;
+    INSERT INTO sends (issue, seq, rcpt, state, attempts, at)
+        SELECT issue, seq, newsletter_address_id(email),
+               CASE state WHEN 'sending' THEN 0 WHEN 'sent' THEN 1 WHEN 'failed' THEN 2 ELSE 3 END,
+               attempts, at
+        FROM old_rows;
+    INSERT INTO send_errors (issue, seq, email, error)
+        SELECT issue, seq, email, coalesce(last_error, '') FROM old_rows WHERE state = 'failed';
+    UPDATE issue_runs SET recipients = (SELECT count(*) FROM old_rows WHERE old_rows.issue = issue_runs.num);
+    DROP TABLE old_rows;
+    DROP TABLE deliveries;",
 ];
 
 /// The schema version this build writes.
@@ -75,6 +122,16 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    // The WAL is reused from its start after each checkpoint; this trims
+    // the file back when one transaction made it grow.
+    conn.pragma_update(None, "journal_size_limit", 8 << 20)?;
+    // Migration 3 computes address ids in SQL.
+    conn.create_scalar_function(
+        "newsletter_address_id",
+        1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| Ok(crate::address::id(&ctx.get::<String>(0)?) as i64),
+    )?;
     Ok(())
 }
 
@@ -120,6 +177,55 @@ mod tests {
         // Re-opening must not re-run migration 1 (CREATE TABLE would fail).
         let conn = open(&state).unwrap();
         assert_eq!(user_version(&conn).unwrap(), schema_version());
+    }
+
+    #[test]
+    fn migration_3_moves_old_journal_rows_into_the_compact_tables() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(DB_FILE);
+        {
+            // A database as version 2 left it.
+            let conn = Connection::open(&path).unwrap();
+            configure(&conn).unwrap();
+            conn.execute_batch(MIGRATIONS[0]).unwrap();
+            conn.execute_batch(MIGRATIONS[1]).unwrap();
+            conn.pragma_update(None, "user_version", 2).unwrap();
+            conn.execute_batch(
+                "INSERT INTO issue_runs VALUES ('w1', '2026-11-20T08:00:00.000Z', '2026-11-20T09:00:00.000Z', NULL);
+                 INSERT INTO deliveries VALUES
+                   ('w1', 'a@x.org', 'sent', 1, '<m1>', NULL, '2026-11-20T08:00:00.000Z', '2026-11-20T08:00:05.000Z', '2026-11-20T08:00:05.000Z'),
+                   ('w1', 'b@x.org', 'failed', 2, '<m2>', 'SMTP RCPT TO: server replied 550 5.1.1 no', '2026-11-20T08:00:00.000Z', '2026-11-20T08:01:00.000Z', NULL),
+                   ('w1', 'c@x.org', 'pending', 0, '<m3>', NULL, '2026-11-20T08:00:00.000Z', '2026-11-20T08:00:00.000Z', NULL);",
+            )
+            .unwrap();
+        }
+        let conn = open(dir.path()).unwrap();
+        assert_eq!(user_version(&conn).unwrap(), schema_version());
+        let s = journal::issue_status(&conn, "w1").unwrap();
+        assert_eq!((s.recipients, s.sent, s.failed, s.pending), (3, 1, 1, 1));
+        assert_eq!(s.failures[0].email, "b@x.org");
+        assert_eq!(s.failures[0].attempts, 2);
+        assert_eq!(s.failures[0].at, "2026-11-20T08:01:00Z");
+        assert_eq!(
+            s.failures[0].error.as_deref(),
+            Some("SMTP RCPT TO: server replied 550 5.1.1 no")
+        );
+        assert_eq!(
+            journal::sent_ids(&conn, "w1").unwrap(),
+            vec![crate::address::id("a@x.org")]
+        );
+        let at: i64 = conn
+            .query_row("SELECT at FROM sends WHERE state = 1", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(at, 1_795_161_605, "the sent time, in Unix seconds");
+        let old: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_schema WHERE name = 'deliveries'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(old, 0);
     }
 
     #[test]

@@ -9,7 +9,7 @@
 //! The dispatcher sees the journal through the [`Journal`] trait, so a run
 //! without one (dry run, test copy, benchmarks) uses [`NoJournal`].
 
-use super::journal::now;
+use super::journal::{issue_num, unix_now, DeliveryState};
 use super::suppression::{self, Reason};
 use anyhow::Context;
 use rusqlite::{params, Connection};
@@ -41,29 +41,32 @@ impl Journal for NoJournal {
     }
 }
 
+/// Where one delivery is recorded: its row in the issue's journal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Slot {
+    /// The row's place in the issue: the order in which the run took the
+    /// recipient (from [`super::journal::begin_run`]'s `next_seq` on), so
+    /// rows written one after another share pages.
+    pub seq: u32,
+    /// The address id ([`crate::address::id`]).
+    pub rcpt: u64,
+}
+
 /// One thing that happened to a recipient.
 #[derive(Debug)]
 pub enum Event {
-    Claimed {
-        email: String,
-    },
-    Sent {
-        email: String,
-    },
-    /// Refused for good (a 5xx), or transient failures outlasted the retries.
-    Failed {
-        email: String,
-        error: String,
-    },
+    /// Its message is about to go out.
+    Claimed { slot: Slot },
+    /// The server accepted it.
+    Sent { slot: Slot },
+    /// Refused for good (a 5xx), or transient failures outlasted the
+    /// retries, or the message could not be built. `email` is the address
+    /// key, kept with the error for `status`.
+    Failed { slot: Slot, email: String, error: String },
     /// Back to pending (interrupted before delivery).
-    Released {
-        email: String,
-    },
+    Released { slot: Slot },
     /// The server said the mailbox does not exist: suppress it.
-    Bounced {
-        email: String,
-        reason: String,
-    },
+    Bounced { email: String, reason: String },
 }
 
 /// Sequence numbers of committed events, shared with the workers.
@@ -82,14 +85,17 @@ pub struct JournalWriter {
 }
 
 impl JournalWriter {
-    /// Starts the writer thread on its own connection.
+    /// Starts the writer thread on its own connection, for an issue that
+    /// [`super::journal::begin_run`] has recorded.
     pub fn start(mut conn: Connection, issue_id: String) -> anyhow::Result<(JournalWriter, WriterThread)> {
+        let issue = issue_num(&conn, &issue_id)?
+            .with_context(|| format!("journal: the issue {issue_id} has no run recorded"))?;
         let (tx, rx) = sync_channel(256);
         let committed = Arc::new(Committed::default());
         let c2 = committed.clone();
         let handle = std::thread::Builder::new()
             .name("journal".into())
-            .spawn(move || writer_loop(&mut conn, &issue_id, rx, &c2))
+            .spawn(move || writer_loop(&mut conn, issue, rx, &c2))
             .context("cannot start the journal writer thread")?;
         let writer = JournalWriter {
             tx,
@@ -131,7 +137,7 @@ impl Journal for JournalWriter {
 
 fn writer_loop(
     conn: &mut Connection,
-    issue_id: &str,
+    issue: i64,
     rx: Receiver<(u64, Event)>,
     committed: &Committed,
 ) -> anyhow::Result<()> {
@@ -146,7 +152,7 @@ fn writer_loop(
                 }
             }
             let last = batch.last().map_or(0, |(s, _)| *s);
-            apply(conn, issue_id, batch).context("journal: writing delivery states")?;
+            apply(conn, issue, batch).context("journal: writing delivery states")?;
             *committed.seq.lock().expect("journal committed") = last;
             committed.cond.notify_all();
         }
@@ -158,32 +164,35 @@ fn writer_loop(
     result
 }
 
-fn apply(conn: &mut Connection, issue_id: &str, batch: Vec<(u64, Event)>) -> anyhow::Result<()> {
+fn apply(conn: &mut Connection, issue: i64, batch: Vec<(u64, Event)>) -> anyhow::Result<()> {
     let tx = conn.transaction()?;
-    let t = now();
+    let t = unix_now();
     {
+        // Upserts: a failure can come before any claim (a message that
+        // could not be built).
         let mut claim = tx.prepare_cached(
-            "UPDATE deliveries SET state = 'sending', attempts = attempts + 1, updated_at = ?3
-             WHERE issue_id = ?1 AND email = ?2",
+            "INSERT INTO sends (issue, seq, rcpt, state, attempts, at) VALUES (?1, ?2, ?3, 0, 1, ?4)
+             ON CONFLICT (issue, seq) DO UPDATE SET state = 0, attempts = attempts + 1, at = ?4",
         )?;
-        let mut sent = tx.prepare_cached(
-            "UPDATE deliveries SET state = 'sent', last_error = NULL, updated_at = ?3, sent_at = ?3
-             WHERE issue_id = ?1 AND email = ?2",
-        )?;
+        let mut sent = tx.prepare_cached("UPDATE sends SET state = 1, at = ?3 WHERE issue = ?1 AND seq = ?2")?;
         let mut failed = tx.prepare_cached(
-            "UPDATE deliveries SET state = 'failed', last_error = ?4, updated_at = ?3
-             WHERE issue_id = ?1 AND email = ?2",
+            "INSERT INTO sends (issue, seq, rcpt, state, attempts, at) VALUES (?1, ?2, ?3, 2, 0, ?4)
+             ON CONFLICT (issue, seq) DO UPDATE SET state = 2, at = ?4",
         )?;
-        let mut released = tx.prepare_cached(
-            "UPDATE deliveries SET state = 'pending', updated_at = ?3
-             WHERE issue_id = ?1 AND email = ?2 AND state = 'sending'",
-        )?;
+        let mut error =
+            tx.prepare_cached("INSERT OR REPLACE INTO send_errors (issue, seq, email, error) VALUES (?1, ?2, ?3, ?4)")?;
+        let mut released =
+            tx.prepare_cached("UPDATE sends SET state = ?4, at = ?3 WHERE issue = ?1 AND seq = ?2 AND state = ?5")?;
+        let (pending, sending) = (DeliveryState::Pending.code(), DeliveryState::Sending.code());
         for (_, event) in batch {
             match event {
-                Event::Claimed { email } => claim.execute(params![issue_id, email, t])?,
-                Event::Sent { email } => sent.execute(params![issue_id, email, t])?,
-                Event::Failed { email, error } => failed.execute(params![issue_id, email, t, error])?,
-                Event::Released { email } => released.execute(params![issue_id, email, t])?,
+                Event::Claimed { slot } => claim.execute(params![issue, slot.seq, slot.rcpt as i64, t])?,
+                Event::Sent { slot } => sent.execute(params![issue, slot.seq, t])?,
+                Event::Failed { slot, email, error: e } => {
+                    failed.execute(params![issue, slot.seq, slot.rcpt as i64, t])?;
+                    error.execute(params![issue, slot.seq, email, e])?
+                }
+                Event::Released { slot } => released.execute(params![issue, slot.seq, t, pending, sending])?,
                 Event::Bounced { email, reason } => {
                     suppression::suppress(&tx, &email, Reason::Bounced, &reason)?;
                     0

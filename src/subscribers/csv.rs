@@ -158,6 +158,10 @@ pub(crate) fn open_without_bom(path: &Path) -> anyhow::Result<BufReader<std::fs:
 pub(crate) trait RowSink {
     fn row(&mut self, line: u64, columns: &Columns, fields: &[&str]);
     fn problem(&mut self, d: Diagnostic);
+    /// True to stop reading; checked between rows.
+    fn stopped(&self) -> bool {
+        false
+    }
 }
 
 /// Streams `path` into `sink`. Returns Err only when the file cannot be read
@@ -183,7 +187,7 @@ fn read_from(path: &Path, input: impl Read, sink: &mut dyn RowSink) -> anyhow::R
     }
     let columns = Columns::from_headers(&header).map_err(anyhow::Error::msg)?;
     let mut record = ::csv::ByteRecord::new();
-    loop {
+    while !sink.stopped() {
         match reader.read_byte_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {}
@@ -266,6 +270,10 @@ impl RowSink for LoadSink<'_, '_> {
 
     fn problem(&mut self, d: Diagnostic) {
         self.sink.diagnostic(d);
+    }
+
+    fn stopped(&self) -> bool {
+        self.sink.stopped()
     }
 }
 

@@ -157,28 +157,43 @@ pub fn list_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// Loads every subscriber file in `dir`. A missing or unreadable folder or
-/// file is a diagnostic, not an `Err`, so `check` can list it with the rest.
-pub fn load(dir: &Path) -> Subscribers {
-    let mut out = Subscribers::default();
+/// Receives the subscriber list entry by entry as it is read: the valid
+/// entries (not de-duplicated) and the problems of the others. Reading a
+/// list this way holds one entry at a time (`send` streams a million-entry
+/// list like this); [`load`] collects them.
+pub(crate) trait Visitor {
+    fn entry(&mut self, s: Subscriber);
+    fn problem(&mut self, d: Diagnostic);
+    /// True to stop reading; checked between entries.
+    fn stopped(&self) -> bool {
+        false
+    }
+}
+
+/// Reads every subscriber file in `dir`, in name order, into `v`. A missing
+/// or unreadable folder or file is a problem, not an `Err`, so `check` can
+/// list it with the rest.
+pub(crate) fn visit(dir: &Path, v: &mut dyn Visitor) {
     let files = match list_files(dir) {
         Ok(f) => f,
         Err(e) => {
-            out.diagnostics.push(Diagnostic::error(
+            v.problem(Diagnostic::error(
                 dir,
                 0,
                 0,
                 format!("cannot read the subscribers folder: {e}"),
             ));
-            return out;
+            return;
         }
     };
     if files.is_empty() {
-        out.diagnostics
-            .push(Diagnostic::warning(dir, 0, 0, "no subscriber files (*.csv, *.toml)"));
+        v.problem(Diagnostic::warning(dir, 0, 0, "no subscriber files (*.csv, *.toml)"));
     }
-    let mut sink = Sink::new(&mut out);
+    let mut sink = Sink { v };
     for path in &files {
+        if sink.v.stopped() {
+            return;
+        }
         let file: Arc<Path> = Arc::from(path.as_path());
         let is_toml = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("toml"));
         let result = if is_toml {
@@ -187,11 +202,21 @@ pub fn load(dir: &Path) -> Subscribers {
             csv::load(&file, &mut sink)
         };
         if let Err(e) = result {
-            sink.out
-                .diagnostics
-                .push(Diagnostic::error(path, 0, 0, format!("{e:#}")));
+            sink.v.problem(Diagnostic::error(path, 0, 0, format!("{e:#}")));
         }
     }
+}
+
+/// Loads every subscriber file in `dir`: valid entries de-duplicated (the
+/// first wins), with the problems found.
+pub fn load(dir: &Path) -> Subscribers {
+    let mut out = Subscribers::default();
+    let mut collect = Collect {
+        out: &mut out,
+        seen: HashMap::new(),
+        collided: HashMap::new(),
+    };
+    visit(dir, &mut collect);
     out.all.shrink_to_fit();
     out
 }
@@ -205,34 +230,25 @@ pub(crate) struct RawEntry<'a> {
     pub attributes: Vec<(Arc<str>, String)>,
 }
 
-/// Validates entries and collects them, de-duplicated, with diagnostics.
-pub(crate) struct Sink<'o> {
-    out: &'o mut Subscribers,
-    /// Hash of the lower-cased address → index of the entry that claimed it.
-    /// A hash instead of the address keeps a million-row list from holding
-    /// every address twice; `collided` takes the (rare) second address of a hash.
-    seen: HashMap<u64, u32>,
-    collided: HashMap<Box<str>, u32>,
+/// Validates entries for a [`Visitor`].
+pub(crate) struct Sink<'v> {
+    v: &'v mut dyn Visitor,
 }
 
-impl<'o> Sink<'o> {
-    fn new(out: &'o mut Subscribers) -> Self {
-        Sink {
-            out,
-            seen: HashMap::new(),
-            collided: HashMap::new(),
-        }
-    }
-
+impl Sink<'_> {
     pub fn diagnostic(&mut self, d: Diagnostic) {
-        self.out.diagnostics.push(d);
+        self.v.problem(d);
     }
 
-    /// Validates one entry; an invalid one is reported and dropped, a
-    /// duplicate is reported and the earlier entry kept.
+    pub fn stopped(&self) -> bool {
+        self.v.stopped()
+    }
+
+    /// Validates one entry; an invalid one is reported and dropped.
     pub fn push(&mut self, file: &Arc<Path>, e: RawEntry<'_>) {
         let line = e.line as usize;
-        let mut error = |msg: String| self.out.diagnostics.push(Diagnostic::error(file, line, 1, msg));
+        let mut errors = Vec::new();
+        let mut error = |msg: String| errors.push(Diagnostic::error(file, line, 1, msg));
         let email = validate_email(e.email).map_err(&mut error);
         let name = validate_name(e.name.unwrap_or("")).map_err(&mut error);
         let status = match e.status {
@@ -241,9 +257,40 @@ impl<'o> Sink<'o> {
                 .ok_or_else(|| error(format!("unknown status {raw:?} (expected one of: {STATUS_WORDS})"))),
         };
         let (Ok(email), Ok(name), Ok(status)) = (email, name, status) else {
+            for d in errors {
+                self.v.problem(d);
+            }
             return;
         };
-        let key = address_key(&email);
+        self.v.entry(Subscriber {
+            email,
+            name,
+            status,
+            attributes: e.attributes,
+            file: Arc::clone(file),
+            line: e.line,
+        });
+    }
+}
+
+/// Collects entries, de-duplicated: the first entry of an address wins,
+/// later ones are reported.
+struct Collect<'o> {
+    out: &'o mut Subscribers,
+    /// Hash of the lower-cased address → index of the entry that claimed it.
+    /// A hash instead of the address keeps a million-row list from holding
+    /// every address twice; `collided` takes the (rare) second address of a hash.
+    seen: HashMap<u64, u32>,
+    collided: HashMap<Box<str>, u32>,
+}
+
+impl Visitor for Collect<'_> {
+    fn problem(&mut self, d: Diagnostic) {
+        self.out.diagnostics.push(d);
+    }
+
+    fn entry(&mut self, s: Subscriber) {
+        let key = s.key();
         let hash = {
             let mut h = std::hash::DefaultHasher::new();
             std::hash::Hash::hash(&key, &mut h);
@@ -256,12 +303,8 @@ impl<'o> Sink<'o> {
         };
         if let Some(first) = earlier {
             let first = &self.out.all[first as usize];
-            let msg = format!(
-                "duplicate address {email:?} (first at {}:{}); this entry is ignored",
-                first.file.display(),
-                first.line
-            );
-            self.out.diagnostics.push(Diagnostic::warning(file, line, 1, msg));
+            let d = duplicate(&s, &first.file, first.line);
+            self.out.diagnostics.push(d);
             return;
         }
         let index = self.out.all.len() as u32;
@@ -270,13 +313,16 @@ impl<'o> Sink<'o> {
         } else {
             self.collided.insert(key.into_boxed_str(), index);
         }
-        self.out.all.push(Subscriber {
-            email,
-            name,
-            status,
-            attributes: e.attributes,
-            file: Arc::clone(file),
-            line: e.line,
-        });
+        self.out.all.push(s);
     }
+}
+
+/// The warning for a later entry of an address already listed at `file:line`.
+pub(crate) fn duplicate(s: &Subscriber, file: &Path, line: u64) -> Diagnostic {
+    let msg = format!(
+        "duplicate address {:?} (first at {}:{line}); this entry is ignored",
+        s.email,
+        file.display()
+    );
+    Diagnostic::warning(&s.file, s.line as usize, 1, msg)
 }

@@ -1,8 +1,7 @@
 //! The dry-run sink: one `.eml` file per recipient in a folder; connects to nothing.
 
 use super::smtp::{Cause, SmtpError, Stage};
-use super::Sink;
-use lettre::address::Envelope;
+use super::{Outgoing, Sink};
 use std::path::{Path, PathBuf};
 
 /// Writes each message to `<dir>/<address>.eml`.
@@ -32,14 +31,14 @@ impl Sink for EmlSink {
     async fn send(
         &self,
         _: &mut (),
-        envelope: &Envelope,
-        bytes: &[u8],
+        message: Outgoing<'_>,
+        _next: Option<Outgoing<'_>>,
         before_content: &(dyn Fn() + Sync),
     ) -> Result<(), SmtpError> {
         before_content();
-        for to in envelope.to() {
+        for to in message.envelope.to() {
             let path = eml_path(&self.dir, to.as_ref());
-            std::fs::write(&path, bytes).map_err(|e| {
+            std::fs::write(&path, message.bytes).map_err(|e| {
                 let msg = format!("writing {}: {e}", path.display());
                 SmtpError::new(Stage::Message, Cause::Protocol(msg))
             })?;

@@ -15,6 +15,13 @@ pub(crate) mod stub;
 use lettre::address::Envelope;
 use smtp::SmtpError;
 
+/// One message as a sink takes it: "envelope + bytes".
+#[derive(Debug, Clone, Copy)]
+pub struct Outgoing<'a> {
+    pub envelope: &'a Envelope,
+    pub bytes: &'a [u8],
+}
+
 /// Where messages go. Each dispatcher worker owns one connection at a time
 /// and opens a new one after any error.
 // The futures need no `Send`: every worker drives its own connection on a
@@ -26,14 +33,24 @@ pub trait Sink: Sync {
     /// Opens a connection (for SMTP: greeted, secured and authenticated).
     async fn connect(&self) -> Result<Self::Conn, SmtpError>;
 
-    /// Hands one message over. `before_content` runs once the server has
-    /// accepted the envelope and right before the content goes out: the
-    /// dispatcher waits there for the journal.
+    /// Hands one message over.
+    ///
+    /// `before_content` runs once the server has accepted the envelope and
+    /// right before the content goes out: the dispatcher waits there for the
+    /// journal, so that no message is accepted before the previous one on
+    /// the same connection is recorded.
+    ///
+    /// `next` is the message the dispatcher will hand over next on this
+    /// connection, when it already has one. A sink that pipelines (SMTP with
+    /// PIPELINING) sends its envelope commands in the same write as this
+    /// message's content; the next call on this connection must then be for
+    /// that message, or the connection must be dropped (which abandons the
+    /// announced transaction: nothing is delivered without its content).
     async fn send(
         &self,
         conn: &mut Self::Conn,
-        envelope: &Envelope,
-        bytes: &[u8],
+        message: Outgoing<'_>,
+        next: Option<Outgoing<'_>>,
         before_content: &(dyn Fn() + Sync),
     ) -> Result<(), SmtpError>;
 

@@ -1,11 +1,12 @@
 //! A sink for unit tests, like lettre's `StubTransport`: it records every
 //! message it is handed and plays back scripted replies, per recipient, so
 //! the dispatcher's retry, abort and journal-ordering rules can be tested
-//! without a server.
+//! without a server. Like a pipelining SMTP connection it remembers the
+//! message announced with the previous content, and notes any send on that
+//! connection that is not for the announced message.
 
 use super::smtp::SmtpError;
-use super::Sink;
-use lettre::address::Envelope;
+use super::{Outgoing, Sink};
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
@@ -16,6 +17,8 @@ pub struct Call {
     pub conn: u32,
     pub to: String,
     pub ok: bool,
+    /// The next message's recipient, announced with this content.
+    pub next: Option<String>,
 }
 
 /// Called right after `before_content`, with the connection and recipient.
@@ -28,6 +31,9 @@ pub struct StubSink {
     next_conn: AtomicU32,
     calls: Mutex<Vec<Call>>,
     on_content: Option<ContentHook>,
+    /// Per connection: the recipient announced with the last content.
+    announced: Mutex<HashMap<u32, String>>,
+    broken_promises: Mutex<Vec<String>>,
 }
 
 impl StubSink {
@@ -63,6 +69,11 @@ impl StubSink {
         self.calls().into_iter().filter(|c| c.ok).map(|c| c.to).collect()
     }
 
+    /// Sends that did not match the message announced on their connection.
+    pub fn broken_promises(&self) -> Vec<String> {
+        self.broken_promises.lock().unwrap().clone()
+    }
+
     /// How many connections were opened.
     pub fn connections(&self) -> u32 {
         self.next_conn.load(Ordering::SeqCst)
@@ -82,11 +93,17 @@ impl Sink for StubSink {
     async fn send(
         &self,
         conn: &mut u32,
-        envelope: &Envelope,
-        _bytes: &[u8],
+        message: Outgoing<'_>,
+        next: Option<Outgoing<'_>>,
         before_content: &(dyn Fn() + Sync),
     ) -> Result<(), SmtpError> {
-        let to = envelope.to()[0].to_string();
+        let to = message.envelope.to()[0].to_string();
+        if let Some(promised) = self.announced.lock().unwrap().remove(conn) {
+            if promised != to {
+                let msg = format!("conn {conn}: announced {promised}, sent {to}");
+                self.broken_promises.lock().unwrap().push(msg);
+            }
+        }
         let reply = self
             .replies
             .lock()
@@ -96,19 +113,27 @@ impl Sink for StubSink {
             .unwrap_or(Ok(()));
         // A refusal of the envelope comes before the content.
         let refused_envelope = reply.as_ref().is_err_and(|e| e.stage < super::smtp::Stage::Message);
+        let next = next.map(|n| n.envelope.to()[0].to_string());
         if !refused_envelope {
             before_content();
             if let Some(hook) = &self.on_content {
                 hook(*conn, &to);
+            }
+            // The next envelope goes out with this content, as when pipelining.
+            if let Some(n) = &next {
+                self.announced.lock().unwrap().insert(*conn, n.clone());
             }
         }
         self.calls.lock().unwrap().push(Call {
             conn: *conn,
             to,
             ok: reply.is_ok(),
+            next: next.filter(|_| !refused_envelope),
         });
         reply
     }
 
-    async fn quit(&self, _: u32) {}
+    async fn quit(&self, conn: u32) {
+        self.announced.lock().unwrap().remove(&conn);
+    }
 }

@@ -12,6 +12,7 @@ mod render;
 mod render_corpus;
 mod send;
 mod send_rules;
+mod smtp_pipelining;
 mod smtp_server;
 mod smtp_settings;
 mod smtp_tls;

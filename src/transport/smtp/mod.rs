@@ -1,23 +1,26 @@
 //! The SMTP sink: one connection through lettre's low-level
 //! `AsyncSmtpConnection`, over a socket we open ourselves with TCP_NODELAY
 //! (stock lettre stalls ~40 ms per message on Nagle + delayed ACK), reused
-//! for many messages.
+//! for many messages. When the server announces PIPELINING (RFC 2920) a
+//! message's MAIL, RCPT and DATA go out in one write, together with the
+//! previous message's content (see `transaction.rs`).
 
 mod error;
 mod settings;
 mod tls;
+mod transaction;
 
 pub use error::{Cause, SmtpError, Stage};
 pub use settings::{is_loopback_host, Credentials, SmtpSettings};
 
 use crate::config::Security;
 use crate::output;
-use crate::transport::Sink;
+use crate::transport::{Outgoing, Sink};
 use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::Mechanism;
 use lettre::transport::smtp::client::AsyncSmtpConnection;
-use lettre::transport::smtp::commands::{Data, Mail, Quit, Rcpt, Rset};
-use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
+use lettre::transport::smtp::commands::{Ehlo, Quit, Rset};
+use lettre::transport::smtp::extension::ClientId;
 use std::future::Future;
 use std::time::Duration;
 use tokio::net::TcpStream;
@@ -43,11 +46,11 @@ impl Sink for SmtpSink {
     async fn send(
         &self,
         conn: &mut SmtpConnection,
-        envelope: &Envelope,
-        bytes: &[u8],
+        message: Outgoing<'_>,
+        next: Option<Outgoing<'_>>,
         before_content: &(dyn Fn() + Sync),
     ) -> Result<(), SmtpError> {
-        conn.send_after(envelope, bytes, before_content).await
+        conn.send_after(message, next, before_content).await
     }
 
     async fn quit(&self, conn: SmtpConnection) {
@@ -61,11 +64,19 @@ pub struct SmtpConnection {
     timeout: Duration,
     /// Set when the dialogue is in an unknown state; the caller should reconnect.
     broken: bool,
+    /// The server announced PIPELINING in its EHLO reply.
+    pipelining: bool,
+    /// The envelope whose MAIL, RCPT and DATA went out with the previous
+    /// message's content; their replies are still to be read.
+    announced: Option<Envelope>,
 }
 
 impl std::fmt::Debug for SmtpConnection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SmtpConnection").field("broken", &self.broken).finish()
+        f.debug_struct("SmtpConnection")
+            .field("broken", &self.broken)
+            .field("pipelining", &self.pipelining)
+            .finish()
     }
 }
 
@@ -108,6 +119,8 @@ impl SmtpConnection {
             inner,
             timeout: s.timeout,
             broken: false,
+            pipelining: false,
+            announced: None,
         };
 
         if s.security == Security::StartTls {
@@ -121,13 +134,14 @@ impl SmtpConnection {
             timed_lettre(s.timeout, Stage::Tls, conn.inner.starttls(params, &client_id)).await?;
         }
 
+        conn.pipelining = conn.announces_pipelining(s.timeout, &client_id).await?;
         if let Some(creds) = &s.credentials {
             let mechanisms = [Mechanism::Plain, Mechanism::Login];
             let creds = creds.to_lettre();
             timed_lettre(s.timeout, Stage::Auth, conn.inner.auth(&mechanisms, &creds)).await?;
         }
         output::debug(&format!(
-            "smtp: connected to {peer} ({}{})",
+            "smtp: connected to {peer} ({}{}{})",
             match s.security {
                 Security::Tls => "implicit TLS",
                 Security::StartTls => "STARTTLS",
@@ -136,87 +150,28 @@ impl SmtpConnection {
             s.credentials
                 .as_ref()
                 .map(|c| format!(", authenticated as {}", c.username))
-                .unwrap_or_default()
+                .unwrap_or_default(),
+            if conn.pipelining { ", pipelining" } else { "" }
         ));
         Ok(conn)
     }
 
-    /// MAIL, RCPT for each recipient, DATA and the message, each with the
-    /// timeout. After a refused MAIL/RCPT/DATA the transaction is reset, so
-    /// the connection stays usable; see [`is_usable`](Self::is_usable).
-    pub async fn send(&mut self, envelope: &Envelope, message: &[u8]) -> Result<(), SmtpError> {
-        self.send_after(envelope, message, &|| {}).await
-    }
-
-    /// [`send`](Self::send), calling `before_content` after DATA was accepted
-    /// and before the message goes out: the dispatcher waits there for the
-    /// journal, so that wait overlaps the envelope round trips.
-    pub async fn send_after(
-        &mut self,
-        envelope: &Envelope,
-        message: &[u8],
-        before_content: &(dyn Fn() + Sync),
-    ) -> Result<(), SmtpError> {
-        if self.broken {
-            let cause = Cause::Disconnected("connection already failed; reconnect".into());
-            return Err(SmtpError::new(Stage::Mail, cause));
-        }
-        let mut params = Vec::new();
-        let ascii = |a: &lettre::Address| AsRef::<str>::as_ref(a).is_ascii();
-        let non_ascii = envelope.from().is_some_and(|a| !ascii(a)) || envelope.to().iter().any(|a| !ascii(a));
-        if non_ascii {
-            if !self.inner.server_info().supports_feature(Extension::SmtpUtfEight) {
-                let msg = "the address is not ASCII and the server does not support SMTPUTF8";
-                return Err(SmtpError::new(Stage::Mail, Cause::Protocol(msg.into())));
-            }
-            params.push(MailParameter::SmtpUtfEight);
-        }
-        if !message.is_ascii() {
-            if !self.inner.server_info().supports_feature(Extension::EightBitMime) {
-                let msg = "the message is 8-bit and the server does not support 8BITMIME";
-                return Err(SmtpError::new(Stage::Mail, Cause::Protocol(msg.into())));
-            }
-            params.push(MailParameter::Body(MailBodyParameter::EightBitMime));
-        }
-
-        let result = self.envelope_commands(envelope, params).await;
-        if let Err(e) = result {
-            if matches!(e.cause, Cause::Reply { .. }) {
-                // Leave the failed transaction so the next send starts clean.
-                if self.reset().await.is_err() {
-                    self.broken = true;
-                }
-            } else {
-                self.broken = true;
-            }
-            return Err(e);
-        }
-        before_content();
-        let timeout = self.timeout;
-        let sent = match dot_stuffed(message) {
-            // One write of the whole DATA content; lettre's own path
-            // dot-stuffs byte by byte and writes the final dot separately.
-            Some(content) => timed_lettre(timeout, Stage::Message, self.inner.command(Verbatim(&content))).await,
-            None => timed_lettre(timeout, Stage::Message, self.inner.message(message)).await,
-        };
-        if let Err(e) = &sent {
-            self.broken |= !matches!(e.cause, Cause::Reply { .. });
-        }
-        sent.map(drop)
-    }
-
-    async fn envelope_commands(&mut self, envelope: &Envelope, params: Vec<MailParameter>) -> Result<(), SmtpError> {
-        let timeout = self.timeout;
-        let mail = Mail::new(envelope.from().cloned(), params);
-        timed_lettre(timeout, Stage::Mail, self.inner.command(mail)).await?;
-        for to in envelope.to() {
-            let rcpt = Rcpt::new(to.clone(), Vec::new());
-            timed_lettre(timeout, Stage::Rcpt, self.inner.command(rcpt))
-                .await
-                .map_err(|e| e.with_recipient(to.as_ref()))?;
-        }
-        timed_lettre(timeout, Stage::Data, self.inner.command(Data)).await?;
-        Ok(())
+    /// Sends EHLO again to read the reply ourselves: lettre's `ServerInfo`
+    /// does not keep PIPELINING. Done before AUTH (a second EHLO resets only
+    /// the transaction state, of which there is none yet).
+    async fn announces_pipelining(&mut self, timeout: Duration, client_id: &ClientId) -> Result<bool, SmtpError> {
+        let ehlo = timed_lettre(
+            timeout,
+            Stage::Greeting,
+            self.inner.command(Ehlo::new(client_id.clone())),
+        )
+        .await?;
+        let pipelining = ehlo.message().skip(1).any(|line| {
+            line.split_whitespace()
+                .next()
+                .is_some_and(|kw| kw.eq_ignore_ascii_case("PIPELINING"))
+        });
+        Ok(pipelining)
     }
 
     /// RSET: abandons the current transaction.
@@ -233,47 +188,23 @@ impl SmtpConnection {
         !self.broken && !self.inner.has_broken()
     }
 
+    /// Whether the server announced PIPELINING (RFC 2920) and we use it.
+    pub fn pipelining(&self) -> bool {
+        self.pipelining
+    }
+
     /// QUIT and close; errors are ignored (the messages are already sent).
+    /// A connection with an announced transaction is closed without QUIT:
+    /// the server may be waiting for content, and closing abandons it.
     pub async fn quit(mut self) {
-        if self.is_usable() {
+        if self.is_usable() && self.announced.is_none() {
             let _ = tokio::time::timeout(self.timeout, self.inner.command(Quit)).await;
         }
     }
 }
 
-/// Text that lettre's `command` writes as it is: the DATA content.
-struct Verbatim<'a>(&'a str);
-
-impl std::fmt::Display for Verbatim<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.0)
-    }
-}
-
-/// The DATA content as lettre's `message` would send it: a `.` doubled at
-/// the start of the message and after every CRLF, then `CRLF . CRLF`.
-/// None when the message is not UTF-8 (lettre's byte path handles it).
-/// Searching for CRLF-dot costs far less than lettre's per-byte state machine,
-/// which was a quarter of the CPU of a live send (perf).
-fn dot_stuffed(message: &[u8]) -> Option<String> {
-    let text = std::str::from_utf8(message).ok()?;
-    let mut out = String::with_capacity(text.len() + 16);
-    if text.starts_with('.') {
-        out.push('.');
-    }
-    let mut rest = text;
-    while let Some(i) = rest.find("\r\n.") {
-        out.push_str(&rest[..i + 2]);
-        out.push('.');
-        rest = &rest[i + 2..];
-    }
-    out.push_str(rest);
-    out.push_str("\r\n.\r\n");
-    Some(out)
-}
-
 /// Runs a lettre call with the timeout and classifies its error.
-async fn timed_lettre<T>(
+pub(super) async fn timed_lettre<T>(
     limit: Duration,
     stage: Stage,
     fut: impl Future<Output = Result<T, lettre::transport::smtp::Error>>,
@@ -299,60 +230,6 @@ mod tests {
     use super::*;
 
     fn assert_send<T: Send>(_: T) {}
-
-    /// lettre 0.11's `ClientCodec::encode` plus the final dot, byte by byte.
-    fn lettre_reference(message: &[u8]) -> Vec<u8> {
-        #[derive(Clone, Copy)]
-        enum St {
-            Middle,
-            Cr,
-            Start,
-        }
-        let mut st = St::Start;
-        let mut out = Vec::new();
-        for &b in message {
-            out.push(b);
-            st = match (b, st) {
-                (b'\r', _) => St::Cr,
-                (b'\n', St::Cr) => St::Start,
-                (_, St::Cr) => St::Middle,
-                (b'.', St::Start) => {
-                    out.push(b'.');
-                    St::Middle
-                }
-                (_, St::Start) => St::Middle,
-                (_, s) => s,
-            };
-        }
-        out.extend_from_slice(b"\r\n.\r\n");
-        out
-    }
-
-    #[test]
-    fn dot_stuffing_matches_lettre() {
-        let cases: &[&[u8]] = &[
-            b"",
-            b".",
-            b"..\r\n.\r\n",
-            b"a\r\n.b\r\n..c\r\n",
-            b"a\n.b\r.c\r\r\n.d",
-            b"end with crlf\r\n",
-            b"\r\n.",
-            "한국어\r\n.점".as_bytes(),
-        ];
-        for c in cases {
-            assert_eq!(dot_stuffed(c).unwrap().into_bytes(), lettre_reference(c), "{:?}", c);
-        }
-        // Every string of up to 6 symbols from {'.', CR, LF, 'x'}.
-        let alphabet = [b'.', b'\r', b'\n', b'x'];
-        for len in 0..=6u32 {
-            for n in 0..4usize.pow(len) {
-                let s: Vec<u8> = (0..len).map(|i| alphabet[n / 4usize.pow(i) % 4]).collect();
-                assert_eq!(dot_stuffed(&s).unwrap().into_bytes(), lettre_reference(&s), "{s:?}");
-            }
-        }
-        assert!(dot_stuffed(b"\xff").is_none());
-    }
 
     /// Connections stay usable from a multi-threaded runtime too (the
     /// public endpoint sends confirmations from one).

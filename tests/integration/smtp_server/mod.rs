@@ -1,6 +1,8 @@
 //! An in-process SMTP server for tests: mailin's state machine behind real
 //! TCP sockets on 127.0.0.1, one thread per connection, with fault injection
 //! (per-recipient replies, DATA failures, dropped connections, AUTH, kill).
+//! It announces PIPELINING (RFC 2920) unless told not to, and records the
+//! commands each connection received in one read, so tests can see groups.
 
 #![allow(dead_code)]
 
@@ -53,6 +55,9 @@ struct State {
     data_rules: Vec<Rule>,
     /// Recipients whose message is stored but never acknowledged.
     vanish_rules: Vec<Rule>,
+    /// MAIL commands received, and those whose DATA had arrived with them.
+    mails: usize,
+    grouped_mails: usize,
 }
 
 #[derive(Clone)]
@@ -77,6 +82,8 @@ struct Shared {
     auth: Auth,
     tls: ServerTls,
     drop_after: Option<usize>,
+    /// Announce PIPELINING in the EHLO reply.
+    pipelining: bool,
 }
 
 impl Shared {
@@ -91,6 +98,7 @@ pub struct SmtpServerBuilder {
     auth: Auth,
     tls: ServerTls,
     drop_after: Option<usize>,
+    pipelining: bool,
 }
 
 fn parse_reply(reply: &str) -> (u16, String) {
@@ -148,6 +156,13 @@ impl SmtpServerBuilder {
         self
     }
 
+    /// Do not announce PIPELINING (it is announced by default): clients
+    /// send one command at a time.
+    pub fn no_pipelining(mut self) -> Self {
+        self.pipelining = false;
+        self
+    }
+
     /// Advertise AUTH PLAIN LOGIN and require these credentials.
     pub fn auth(mut self, user: &str, password: &str) -> Self {
         self.auth = Auth::Require {
@@ -184,6 +199,7 @@ impl SmtpServerBuilder {
             auth: self.auth,
             tls: self.tls,
             drop_after: self.drop_after,
+            pipelining: self.pipelining,
         });
         let mut server = SmtpServer {
             shared,
@@ -231,6 +247,7 @@ impl SmtpServer {
             auth: Auth::Off,
             tls: ServerTls::Off,
             drop_after: None,
+            pipelining: true,
         }
     }
 
@@ -244,6 +261,12 @@ impl SmtpServer {
 
     pub fn message_count(&self) -> usize {
         self.shared.lock().messages.len()
+    }
+
+    /// (MAIL commands whose RCPT and DATA arrived with them, all MAIL commands).
+    pub fn grouped_mails(&self) -> (usize, usize) {
+        let state = self.shared.lock();
+        (state.grouped_mails, state.mails)
     }
 
     /// Connections accepted so far (across restarts).

@@ -3,7 +3,7 @@
 
 use super::{Auth, Received, Rule, ServerTls, Shared};
 use mailin::{Action, AuthMechanism, Handler, Response, SessionBuilder};
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::rc::Rc;
@@ -63,7 +63,9 @@ pub(super) fn serve(tcp: TcpStream, shared: &Arc<Shared>) -> std::io::Result<()>
         _ => Conn::Plain(tcp),
     };
     let hang_up = Rc::new(Cell::new(Hangup::No));
-    let mut session = session_builder(shared).build(peer, Recorder::new(shared, &hang_up));
+    let refusal = Rc::new(RefCell::new(None));
+    let recorder = Recorder::new(shared, &hang_up, &refusal);
+    let mut session = session_builder(shared).build(peer, recorder);
     let mut reader = BufReader::new(conn);
     let mut out = Vec::new();
     session.greeting().write_to(&mut out)?;
@@ -75,12 +77,28 @@ pub(super) fn serve(tcp: TcpStream, shared: &Arc<Shared>) -> std::io::Result<()>
         if reader.read_until(b'\n', &mut line)? == 0 {
             return Ok(());
         }
+        if line.len() >= 10 && line[..10].eq_ignore_ascii_case(b"MAIL FROM:") {
+            // A pipelining client wrote RCPT and DATA with MAIL: they are
+            // already here (unless a read happened to end inside the group).
+            let rest = reader.buffer();
+            let grouped = rest.windows(6).any(|w| w.eq_ignore_ascii_case(b"DATA\r\n"));
+            let mut state = shared.lock();
+            state.mails += 1;
+            state.grouped_mails += usize::from(grouped);
+        }
         let res = session.process(&line);
         if hang_up.get() == Hangup::BeforeReply {
             let _ = reader.get_ref().tcp().shutdown(Shutdown::Both);
             return Ok(());
         }
-        res.write_to(&mut out)?;
+        let at = out.len();
+        match refusal.borrow_mut().take() {
+            Some(reply) => out.extend_from_slice(&reply),
+            None => res.write_to(&mut out)?,
+        }
+        if shared.pipelining && res.code == 250 && line.len() >= 4 && line[..4].eq_ignore_ascii_case(b"EHLO") {
+            announce_pipelining(&mut out, at);
+        }
         let upgrade = res.action == Action::UpgradeTls;
         // One write per batch of input: a write per reply would wait on
         // the client's delayed ACK.
@@ -105,6 +123,23 @@ pub(super) fn serve(tcp: TcpStream, shared: &Arc<Shared>) -> std::io::Result<()>
             reader = BufReader::new(Conn::tls(config, tcp)?);
             session.tls_active();
         }
+    }
+}
+
+/// mailin does not announce PIPELINING, though its line-by-line loop here
+/// answers pipelined commands in order: add the keyword to the EHLO reply
+/// (written at `out[at..]`) after its first line.
+fn announce_pipelining(out: &mut Vec<u8>, at: usize) {
+    let Some(end) = out[at..].windows(2).position(|w| w == b"\r\n") else {
+        return;
+    };
+    let first = at + end + 2;
+    if out[at..first].get(3) == Some(&b' ') {
+        // A one-line reply: make it the first of several.
+        out[at + 3] = b'-';
+        out.extend_from_slice(b"250 PIPELINING\r\n");
+    } else {
+        out.splice(first..first, b"250-PIPELINING\r\n".iter().copied());
     }
 }
 
@@ -133,6 +168,10 @@ enum Hangup {
 struct Recorder {
     shared: Arc<Shared>,
     hang_up: Rc<Cell<Hangup>>,
+    /// A refusal of the content to send instead of mailin's reply: mailin
+    /// stays in its DATA state after refusing at the final dot (and would
+    /// read the next commands as message text), so it is told "250".
+    refusal: Rc<RefCell<Option<Vec<u8>>>>,
     from: String,
     to: Vec<String>,
     data: Vec<u8>,
@@ -140,10 +179,11 @@ struct Recorder {
 }
 
 impl Recorder {
-    fn new(shared: &Arc<Shared>, hang_up: &Rc<Cell<Hangup>>) -> Self {
+    fn new(shared: &Arc<Shared>, hang_up: &Rc<Cell<Hangup>>, refusal: &Rc<RefCell<Option<Vec<u8>>>>) -> Self {
         Recorder {
             shared: Arc::clone(shared),
             hang_up: Rc::clone(hang_up),
+            refusal: Rc::clone(refusal),
             from: String::new(),
             to: Vec::new(),
             data: Vec::new(),
@@ -188,7 +228,10 @@ impl Handler for Recorder {
         let to = std::mem::take(&mut self.to);
         for addr in &to {
             if let Some(reply) = Rule::fire(&mut state.data_rules, addr) {
-                return reply;
+                let mut text = Vec::new();
+                reply.write_to(&mut text).expect("write to a Vec");
+                *self.refusal.borrow_mut() = Some(text);
+                return mailin::response::OK;
             }
         }
         let vanish = to
