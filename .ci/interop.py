@@ -5,10 +5,17 @@
   Python's `email` package and its DKIM signature verified with dkimpy.
   Per-recipient faults (550 5.1.1 for some, one 451 for others) are injected
   by the handler.
-- Postfix's smtp-sink injects faults on whole commands: soft rejects and
-  disconnects that clear up (everyone ends delivered after retries), hard
-  rejects (recipients fail, exit 1), a server that dies mid-run (exit 3, then
-  a re-run completes), and no server at all (exit 3).
+- Postfix's smtp-sink injects faults on whole commands, with PIPELINING on:
+  soft rejects (-r), disconnects without a reply (-q) and 421-and-disconnect
+  (-Q) that clear up (everyone ends delivered after retries), hard rejects
+  (-f: recipients fail, exit 1), in the pipelined group (RCPT, DATA) and at
+  the content; a server that dies mid-run (exit 3, then a re-run completes);
+  no server at all (exit 3); and a server without PIPELINING (-p). smtp-sink
+  stops announcing PIPELINING when it injects -r or -f faults (they imply
+  -p), so those run through benches/delay_proxy.py --announce-pipelining,
+  which adds the keyword to its EHLO reply (smtp-sink answers pipelined
+  commands in order either way). Whether a connection pipelined is read
+  from the `-v` log.
 
 Every server listens on 127.0.0.1 and is stopped by its PID. Run by .ci/run
 after `cargo build`; NEWSLETTER_BIN overrides the binary.
@@ -230,33 +237,92 @@ def stop(p, port):
     wait_port(port, up=False)
 
 
+PROXY = ROOT / "benches/delay_proxy.py"
+
+
+def start_proxy(port, target):
+    p = subprocess.Popen([sys.executable, str(PROXY), str(port), str(target), "--delay-ms", "0", "--announce-pipelining"])
+    wait_port(port)
+    return p
+
+
+def stop_proxy(p):
+    p.terminate()
+    try:
+        p.wait(5)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+
+
+def pipelined(err):
+    """The -v log says whether the connections pipelined."""
+    lines = [l for l in err.splitlines() if "smtp: connected to" in l]
+    return bool(lines) and all("pipelining" in l for l in lines)
+
+
+def transient_then_healthy(emails, what, fault, proxy=False):
+    print(f"== smtp-sink: {what} for a while, then healthy (pipelining on)")
+    sink_port = free_port()
+    port = free_port() if proxy else sink_port
+    px = start_proxy(port, sink_port) if proxy else None
+    folder = Folder(port, emails, retries=5)
+    sink = start_sink(sink_port, *fault)
+    proc = folder.run("-v", "send", ISSUE, "--yes", background=True)
+    time.sleep(0.5)
+    stop(sink, sink_port)
+    sink = start_sink(sink_port)
+    out, err = proc.communicate(timeout=120)
+    stop(sink, sink_port)
+    if px:
+        stop_proxy(px)
+    st = folder.status()
+    check(proc.returncode == 0, f"transient fault ({what}) ends with exit 0 (got {proc.returncode}: {err[-300:]})")
+    check(st["sent"] == len(emails) and st["failed"] == 0, f"everyone delivered after retries: sent {st['sent']}/{len(emails)}")
+    check(pipelined(err), "every connection pipelined")
+    faults = err.count("transient failure") + err.count("may have arrived")
+    check(faults > 0, f"the fault was met ({faults} retries)")
+    return err
+
+
+def permanent(emails, what, fault):
+    print(f"== smtp-sink: {what} (pipelining on)")
+    sink_port, port = free_port(), free_port()
+    px = start_proxy(port, sink_port)
+    folder = Folder(port, emails)
+    sink = start_sink(sink_port, *fault)
+    r = folder.run("-v", "send", ISSUE, "--yes")
+    stop(sink, sink_port)
+    stop_proxy(px)
+    st = folder.status()
+    n = len(emails)
+    check(r.returncode == 1, f"permanent faults: exit 1 (got {r.returncode}: {r.stderr[-300:]})")
+    check(st["failed"] == n and len(st["failures"]) == n and st["sent"] == 0, f"status names the {n} failed recipients")
+    check(pipelined(r.stderr), "every connection pipelined")
+
+
 def sink_scenarios():
     emails = [f"user{i}@example.net" for i in range(60)]
 
-    for fault, what in [("-r", "4xx to every RCPT"), ("-q", "disconnect after DATA")]:
-        print(f"== smtp-sink: {what} for a while, then healthy")
-        port = free_port()
-        folder = Folder(port, emails, retries=5)
-        sink = start_sink(port, fault, "rcpt" if fault == "-r" else "data")
-        proc = folder.run("send", ISSUE, "--yes", background=True)
-        time.sleep(0.5)
-        stop(sink, port)
-        sink = start_sink(port)
-        out, err = proc.communicate(timeout=120)
-        stop(sink, port)
-        st = folder.status()
-        check(proc.returncode == 0, f"transient fault ({what}) ends with exit 0 (got {proc.returncode}: {err[-300:]})")
-        check(st["sent"] == len(emails) and st["failed"] == 0, f"everyone delivered after retries: sent {st['sent']}/{len(emails)}")
+    transient_then_healthy(emails, "4xx to every RCPT in the group (-r rcpt)", ["-r", "rcpt"], proxy=True)
+    transient_then_healthy(emails, "4xx to every content (-r .)", ["-r", "."], proxy=True)
+    transient_then_healthy(emails, "disconnect after DATA, no reply (-q data)", ["-q", "data"])
+    transient_then_healthy(emails, "421 and disconnect at RCPT (-Q rcpt)", ["-Q", "rcpt"])
+    err = transient_then_healthy(emails, "disconnect after the content, no reply (-q .)", ["-q", "."])
+    check("may have arrived twice" in err, "messages whose reply was lost are reported as maybe delivered")
+    permanent(emails[:5], "5xx to every RCPT in the group (-f rcpt)", ["-f", "rcpt"])
+    permanent(emails[:5], "5xx to every content, the next group in the same write (-f .)", ["-f", "."])
 
-    print("== smtp-sink: 5xx to every RCPT")
+    print("== smtp-sink without PIPELINING (-p): one command at a time")
     port = free_port()
-    folder = Folder(port, emails[:5])
-    sink = start_sink(port, "-f", "rcpt")
-    r = folder.run("send", ISSUE, "--yes")
+    folder = Folder(port, emails[:20])
+    sink = start_sink(port, "-p")
+    r = folder.run("-v", "send", ISSUE, "--yes")
     stop(sink, port)
     st = folder.status()
-    check(r.returncode == 1, f"permanent faults: exit 1 (got {r.returncode}: {r.stderr[-300:]})")
-    check(st["failed"] == 5 and len(st["failures"]) == 5, "status names the 5 failed recipients")
+    check(r.returncode == 0 and st["sent"] == 20, f"sent {st['sent']}/20 (exit {r.returncode}: {r.stderr[-300:]})")
+    lines = [l for l in r.stderr.splitlines() if "smtp: connected to" in l]
+    check(bool(lines) and not any("pipelining" in l for l in lines), "no connection pipelined")
 
     print("== smtp-sink: dies after 20 messages, then a re-run completes")
     port = free_port()

@@ -6,10 +6,11 @@
                                same text and HTML bodies as a multipart/alternative
                                template with {{name}}/{{email}} fields, a ROWS-row
                                database and a server config for 127.0.0.1:PORT
-  report CSV ENV OUT.md OUT.svg [--smoke]
-                               one table (median/min/max messages/s, peak RSS,
-                               ratios) printed; with OUT.md, BENCHMARKS.md and
-                               the SVG plot written too
+  report CSV ENV OUT.md OUT.svg NOTES.md | report CSV --smoke
+                               the tables (targets, loopback, latency, scale,
+                               dry run; ratios against smtp-source per run)
+                               printed; BENCHMARKS.md and the SVG plot written
+                               unless --smoke
 """
 import csv
 import email
@@ -62,85 +63,198 @@ def mailmerge_inputs(eml, outdir, rows, port):
 
 
 def load(path):
-    rows = []
     with open(path) as f:
-        for r in csv.DictReader(f):
-            rows.append(r)
-    return rows
+        return list(csv.DictReader(f))
 
 
 def fmt(x, digits=0):
     return f"{x:,.{digits}f}"
 
 
-def summarise(rows):
-    """(kind, conc, n) -> dict(median, min, max, rss_mb, runs, failed)"""
-    groups = {}
-    for r in rows:
-        key = (r["kind"], int(r["conc"]), int(r["n"]))
-        g = groups.setdefault(key, {"rates": [], "rss": [], "failed": 0, "bytes": int(r["bytes"])})
-        if r["rc"] != "0":
-            g["failed"] += 1
-            continue
-        g["rates"].append(float(r["rate"]))
-        g["rss"].append(int(r["rss_kb"]))
-    out = {}
-    for key, g in groups.items():
-        rates = g["rates"] or [float("nan")]
-        out[key] = {
-            "median": statistics.median(rates),
-            "min": min(rates),
-            "max": max(rates),
-            "rss_mb": max(g["rss"]) / 1024 if g["rss"] else float("nan"),
-            "runs": len(g["rates"]),
-            "failed": g["failed"],
-            "bytes": g["bytes"],
-        }
-    return out
-
-
-LABELS = {
-    "limit": "smtp-source → smtp-sink (-d), the limit",
-    "us": "newsletter send --yes (journal on)",
-    "mailmerge": "mailmerge --no-dry-run --no-limit",
-    "dry-disk": "newsletter send --dry-run, outbox on ext4 disk",
-    "dry-shm": "newsletter send --dry-run, outbox on /dev/shm (tmpfs)",
-}
-ORDER = ["limit", "us", "mailmerge", "dry-disk", "dry-shm"]
-
-
-def table(s):
-    mm = [v["median"] for (k, _, _), v in s.items() if k == "mailmerge"]
-    mm = mm[0] if mm else None
-    lines = [
-        "| what | conc. | recipients | msg bytes | runs | messages/s median | min | max | peak RSS MB | us / limit | us / mailmerge |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+def ok(rows, kind, conc=None, n=None):
+    return [
+        r
+        for r in rows
+        if r["kind"] == kind and r["rc"] == "0" and (conc is None or int(r["conc"]) == conc) and (n is None or int(r["n"]) == n)
     ]
-    for kind in ORDER:
-        for (k, c, n), v in sorted(s.items()):
-            if k != kind:
-                continue
-            ratio_limit = ratio_mm = ""
-            if k in ("us",):
-                lim = s.get(("limit", c, n))
-                if lim:
-                    ratio_limit = f"{v['median'] / lim['median']:.0%}"
-            if k in ("us", "dry-disk", "dry-shm") and mm:
-                ratio_mm = f"{v['median'] / mm:.0f}×"
-            runs = str(v["runs"]) + (f" ({v['failed']} failed)" if v["failed"] else "")
+
+
+def med(xs):
+    return statistics.median(xs) if xs else float("nan")
+
+
+def rates(rows):
+    return [float(r["rate"]) for r in rows]
+
+
+def ratios(rows, kind, base, conc, n):
+    """us/base per run (the same rep: measured back to back)."""
+    by_rep = {r["rep"]: float(r["rate"]) for r in ok(rows, base, conc, n)}
+    return [float(r["rate"]) / by_rep[r["rep"]] for r in ok(rows, kind, conc, n) if r["rep"] in by_rep]
+
+
+def spread(xs, f=lambda v: f"{v:.0%}"):
+    if not xs:
+        return "n/a"
+    if len(xs) == 1:
+        return f(xs[0])
+    return f"**{f(med(xs))}** ({f(min(xs))}–{f(max(xs))})"
+
+
+def concs_of(rows, kind):
+    return sorted({int(r["conc"]) for r in rows if r["kind"] == kind})
+
+
+def ns_of(rows, kind):
+    return sorted({int(r["n"]) for r in rows if r["kind"] == kind})
+
+
+def loopback_table(rows):
+    lines = [
+        "| connections | recipients | smtp-source msg/s | us msg/s (journal on) | us / smtp-source | us without journal msg/s | without journal / smtp-source | journal commits per message | peak RSS MB |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for n in ns_of(rows, "us"):
+        for c in concs_of(rows, "us"):
+            us = ok(rows, "us", c, n)
+            commits = [int(r["commits"]) / int(r["n"]) for r in us if int(r["commits"])]
+            rss = max((int(r["rss_kb"]) for r in us), default=0) / 1024
             lines.append(
-                f"| {LABELS[k]} | {c} | {fmt(n)} | {fmt(v['bytes'])} | {runs} | **{fmt(v['median'])}** | "
-                f"{fmt(v['min'])} | {fmt(v['max'])} | {v['rss_mb']:.1f} | {ratio_limit} | {ratio_mm} |"
+                f"| {c} | {fmt(n)} | {fmt(med(rates(ok(rows, 'limit', c, n))))} | {fmt(med(rates(us)))} | "
+                f"{spread(ratios(rows, 'us', 'limit', c, n))} | {fmt(med(rates(ok(rows, 'us-nojournal', c, n))))} | "
+                f"{spread(ratios(rows, 'us-nojournal', 'limit', c, n))} | {med(commits):.2f} | {rss:.1f} |"
             )
     return "\n".join(lines)
 
 
-def svg_plot(s, path):
-    """Messages/s against concurrency: us and the limit, one line per recipient count."""
+def latency_table(rows):
+    lines = [
+        "| connections | recipients | smtp-source msg/s | us msg/s (journal on) | us / smtp-source |",
+        "|---|---|---|---|---|",
+    ]
+    for n in ns_of(rows, "us-rtt"):
+        for c in concs_of(rows, "us-rtt"):
+            lines.append(
+                f"| {c} | {fmt(n)} | {fmt(med(rates(ok(rows, 'limit-rtt', c, n))), 1)} | "
+                f"{fmt(med(rates(ok(rows, 'us-rtt', c, n))), 1)} | "
+                f"{spread(ratios(rows, 'us-rtt', 'limit-rtt', c, n), lambda v: f'{v:.1f}×')} |"
+            )
+    return "\n".join(lines)
+
+
+def scale_rows(rows):
+    out = []
+    for r in ok(rows, "us-big"):
+        n = int(r["n"])
+        commits = int(r["commits"])
+        out.append(
+            {
+                "n": n,
+                "conc": int(r["conc"]),
+                "rate": float(r["rate"]),
+                "rss_mb": int(r["rss_kb"]) / 1024,
+                "db_per_rcpt": int(r["db_bytes"]) / n,
+                "written_per_msg": int(r["out_blocks"]) * 512 / n,
+                "msgs_per_commit": n / commits if commits else float("nan"),
+                "cpu_ms": float(r["cpu_s"]) * 1000 / n,
+            }
+        )
+    return sorted(out, key=lambda x: x["n"])
+
+
+def scale_table(rows):
+    lines = [
+        "| recipients | connections | msg/s | peak RSS MB | journal bytes per recipient | bytes written to disk per message | messages per journal commit | CPU ms per message |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for x in scale_rows(rows):
+        lines.append(
+            f"| {fmt(x['n'])} | {x['conc']} | {fmt(x['rate'])} | **{x['rss_mb']:.1f}** | **{x['db_per_rcpt']:.1f}** | "
+            f"**{fmt(x['written_per_msg'])}** | {x['msgs_per_commit']:.2f} | {x['cpu_ms']:.2f} |"
+        )
+    return "\n".join(lines)
+
+
+def dry_table(rows):
+    lines = [
+        "| threads | messages | runs | msg/s median | min | max | CPU s (user + sys) | msg/s if the 2 cores were ours | peak RSS MB |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for n in ns_of(rows, "dry-shm"):
+        for c in concs_of(rows, "dry-shm"):
+            d = ok(rows, "dry-shm", c, n)
+            if not d:
+                continue
+            cpu = med([float(r["cpu_s"]) for r in d])
+            lines.append(
+                f"| {c} | {fmt(n)} | {len(d)} | **{fmt(med(rates(d)))}** | {fmt(min(rates(d)))} | {fmt(max(rates(d)))} | "
+                f"{cpu:.2f} | {fmt(n / (cpu / 2)) if cpu else 'n/a'} | {max(int(r['rss_kb']) for r in d) / 1024:.1f} |"
+            )
+    return "\n".join(lines)
+
+
+def fsync_ms(rows):
+    return [float(r["wall_s"]) * 1000 for r in rows if r["kind"] == "fsync"]
+
+
+def peer_line(rows):
+    mm = med(rates(ok(rows, "mailmerge")))
+    c1 = concs_of(rows, "us")[:1]
+    us1 = med(rates(ok(rows, "us", c1[0]))) if c1 else float("nan")
+    n = ns_of(rows, "mailmerge")
+    return (
+        f"mailmerge 2.3.0 (`--no-dry-run --no-limit`, the same bodies, {fmt(n[0]) if n else '?'} recipients, one "
+        f"connection per message): **{fmt(mm, 1)} msg/s**; us with one connection and the journal on: "
+        f"{fmt(us1)} msg/s, **{us1 / mm:.0f}×**."
+    )
+
+
+def targets(rows):
+    out = ["| target | measured (this run) | |", "|---|---|---|"]
+
+    def line(what, value, good):
+        out.append(f"| {what} | {value} | {'met' if good else '**missed**'} |")
+
+    n = (ns_of(rows, "us") or [0])[-1]
+    for c in concs_of(rows, "us"):
+        r = ratios(rows, "us", "limit", c, n)
+        line(f"loopback, {c} connection(s): us ≥ 95% of smtp-source", spread(r), bool(r) and med(r) >= 0.95)
+    for c in concs_of(rows, "us-rtt"):
+        ln = ns_of(rows, "us-rtt")[-1]
+        r = ratios(rows, "us-rtt", "limit-rtt", c, ln)
+        line(
+            f"20 ms round trip, {c} connection(s): us ≥ 2× smtp-source",
+            spread(r, lambda v: f"{v:.1f}×"),
+            bool(r) and med(r) >= 2,
+        )
+    big = scale_rows(rows)
+    if big:
+        top = big[-1]
+        line(f"peak RSS < 64 MB at {fmt(top['n'])} recipients", f"{top['rss_mb']:.1f} MB", top["rss_mb"] < 64)
+        line(
+            f"journal ≤ 48 bytes per (issue, recipient) after the issue ({fmt(top['n'])})",
+            f"{top['db_per_rcpt']:.1f} bytes",
+            top["db_per_rcpt"] <= 48,
+        )
+        line(
+            f"≤ 1 KB written to disk per delivered message ({fmt(top['n'])}, {top['conc']} connections)",
+            f"{fmt(top['written_per_msg'])} bytes",
+            top["written_per_msg"] <= 1024,
+        )
+    d = rates(ok(rows, "dry-shm"))
+    line("dry run on tmpfs ≥ 30,000 msg/s", f"{fmt(med(d))} msg/s (median of {len(d)})", bool(d) and med(d) >= 30000)
+    return "\n".join(out)
+
+
+def svg_plot(rows, path):
+    """Messages/s against concurrency on loopback: the limit, us, us without the journal."""
     series = {}
-    for (k, c, n), v in s.items():
-        if k in ("limit", "us") and v["runs"]:
-            series.setdefault((k, n), []).append((c, v["median"], v["min"], v["max"]))
+    for kind in ("limit", "us", "us-nojournal"):
+        for n in ns_of(rows, kind):
+            for c in concs_of(rows, kind):
+                rs = rates(ok(rows, kind, c, n))
+                if rs:
+                    series.setdefault((kind, n), []).append((c, med(rs), min(rs), max(rs)))
     if not series:
         return
     concs = sorted({c for pts in series.values() for c, *_ in pts})
@@ -155,12 +269,12 @@ def svg_plot(s, path):
     def y(v):
         return T + ph - ph * v / ymax
 
-    colors = {"limit": "#555555", "us": "#1a73e8"}
-    dashes = [None, "6,4", "2,3"]
+    colors = {"limit": "#555555", "us": "#1a73e8", "us-nojournal": "#e8710a"}
+    names = {"limit": "smtp-source (limit)", "us": "newsletter", "us-nojournal": "newsletter, no journal"}
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" font-family="sans-serif" font-size="12">',
         f'<rect width="{W}" height="{H}" fill="white"/>',
-        f'<text x="{L}" y="18" font-size="14">messages/s against concurrency (median, bars: min-max)</text>',
+        f'<text x="{L}" y="18" font-size="14">loopback messages/s against connections (median, bars: min-max)</text>',
         f'<line x1="{L}" y1="{T + ph}" x2="{L + pw}" y2="{T + ph}" stroke="black"/>',
         f'<line x1="{L}" y1="{T}" x2="{L}" y2="{T + ph}" stroke="black"/>',
     ]
@@ -175,56 +289,69 @@ def svg_plot(s, path):
     for c in concs:
         out.append(f'<text x="{x(c):.1f}" y="{T + ph + 18}" text-anchor="middle">{c}</text>')
     out.append(f'<text x="{L + pw / 2}" y="{H - 10}" text-anchor="middle">connections (SMTP sessions)</text>')
-    counts = sorted({n for _, n in series})
     ly = T + 10
     for (k, n), pts in sorted(series.items()):
         pts.sort()
-        dash = dashes[counts.index(n) % len(dashes)]
-        d = f' stroke-dasharray="{dash}"' if dash else ""
         col = colors[k]
         path_d = " ".join(f"{'M' if i == 0 else 'L'}{x(c):.1f},{y(m):.1f}" for i, (c, m, _, _) in enumerate(pts))
-        out.append(f'<path d="{path_d}" fill="none" stroke="{col}" stroke-width="2"{d}/>')
+        out.append(f'<path d="{path_d}" fill="none" stroke="{col}" stroke-width="2"/>')
         for c, m, lo, hi in pts:
             out.append(f'<line x1="{x(c):.1f}" y1="{y(lo):.1f}" x2="{x(c):.1f}" y2="{y(hi):.1f}" stroke="{col}"/>')
             out.append(f'<circle cx="{x(c):.1f}" cy="{y(m):.1f}" r="3" fill="{col}"/>')
-        name = "smtp-source (limit)" if k == "limit" else "newsletter (us)"
-        out.append(f'<line x1="{W - R + 15}" y1="{ly}" x2="{W - R + 45}" y2="{ly}" stroke="{col}" stroke-width="2"{d}/>')
-        out.append(f'<text x="{W - R + 50}" y="{ly + 4}">{name}, {n:,}</text>')
+        out.append(f'<line x1="{W - R + 15}" y1="{ly}" x2="{W - R + 45}" y2="{ly}" stroke="{col}" stroke-width="2"/>')
+        out.append(f'<text x="{W - R + 50}" y="{ly + 4}">{names[k]}, {n:,}</text>')
         ly += 18
     out.append("</svg>")
     Path(path).write_text("\n".join(out) + "\n")
 
 
 def report(csv_path, env_path, md_path, svg_path, notes_path=None):
-    s = summarise(load(csv_path))
-    t = table(s)
-    print(t)
+    rows = load(csv_path)
+    fs = fsync_ms(rows)
+    sections = [
+        ("Targets", targets(rows)),
+        ("Loopback: against smtp-source, same run", loopback_table(rows)),
+        (f"Latency: through benches/delay_proxy.py, a 20 ms round trip", latency_table(rows)),
+        ("Scale: live sends to smtp-sink", scale_table(rows)),
+        ("Dry run: .eml files on tmpfs", dry_table(rows)),
+    ]
+    for title, t in sections:
+        print(f"\n## {title}\n\n{t}")
+    fs_line = (
+        f"fsync of the state folder's disk (write + fdatasync of 4 KB, median of 200, at the start and the end "
+        f"of the run): {' / '.join(f'{m:.2f} ms' for m in fs)}, so one connection can record at most "
+        f"~{fmt(1000 / med(fs))} messages/s durably."
+        if fs
+        else ""
+    )
+    print("\n" + fs_line + "\n\n" + peer_line(rows))
     if md_path is None:
         return
     env = Path(env_path).read_text().strip()
     notes = Path(notes_path).read_text().strip() if notes_path and Path(notes_path).exists() else ""
-    svg_plot(s, svg_path)
+    svg_plot(rows, svg_path)
     md = [
         "# Benchmarks",
         "",
-        "Whole-process throughput of `newsletter send` over SMTP on loopback, against",
-        "the limit of this machine (Postfix's `smtp-source` → `smtp-sink`) and a peer",
-        "tool (`mailmerge`). Produced by `benches/smtp.sh`; per-message costs inside",
-        "the process: `cargo bench --bench pipeline`.",
+        "Whole-process figures of `newsletter send`, every one against a baseline measured",
+        "in the same run of `benches/smtp.sh` (Postfix's `smtp-source` → `smtp-sink`, the",
+        "machine's limit; `mailmerge`, a peer tool). Per-message costs inside the process:",
+        "`cargo bench --bench pipeline`.",
         "",
-        "## Machine and tools",
+        "## Machine and conditions",
         "",
         "```",
         env,
         "```",
         "",
-        "## Results",
-        "",
-        t,
-        "",
-        f"![messages/s against concurrency]({Path(svg_path).name})",
+        fs_line,
         "",
     ]
+    for title, t in sections:
+        md += [f"## {title}", "", t, ""]
+        if title.startswith("Loopback"):
+            md += [f"![messages/s against connections]({Path(svg_path).name})", ""]
+    md += ["## Peer tool", "", peer_line(rows), ""]
     if notes:
         md += [notes, ""]
     Path(md_path).write_text("\n".join(md))

@@ -312,10 +312,25 @@ fn deliver_planned<S: Sink>(
     journal: &dyn Journal,
     plan: &SendPlan,
 ) -> Report {
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Job>(256);
+    // Jobs travel in chunks: one wake-up of the reader per 64 messages.
+    const CHUNK: usize = 64;
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Job>>(4);
     std::thread::scope(|s| {
-        let reader = s.spawn(move || recipients::stream(planned, source, first_seq, &mut |job| tx.send(job).is_ok()));
-        let jobs = Jobs::new(rx.into_iter(), planned.total);
+        let reader = s.spawn(move || {
+            let mut chunk = Vec::with_capacity(CHUNK);
+            let read = recipients::stream(planned, source, first_seq, &mut |job| {
+                chunk.push(job);
+                chunk.len() < CHUNK
+                    || tx
+                        .send(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)))
+                        .is_ok()
+            });
+            if !chunk.is_empty() {
+                let _ = tx.send(chunk);
+            }
+            read
+        });
+        let jobs = Jobs::new(rx.into_iter().flatten(), planned.total);
         let mut report = deliver(sink, compose, &jobs, journal, plan);
         drop(jobs); // a reader still sending learns that nobody listens
         let read = reader

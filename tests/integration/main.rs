@@ -6,6 +6,7 @@ mod corpus_parse;
 mod harness;
 mod issue_errors;
 mod journal;
+mod list_stream;
 mod parser_props;
 mod preview;
 mod render;

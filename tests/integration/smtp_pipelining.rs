@@ -164,3 +164,30 @@ fn sending_other_than_the_announced_message_is_refused_and_delivers_nothing() {
     let to: Vec<_> = server.messages().into_iter().map(|m| m.to[0].clone()).collect();
     assert_eq!(to, ["a@example.org"]);
 }
+
+/// `newsletter send` end to end: with PIPELINING the envelopes arrive in
+/// groups, without it one command at a time; everyone gets one message.
+#[test]
+fn a_send_pipelines_when_announced_and_not_otherwise() {
+    use crate::send::{folder, per_recipient, send, status_json};
+    for (server, grouped_expected) in [
+        (SmtpServer::start(), true),
+        (SmtpServer::builder().no_pipelining().start(), false),
+    ] {
+        let sb = folder(server.port(), 120, "concurrency = 3");
+        send(&sb, &[]).expect_code(0);
+        let got = per_recipient(&server);
+        assert_eq!((got.len(), server.message_count()), (120, 120));
+        let (grouped, mails) = server.grouped_mails();
+        assert_eq!(mails, 120);
+        if grouped_expected {
+            assert!(
+                grouped >= 60,
+                "only {grouped} of 120 MAIL commands came with their DATA"
+            );
+        } else {
+            assert_eq!(grouped, 0);
+        }
+        assert_eq!(status_json(&sb)["issues"][0]["sent"], 120);
+    }
+}
