@@ -244,6 +244,7 @@ impl Live<'_> {
     fn journalled(&self, sink: &SmtpSink, planned: &Plan, first_seq: u32) -> anyhow::Result<Report> {
         let state = &self.cfg.paths.state;
         let (writer, thread) = JournalWriter::start(state::open(state)?, self.issue.id.clone())?;
+        writer.gather(self.plan.dispatch.concurrency);
         let report = deliver_planned(sink, self.factory, planned, self.source, first_seq, &writer, self.plan);
         drop(writer);
         let written = thread
