@@ -263,3 +263,7 @@ fn apply(conn: &mut Connection, issue: i64, batch: Vec<Queued>) -> anyhow::Resul
     tx.commit()?;
     Ok(())
 }
+
+#[cfg(test)]
+#[path = "writer_tests.rs"]
+mod tests;
