@@ -8,6 +8,7 @@
 //! lettre's async client; threads borrow the message builder through a scope,
 //! so nothing per issue is copied per recipient.
 
+use super::breaker::{Breaker, Decision};
 use super::ratelimit::TokenBucket;
 use crate::message::{Built, Compose, Recipient};
 use crate::state::writer::{Event, Journal};
@@ -62,6 +63,7 @@ struct Shared<'a> {
     cancel: &'a AtomicBool,
     consecutive_transient: AtomicUsize,
     max_consecutive_transient: usize,
+    breaker: Breaker,
     bucket: TokenBucket,
     report: Mutex<Report>,
     journal: &'a dyn Journal,
@@ -93,6 +95,37 @@ impl Shared<'_> {
         self.report.lock().expect("report")
     }
 
+    /// A delivery failed for good; the breaker decides whether that is the
+    /// recipient's failure or the sender's (then the run stops).
+    fn refused(&self, email: &str, e: SmtpError) {
+        let d = self.breaker.failure(email, e);
+        self.settle(d);
+    }
+
+    fn settle(&self, d: Decision) {
+        for (email, e) in d.record {
+            self.record_failure(&email, e);
+        }
+        for email in d.release {
+            self.journal.record(Event::Released {
+                email: crate::address::key(&email),
+            });
+            self.report().not_attempted += 1;
+        }
+        if let Some(why) = d.trip {
+            self.abort(why);
+        }
+    }
+
+    fn record_failure(&self, email: &str, e: SmtpError) {
+        if e.mailbox_unknown() {
+            let reason = format!("smtp: {e}");
+            let email = crate::address::key(email);
+            self.journal.record(Event::Bounced { email, reason });
+        }
+        self.fail(email, e.to_string());
+    }
+
     fn fail(&self, email: &str, error: String) {
         self.journal.record(Event::Failed {
             email: crate::address::key(email),
@@ -122,6 +155,7 @@ pub fn run<S: Sink>(
         cancel,
         consecutive_transient: AtomicUsize::new(0),
         max_consecutive_transient: (3 * workers).max(10),
+        breaker: Breaker::new(recipients.len()),
         bucket: TokenBucket::new(opts.rate_per_second),
         report: Mutex::new(Report::default()),
         journal,
@@ -134,6 +168,10 @@ pub fn run<S: Sink>(
             s.spawn(move || worker(shared, sink, compose));
         }
     });
+    // Refusals still held back when the run ended were ordinary failures.
+    for (email, e) in shared.breaker.finish() {
+        shared.record_failure(&email, e);
+    }
     let mut report = shared.report.into_inner().expect("report");
     let attempted = shared.next.load(Ordering::Relaxed).min(recipients.len());
     report.not_attempted += recipients.len() - attempted;
@@ -177,14 +215,11 @@ fn worker<S: Sink>(shared: &Shared<'_>, sink: &S, compose: &dyn Compose) {
                     last_sent_seq = shared.journal.record(Event::Sent { email: key });
                     shared.report().sent += 1;
                     shared.progress.delivered(r.email);
-                }
-                Err(Outcome::Failed(e)) => {
-                    if e.mailbox_unknown() {
-                        let reason = format!("smtp: {e}");
-                        shared.journal.record(Event::Bounced { email: key, reason });
+                    for (email, e) in shared.breaker.success() {
+                        shared.record_failure(&email, e);
                     }
-                    shared.fail(r.email, e.to_string());
                 }
+                Err(Outcome::Failed(e)) => shared.refused(r.email, e),
                 Err(Outcome::Stopped) => {
                     shared.journal.record(Event::Released { email: key });
                     shared.report().not_attempted += 1;
