@@ -120,7 +120,8 @@ fn key_hint(var: &str) -> String {
 fn load_dkim(cfg: &Config, d: &Dkim) -> Result<DkimConfig, Diagnostic> {
     let file = d.key_file.display();
     let error = |msg: String| cfg.diagnostic_at("dkim.key_file", true, msg);
-    let pem = std::fs::read_to_string(&d.key_file).map_err(|e| error(format!("[dkim] key_file {file}: {e}")))?;
+    let pem = crate::files::read_text(&d.key_file, crate::files::MAX_KEY_BYTES)
+        .map_err(|e| error(format!("[dkim] key_file {file}: {e}")))?;
     let key = DkimSigningKey::new(&pem, DkimSigningAlgorithm::Rsa)
         .map_err(|e| error(format!("[dkim] key_file {file}: not an RSA PKCS#1 PEM key: {e:?}")))?;
     let headers = SIGNED_HEADERS.into_iter().map(HeaderName::new_from_ascii_str).collect();

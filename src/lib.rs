@@ -15,6 +15,7 @@ pub mod commands;
 pub mod config;
 pub mod diag;
 pub mod exit;
+pub mod files;
 pub mod issue;
 pub mod keys;
 mod lock;

@@ -15,8 +15,11 @@ pub fn run(config_path: &Path, args: CheckArgs) -> anyhow::Result<Exit> {
     let mut diags: Vec<Diagnostic> = Vec::new();
 
     let files = if args.issues.is_empty() {
-        match super::issue_files(&config.paths.issues) {
-            Ok(files) => files,
+        match super::issue_files_checked(&config.paths.issues) {
+            Ok((files, skipped)) => {
+                diags.extend(skipped);
+                files
+            }
             Err(d) => {
                 diags.push(d);
                 Vec::new()

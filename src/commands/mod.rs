@@ -61,16 +61,35 @@ pub(crate) fn load_issue(path: &Path) -> anyhow::Result<crate::issue::Issue> {
     }
 }
 
-/// Every `*.md` file in the issues folder, sorted by name.
+/// Every `*.md` file in the issues folder, sorted by name; a warning is
+/// printed for each one that is not a regular file (it is skipped).
 pub(crate) fn issue_files(dir: &Path) -> Result<Vec<PathBuf>, crate::diag::Diagnostic> {
+    let (files, skipped) = issue_files_checked(dir)?;
+    skipped.iter().for_each(output::diagnostic);
+    Ok(files)
+}
+
+/// [`issue_files`], with the warnings about skipped entries returned.
+pub(crate) fn issue_files_checked(
+    dir: &Path,
+) -> Result<(Vec<PathBuf>, Vec<crate::diag::Diagnostic>), crate::diag::Diagnostic> {
     let entries = std::fs::read_dir(dir)
         .map_err(|e| crate::diag::Diagnostic::error(dir, 0, 0, format!("cannot read the issues folder: {e}")))?;
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "md"))
-        .collect();
+    let (mut files, mut skipped) = (Vec::new(), Vec::new());
+    for path in entries.filter_map(|e| e.ok().map(|e| e.path())) {
+        if path.extension().is_none_or(|x| x != "md") {
+            continue;
+        }
+        match crate::files::irregular_kind_at(&path) {
+            None => files.push(path),
+            Some(kind) => {
+                let msg = format!("{kind}, not a regular file: skipped");
+                skipped.push(crate::diag::Diagnostic::warning(&path, 0, 0, msg));
+            }
+        }
+    }
     files.sort();
-    Ok(files)
+    Ok((files, skipped))
 }
 
 /// The keys messages need (DKIM, unsubscribe); problems are printed and mean exit 2.

@@ -130,7 +130,7 @@ pub struct Paths {
 
 /// Reads and checks the config file. Errors come back as diagnostics naming the line.
 pub fn load(path: &Path) -> Result<Config, Vec<Diagnostic>> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    let text = crate::files::read_text(path, crate::files::MAX_CONFIG_BYTES).map_err(|e| {
         let hint = "run from a newsletter folder or pass --config FILE";
         vec![Diagnostic::error(path, 0, 0, format!("cannot read config: {e}")).with_hint(hint)]
     })?;

@@ -4,12 +4,13 @@
 
 use super::markdown::LinkSite;
 use super::model::{Issue, Period};
-use crate::diag::{line_col, Diagnostic};
+use crate::diag::{Diagnostic, LineIndex};
 use std::collections::HashMap;
 
 /// What the parser knew besides the issue itself. Offsets are in the body.
 pub struct Facts<'a> {
     pub text: &'a str,
+    pub lines: &'a LineIndex<'a>,
     pub body_start: usize,
     pub links: &'a [LinkSite],
     pub period: Option<Result<Period, usize>>,
@@ -22,7 +23,7 @@ pub struct Facts<'a> {
 
 impl Facts<'_> {
     fn at(&self, body_offset: usize) -> (usize, usize) {
-        line_col(self.text, self.body_start + body_offset)
+        self.lines.line_col(self.body_start + body_offset)
     }
 }
 

@@ -35,7 +35,7 @@ pub struct Body {
 
 /// Strikethrough only: no tables (they stay paragraphs), no footnotes, no
 /// metadata blocks (the front matter is split off before this runs).
-fn options() -> Options {
+pub(super) fn options() -> Options {
     Options::ENABLE_STRIKETHROUGH
 }
 
@@ -249,14 +249,17 @@ impl Builder<'_> {
     }
 
     /// Finds each link's URL in the source after `at`, for line numbers.
+    /// Only up to the end of the last event: a URL not written there (a
+    /// reference link's) must not cost a scan of the rest of the body.
     fn record_links(&mut self, inlines: &[Inline], at: usize) {
         let mut cursor = at;
         let mut urls = Vec::new();
         collect_urls(inlines, &mut urls);
+        let end = self.last_end.max(at).min(self.source.len());
         for url in urls {
             let offset = self
                 .source
-                .get(cursor..)
+                .get(cursor..end.max(cursor))
                 .and_then(|s| s.find(url.as_str()))
                 .map_or(at, |i| cursor + i);
             cursor = if offset >= cursor {

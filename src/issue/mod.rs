@@ -8,11 +8,12 @@ mod frontmatter;
 mod lint;
 mod markdown;
 mod model;
+mod nesting;
 mod sections;
 
 pub use model::*;
 
-use crate::diag::{line_col, Diagnostic};
+use crate::diag::{line_col, Diagnostic, LineIndex};
 use std::path::Path;
 
 /// A parsed issue and the warnings found on the way.
@@ -24,8 +25,8 @@ pub struct Parsed {
 
 /// Reads an issue file. Errors are diagnostics (`path:line:col`).
 pub fn from_file(path: &Path) -> Result<Parsed, Vec<Diagnostic>> {
-    let bytes =
-        std::fs::read(path).map_err(|e| vec![Diagnostic::error(path, 0, 0, format!("cannot read issue: {e}"))])?;
+    let bytes = crate::files::read(path, crate::files::MAX_ISSUE_BYTES)
+        .map_err(|e| vec![Diagnostic::error(path, 0, 0, format!("cannot read issue: {e}"))])?;
     let text = match std::str::from_utf8(&bytes) {
         Ok(t) => t,
         Err(e) => {
@@ -70,13 +71,20 @@ pub fn parse(path: &Path, text: &str) -> Result<Parsed, Vec<Diagnostic>> {
     let front = frontmatter::parse(path, text, &split)?;
     let body_start = split.body_start;
     let body_text = &text[body_start..];
+    // Every recursion over the model below is bounded by this check.
+    nesting::check(body_text, markdown::options()).map_err(|deep| {
+        let (line, col) = line_col(text, body_start + deep.offset);
+        let hint = "flatten the structure: fewer lists inside lists, quotes inside quotes or emphasis inside emphasis";
+        vec![Diagnostic::error(path, line, col, nesting::message()).with_hint(hint)]
+    })?;
     let body = markdown::parse(body_text);
-    let line_at = |offset: usize| line_col(text, body_start + offset).0;
+    let lines = LineIndex::new(text);
+    let line_at = |offset: usize| lines.line(body_start + offset);
 
     let (preamble, raw_sections) = sections::split(body.items);
     let mut s = sections::classify(preamble, raw_sections);
 
-    let linked = link_up(text, body_start, &mut s);
+    let linked = link_up(&lines, text, body_start, &mut s);
     let mut issue = Issue {
         id: front.slug.clone().unwrap_or_else(|| {
             path.file_stem()
@@ -97,6 +105,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Parsed, Vec<Diagnostic>> {
     issue.lang = detect_lang(&prose(&issue)).to_string();
     let facts = lint::Facts {
         text,
+        lines: &lines,
         body_start,
         links: &body.links,
         period: s.period,
@@ -119,19 +128,23 @@ struct Linked {
     paired: bool,
 }
 
-fn link_up(text: &str, body_start: usize, s: &mut sections::Sections) -> Linked {
-    let line_at = |offset: usize| line_col(text, body_start + offset).0;
+fn link_up(lines: &LineIndex<'_>, text: &str, body_start: usize, s: &mut sections::Sections) -> Linked {
+    let line_at = |offset: usize| lines.line(body_start + offset);
     // References and overview links are located by searching forward for
-    // their URL from the section heading.
+    // their URL from the section heading, within a window: a URL that is not
+    // written as parsed (entities, reference links) must not cost a scan of
+    // the rest of the file each time.
+    const WINDOW: usize = 64 << 10;
     let locator = |from: usize| {
         let mut cursor = body_start + from;
         move |url: &str| -> usize {
-            match text.get(cursor..).and_then(|t| t.find(url)) {
+            let end = crate::diag::floor_char_boundary(text, (cursor + WINDOW).min(text.len()));
+            match text.get(cursor..end).and_then(|t| t.find(url)) {
                 Some(i) => {
                     cursor += i + url.len();
-                    line_col(text, cursor - url.len()).0
+                    lines.line(cursor - url.len())
                 }
-                None => line_col(text, cursor).0,
+                None => lines.line(cursor),
             }
         }
     };

@@ -126,12 +126,15 @@ impl IssueView {
             .as_ref()
             .map(|u| u.replace("{id}", &issue.id))
             .filter(|u| allowed_url(u).is_some());
-        let related = issue
-            .articles
-            .iter()
-            .map(|a| related_of(a, &issue.references))
-            .collect();
-        let paired = |r: &Reference| issue.articles.iter().any(|a| a.url.as_deref() == Some(r.url.as_str()));
+        // Look-ups by URL, not scans: thousands of articles must stay linear.
+        let mut by_url: std::collections::HashMap<&str, &Reference> = std::collections::HashMap::new();
+        for r in &issue.references {
+            by_url.entry(r.url.as_str()).or_insert(r);
+        }
+        let related = issue.articles.iter().map(|a| related_of(a, &by_url)).collect();
+        let article_urls: std::collections::HashSet<&str> =
+            issue.articles.iter().filter_map(|a| a.url.as_deref()).collect();
+        let paired = |r: &Reference| article_urls.contains(r.url.as_str());
         let more_links = issue
             .references
             .iter()
@@ -166,10 +169,11 @@ fn link_of(r: &Reference) -> Option<LinkView> {
     Some(LinkView { url, text })
 }
 
-fn related_of(article: &Article, references: &[Reference]) -> Vec<LinkView> {
-    references
-        .iter()
-        .find(|r| article.url.as_deref() == Some(r.url.as_str()))
+fn related_of(article: &Article, by_url: &std::collections::HashMap<&str, &Reference>) -> Vec<LinkView> {
+    article
+        .url
+        .as_deref()
+        .and_then(|u| by_url.get(u))
         .map(|r| r.related.iter().filter_map(link_of).collect())
         .unwrap_or_default()
 }

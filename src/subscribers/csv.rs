@@ -142,8 +142,9 @@ fn is_cjk(s: &str) -> bool {
 }
 
 /// A buffered reader positioned after the UTF-8 byte order mark, if any.
-pub(crate) fn open_without_bom(path: &Path) -> anyhow::Result<BufReader<std::fs::File>> {
-    let file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+pub(crate) fn open_without_bom(path: &Path) -> anyhow::Result<BufReader<impl Read>> {
+    let file = crate::files::open(path, crate::files::MAX_CSV_LIST_BYTES)
+        .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", path.display()))?;
     let mut reader = BufReader::with_capacity(1 << 16, file);
     let buf = reader
         .fill_buf()

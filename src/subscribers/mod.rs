@@ -139,22 +139,31 @@ impl Subscribers {
     }
 }
 
-/// The `*.csv` and `*.toml` files in `dir`, sorted by file name. Hidden
-/// files are skipped (editors leave them behind).
-pub fn list_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
+/// The `*.csv` and `*.toml` files in `dir`, sorted by file name, and a
+/// warning for each one that is not a regular file (a FIFO, a link to a
+/// device), which is skipped. Hidden files are skipped (editors leave them behind).
+pub fn list_files(dir: &Path) -> std::io::Result<(Vec<PathBuf>, Vec<Diagnostic>)> {
+    let (mut files, mut skipped) = (Vec::new(), Vec::new());
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
         let wanted = path
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("csv") || e.eq_ignore_ascii_case("toml"));
-        if wanted && !name.starts_with('.') && path.is_file() {
-            files.push(path);
+        if wanted && !name.starts_with('.') {
+            match crate::files::irregular_kind_at(&path) {
+                None => files.push(path),
+                Some(kind) => skipped.push(Diagnostic::warning(
+                    &path,
+                    0,
+                    0,
+                    format!("{kind}, not a regular file: skipped"),
+                )),
+            }
         }
     }
     files.sort_by(|a, b| a.file_name().cmp(&b.file_name()));
-    Ok(files)
+    Ok((files, skipped))
 }
 
 /// Loads every subscriber file in `dir`. A missing or unreadable folder or
@@ -162,7 +171,10 @@ pub fn list_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
 pub fn load(dir: &Path) -> Subscribers {
     let mut out = Subscribers::default();
     let files = match list_files(dir) {
-        Ok(f) => f,
+        Ok((f, skipped)) => {
+            out.diagnostics.extend(skipped);
+            f
+        }
         Err(e) => {
             out.diagnostics.push(Diagnostic::error(
                 dir,
