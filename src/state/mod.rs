@@ -3,12 +3,14 @@
 //! live in a submodule: the suppression list, the delivery journal and the
 //! journal's writer thread.
 
+mod guard;
 pub mod journal;
 pub mod suppression;
 pub mod writer;
 
 use anyhow::{bail, Context};
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::time::Duration;
 
@@ -59,14 +61,84 @@ pub fn schema_version() -> usize {
 /// Opens (creating the folder and file on first use) and migrates the state
 /// database. One connection per thread: connections are cheap and WAL lets
 /// readers and one writer at a time proceed while another process writes.
+///
+/// The folder is owner-only (0700) and the file 0600 (SQLite gives its
+/// `-wal` and `-shm` files the database's permissions). A new database is
+/// built under a temporary name and linked into place complete, so the path
+/// never holds an empty file; an empty file found there is refused, since
+/// starting afresh would silently drop the suppression list.
 pub fn open(state_dir: &Path) -> anyhow::Result<Connection> {
-    std::fs::create_dir_all(state_dir)
+    crate::files::create_private_dir(state_dir)
         .with_context(|| format!("cannot create the state folder {}", state_dir.display()))?;
     let path = state_dir.join(DB_FILE);
-    let mut conn = Connection::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
+    match std::fs::metadata(&path) {
+        Ok(meta) if meta.is_file() && meta.len() == 0 => return Err(empty_database(&path)),
+        Ok(meta) if !meta.is_file() => {
+            let kind = crate::files::irregular_kind(meta.file_type()).unwrap_or("not a regular file");
+            bail!("{} is {kind}, not a database file", path.display());
+        }
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if let Some(copy) = guard::rescued_copies(&path).last() {
+                return Err(crate::exit::Failure::new(
+                    crate::exit::Exit::Invalid,
+                    format!(
+                        "{} is missing, and {} holds a journal saved when the database was deleted or replaced during a run: \
+                         move that file back to {} to resume, or delete it to start afresh",
+                        path.display(),
+                        copy.display(),
+                        path.display()
+                    ),
+                ));
+            }
+            create(&path).with_context(|| format!("cannot create {}", path.display()))?;
+        }
+        Err(e) => return Err(e).with_context(|| format!("cannot open {}", path.display())),
+    }
+    // Without SQLITE_OPEN_CREATE: a file that vanished since is an error, not a new empty database.
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let mut conn =
+        Connection::open_with_flags(&path, flags).with_context(|| format!("cannot open {}", path.display()))?;
     configure(&conn).with_context(|| format!("cannot configure {}", path.display()))?;
     migrate(&mut conn).with_context(|| format!("cannot migrate {}", path.display()))?;
     Ok(conn)
+}
+
+fn empty_database(path: &Path) -> anyhow::Error {
+    crate::exit::Failure::new(
+        crate::exit::Exit::Invalid,
+        format!(
+            "{} is empty (0 bytes): refusing to start a new database over it, which would lose the \
+             suppression list and the delivery journal; restore it from a backup, or delete it if \
+             you are sure it held nothing",
+            path.display()
+        ),
+    )
+}
+
+/// Builds a new database at a temporary name (owner-only, migrated, closed)
+/// and links it to `path`; when another process got there first, theirs is kept.
+fn create(path: &Path) -> anyhow::Result<()> {
+    let tmp = path.with_file_name(format!(".{DB_FILE}.new-{}", std::process::id()));
+    let _ = std::fs::remove_file(&tmp);
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)?;
+    let built = (|| -> anyhow::Result<()> {
+        let mut conn = Connection::open(&tmp)?;
+        configure(&conn)?;
+        migrate(&mut conn)?;
+        // Closing the last connection folds the WAL into the file.
+        conn.close().map_err(|(_, e)| e)?;
+        match std::fs::hard_link(&tmp, path) {
+            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => Err(e.into()),
+            _ => Ok(()),
+        }
+    })();
+    let _ = std::fs::remove_file(&tmp);
+    built
 }
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
@@ -120,6 +192,39 @@ mod tests {
         // Re-opening must not re-run migration 1 (CREATE TABLE would fail).
         let conn = open(&state).unwrap();
         assert_eq!(user_version(&conn).unwrap(), schema_version());
+    }
+
+    #[test]
+    fn an_empty_file_is_refused_and_a_new_database_is_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state");
+        let old = unsafe { libc::umask(0o022) };
+        let conn = open(&state);
+        unsafe { libc::umask(old) };
+        let conn = conn.unwrap();
+        conn.execute_batch("INSERT INTO suppression VALUES ('a@b.c', 'manual', 't', 't')")
+            .unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&state), 0o700);
+        for f in [DB_FILE, "newsletter.db-wal", "newsletter.db-shm"] {
+            assert_eq!(mode(&state.join(f)), 0o600, "{f}");
+        }
+        drop(conn);
+        std::fs::write(state.join(DB_FILE), b"").unwrap();
+        let err = format!("{:#}", open(&state).unwrap_err());
+        assert!(
+            err.starts_with(&format!(
+                "{} is empty (0 bytes): refusing",
+                state.join(DB_FILE).display()
+            )),
+            "{err}"
+        );
+        assert_eq!(
+            std::fs::metadata(state.join(DB_FILE)).unwrap().len(),
+            0,
+            "left as it was"
+        );
     }
 
     #[test]

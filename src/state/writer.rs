@@ -137,6 +137,8 @@ fn writer_loop(
 ) -> anyhow::Result<()> {
     let result = (|| -> anyhow::Result<()> {
         conn.pragma_update(None, "synchronous", "FULL")?;
+        // The file must stay the one opened, and writable (see `guard`).
+        let guard = super::guard::DbGuard::new(conn)?;
         while let Ok(first) = rx.recv() {
             let mut batch = vec![first];
             while batch.len() < 512 {
@@ -147,6 +149,9 @@ fn writer_loop(
             }
             let last = batch.last().map_or(0, |(s, _)| *s);
             apply(conn, issue_id, batch).context("journal: writing delivery states")?;
+            if let Some(g) = &guard {
+                g.check(conn)?;
+            }
             *committed.seq.lock().expect("journal committed") = last;
             committed.cond.notify_all();
         }
