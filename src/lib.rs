@@ -21,6 +21,7 @@ pub mod keys;
 mod lock;
 pub mod message;
 mod mime_body;
+mod mime_header;
 pub mod output;
 pub mod preview;
 pub mod render;

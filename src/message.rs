@@ -19,6 +19,9 @@ use lettre::{Address, Message};
 use sha2::{Digest, Sha256};
 use std::time::SystemTime;
 
+/// Longest issue id: it names the Message-ID and the outbox folder.
+pub const MAX_ID_LEN: usize = 100;
+
 /// Who one message goes to.
 #[derive(Debug, Clone, Copy)]
 pub struct Recipient<'a> {
@@ -52,6 +55,8 @@ pub struct MessageFactory<'a> {
     issue_id: String,
     prepared: &'a PreparedIssue,
     subject: String,
+    /// `subject`, encoded once.
+    subject_header: HeaderValue,
     from_domain: String,
     date: SystemTime,
     keys: &'a Keys,
@@ -76,9 +81,9 @@ impl<'a> MessageFactory<'a> {
     ) -> anyhow::Result<Self> {
         let subject = subject_for(&cfg.newsletter.subject, issue)
             .with_context(|| format!("{}: subject template", cfg.path.display()))?;
-        if subject.contains(['\r', '\n']) {
+        if let Some(problem) = crate::mime_header::text_problem(&subject) {
             bail!(
-                "{}: the subject built from the issue's front matter contains a line break (CR or LF): \"{}\"",
+                "{}: the subject built from the issue's front matter contains {problem}: \"{}\"",
                 issue.path.display(),
                 subject.escape_debug()
             );
@@ -86,9 +91,10 @@ impl<'a> MessageFactory<'a> {
         if issue
             .id
             .contains(|c: char| !c.is_ascii_graphic() || c == '<' || c == '>' || c == '@')
+            || issue.id.len() > MAX_ID_LEN
         {
             bail!(
-                "{}: issue id \"{}\" must be printable ASCII without <, > or @ (set `slug` in the front matter)",
+                "{}: issue id \"{}\" must be at most {MAX_ID_LEN} printable ASCII characters without <, > or @ (set `slug` in the front matter)",
                 issue.path.display(),
                 issue.id.escape_debug()
             );
@@ -98,6 +104,7 @@ impl<'a> MessageFactory<'a> {
             cfg,
             issue_id: issue.id.clone(),
             prepared,
+            subject_header: crate::mime_header::unstructured("Subject", &subject),
             subject,
             from_domain: cfg.newsletter.from.email.domain().to_string(),
             date,
@@ -116,6 +123,7 @@ impl<'a> MessageFactory<'a> {
     /// Marks the messages as test copies (`[TEST] ` subject prefix).
     pub fn test_copies(mut self) -> Self {
         self.subject = format!("[TEST] {}", self.subject);
+        self.subject_header = crate::mime_header::unstructured("Subject", &self.subject);
         self
     }
 
@@ -146,10 +154,8 @@ impl<'a> MessageFactory<'a> {
             .email
             .parse()
             .map_err(|e| anyhow!("recipient {}: invalid address: {e}", r.email))?;
-        if let Some(name) = r.name {
-            if name.contains(['\r', '\n']) {
-                bail!("recipient {}: the name contains a line break (CR or LF)", r.email);
-            }
+        if let Some(problem) = r.name.and_then(crate::mime_header::text_problem) {
+            bail!("recipient {}: the name contains {problem}", r.email);
         }
         let to = Mailbox::new(r.name.filter(|n| !n.is_empty()).map(str::to_string), to_addr.clone());
         let message_id = self.message_id(r.email);
@@ -166,7 +172,7 @@ impl<'a> MessageFactory<'a> {
         let mut builder = Message::builder()
             .from(nl.from.clone())
             .to(to)
-            .subject(self.subject.as_str())
+            .raw_header(self.subject_header.clone())
             .date(self.date)
             .message_id(Some(message_id.clone()))
             .raw_header(self.list_id.clone());
@@ -212,10 +218,14 @@ impl<'a> MessageFactory<'a> {
         if let Some(dkim) = &self.keys.dkim {
             message.sign(dkim);
         }
+        let bytes = message.formatted();
+        if let Some(problem) = crate::mime_header::overlong_header(&bytes) {
+            bail!("recipient {}: {problem}", r.email);
+        }
         Ok(Built {
             envelope,
             message_id,
-            bytes: message.formatted(),
+            bytes,
         })
     }
 }

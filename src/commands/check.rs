@@ -71,6 +71,10 @@ fn check_list_and_messages(config: &Config, issues: &[Issue]) -> Vec<Diagnostic>
     if let Err(e) = crate::message::check_subject_template(&config.newsletter.subject) {
         diags.push(config.diagnostic_at("newsletter.subject", true, e));
     }
+    // The rules `send` applies to [smtp], from the same function.
+    if let Err((key, msg)) = crate::transport::smtp::rules(&config.smtp) {
+        diags.push(config.diagnostic_at(key, true, msg));
+    }
     if config.paths.subscribers.is_dir() {
         diags.extend(crate::subscribers::load(&config.paths.subscribers).diagnostics);
     } else {

@@ -32,7 +32,7 @@ pub fn run(config: &Path, args: PreviewArgs) -> anyhow::Result<Exit> {
             output::warn(&format!("preview not rebuilt: {e:#}"));
             let page = preview::error_index(&issue_path.display().to_string(), &format!("{e:#}"), true);
             if let Ok(page) = page {
-                let _ = std::fs::write(out_dir.join("index.html"), page);
+                let _ = crate::files::write_private(&out_dir.join("index.html"), page.as_bytes());
             }
         } else {
             output::log("preview rebuilt");

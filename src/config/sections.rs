@@ -94,8 +94,19 @@ pub(super) fn newsletter(n: RawNewsletter, errors: &mut Errors<'_>) -> Newslette
         ("subject", n.subject.as_ref()),
         ("postal_address", n.postal_address.as_ref()),
     ] {
-        if value.is_some_and(|v| v.contains(['\r', '\n'])) {
-            let msg = format!("[newsletter] {key}: must be one line (no CR or LF)");
+        if let Some(problem) = value.and_then(|v| crate::mime_header::text_problem(v)) {
+            let msg = format!("[newsletter] {key}: must be one line of text, without {problem}");
+            errors.at(&format!("newsletter.{key}"), msg);
+        }
+    }
+    if let Some(problem) = n.list_id.as_deref().and_then(list_id_problem) {
+        errors.at("newsletter.list_id", format!("[newsletter] list_id: {problem}"));
+    }
+    for (key, mailbox) in [("name", Some(n.name.as_str())), ("from", from.name.as_deref())] {
+        if mailbox.is_some_and(|v| v.chars().count() > MAX_NAME_CHARS) {
+            let msg = format!(
+                "[newsletter] {key}: the name is longer than {MAX_NAME_CHARS} characters, too long for a mail header"
+            );
             errors.at(&format!("newsletter.{key}"), msg);
         }
     }
@@ -122,6 +133,25 @@ pub(super) fn newsletter(n: RawNewsletter, errors: &mut Errors<'_>) -> Newslette
         unsubscribe_secret_env: n
             .unsubscribe_secret_env
             .unwrap_or_else(|| "NEWSLETTER_UNSUBSCRIBE_SECRET".into()),
+    }
+}
+
+/// The longest display name (list name, sender name) a header gets.
+const MAX_NAME_CHARS: usize = 200;
+
+/// RFC 2919: the List-Id is a dot-atom with at least two labels (`weekly.example.com`).
+fn list_id_problem(id: &str) -> Option<String> {
+    let atext = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c);
+    let labels: Vec<&str> = id.split('.').collect();
+    if id.len() > 255 {
+        Some("must be at most 255 characters".into())
+    } else if labels.len() < 2 || labels.iter().any(|l| l.is_empty() || !l.chars().all(atext)) {
+        Some(format!(
+            "\"{}\" is not a list id: use dot-separated letters, digits and dashes, like weekly.example.com",
+            id.escape_debug()
+        ))
+    } else {
+        None
     }
 }
 

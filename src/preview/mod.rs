@@ -99,7 +99,7 @@ pub fn default_out_dir(cfg: &Config, issue_id: &str) -> PathBuf {
 impl Preview {
     /// Writes the four files into `dir` (created if needed).
     pub fn write(&self, dir: &Path) -> Result<()> {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        crate::files::create_private_dir(dir).with_context(|| format!("creating {}", dir.display()))?;
         let files: [(&str, &[u8]); 4] = [
             ("email.html", self.html.as_bytes()),
             ("email.txt", self.text.as_bytes()),
@@ -108,7 +108,7 @@ impl Preview {
         ];
         for (name, bytes) in files {
             let path = dir.join(name);
-            std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
+            crate::files::write_private(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
         }
         Ok(())
     }

@@ -75,7 +75,8 @@ pub fn open(state_dir: &Path) -> anyhow::Result<Connection> {
         Ok(meta) if meta.is_file() && meta.len() == 0 => return Err(empty_database(&path)),
         Ok(meta) if !meta.is_file() => {
             let kind = crate::files::irregular_kind(meta.file_type()).unwrap_or("not a regular file");
-            bail!("{} is {kind}, not a database file", path.display());
+            let e = anyhow::anyhow!("it is {kind}, not a database file");
+            return Err(e.context(format!("cannot open {}", path.display())));
         }
         Ok(_) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {

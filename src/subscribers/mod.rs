@@ -9,7 +9,7 @@ mod toml;
 mod validate;
 
 use crate::address::key as address_key;
-pub use validate::{validate_email, validate_name};
+pub use validate::{excerpt, validate_email, validate_name};
 
 use crate::diag::Diagnostic;
 use std::collections::{HashMap, HashSet};
@@ -249,10 +249,32 @@ impl<'o> Sink<'o> {
         let name = validate_name(e.name.unwrap_or("")).map_err(&mut error);
         let status = match e.status {
             None => Ok(Status::Active),
-            Some(raw) => Status::parse(raw)
-                .ok_or_else(|| error(format!("unknown status {raw:?} (expected one of: {STATUS_WORDS})"))),
+            Some(raw) => Status::parse(raw).ok_or_else(|| {
+                error(format!(
+                    "unknown status {} (expected one of: {STATUS_WORDS})",
+                    excerpt(raw)
+                ))
+            }),
         };
-        let (Ok(email), Ok(name), Ok(status)) = (email, name, status) else {
+        let too_long = e
+            .attributes
+            .iter()
+            .find(|(_, v)| v.len() > validate::MAX_ATTRIBUTE_BYTES)
+            .map(|(key, v)| {
+                format!(
+                    "column {key:?} holds {} bytes, more than the {} a field may have (an unterminated quote?)",
+                    v.len(),
+                    validate::MAX_ATTRIBUTE_BYTES
+                )
+            });
+        let attributes = match too_long {
+            Some(msg) => {
+                error(msg);
+                None
+            }
+            None => Some(e.attributes),
+        };
+        let (Ok(email), Ok(name), Ok(status), Some(attributes)) = (email, name, status, attributes) else {
             return;
         };
         let key = address_key(&email);
@@ -286,7 +308,7 @@ impl<'o> Sink<'o> {
             email,
             name,
             status,
-            attributes: e.attributes,
+            attributes,
             file: Arc::clone(file),
             line: e.line,
         });

@@ -12,7 +12,14 @@ pub fn validate_email(raw: &str) -> Result<String, String> {
         return Err("missing email address".into());
     }
     if email.contains(['\r', '\n']) {
-        return Err(format!("email address {email:?} contains a line break"));
+        return Err(format!("email address {} contains a line break", excerpt(email)));
+    }
+    if email.len() > MAX_EMAIL_BYTES {
+        return Err(format!(
+            "email address {} is {} bytes long; addresses have at most {MAX_EMAIL_BYTES}",
+            excerpt(email),
+            email.len()
+        ));
     }
     if !email.is_ascii() {
         let (local, domain) = email.rsplit_once('@').unwrap_or((email, ""));
@@ -39,13 +46,40 @@ pub fn validate_name(raw: &str) -> Result<Option<String>, String> {
     let name = raw.trim();
     if name.contains(['\r', '\n']) {
         return Err(format!(
-            "name {name:?} contains a line break (CR or LF), which is not allowed in a mail header"
+            "name {} contains a line break (CR or LF), which is not allowed in a mail header",
+            excerpt(name)
         ));
     }
-    if name.contains(char::is_control) {
-        return Err(format!("name {name:?} contains a control character"));
+    if let Some(problem) = crate::mime_header::text_problem(name) {
+        return Err(format!("name {} contains {problem}", excerpt(name)));
+    }
+    let chars = name.chars().count();
+    if chars > MAX_NAME_CHARS {
+        return Err(format!(
+            "name {} is {chars} characters long; a mail header takes at most {MAX_NAME_CHARS}",
+            excerpt(name)
+        ));
     }
     Ok((!name.is_empty()).then(|| name.to_string()))
+}
+
+/// Longest address: RFC 5321's limit on a path.
+pub const MAX_EMAIL_BYTES: usize = 254;
+/// Longest display name: it goes into the To header.
+pub const MAX_NAME_CHARS: usize = 200;
+/// Longest value of any other column.
+pub const MAX_ATTRIBUTE_BYTES: usize = 10_000;
+
+/// A value as quoted in an error message: escaped, and cut after 60
+/// characters, so that a runaway field (an unterminated quote swallows the
+/// rest of the file) does not print whole.
+pub fn excerpt(value: &str) -> String {
+    const MAX: usize = 60;
+    let mut chars = value.char_indices();
+    match chars.nth(MAX) {
+        None => format!("{value:?}"),
+        Some((cut, _)) => format!("{:?}… ({} bytes in all)", &value[..cut], value.len()),
+    }
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ mod settings;
 mod tls;
 
 pub use error::{Cause, SmtpError, Stage};
-pub use settings::{is_loopback_host, Credentials, SmtpSettings};
+pub use settings::{is_loopback_host, rules, Credentials, SmtpSettings};
 
 use crate::config::Security;
 use crate::output;

@@ -57,19 +57,11 @@ impl SmtpSettings {
     /// Builds the settings from `[smtp]`, resolving the password and
     /// checking the security rules. Errors name the config key.
     pub fn from_config(cfg: &config::Smtp) -> anyhow::Result<Self> {
+        rules(cfg).map_err(|(_, msg)| anyhow::Error::msg(msg))?;
         let credentials = match (&cfg.username, &cfg.password_env, &cfg.password_command) {
-            (_, Some(_), Some(_)) => {
-                bail!("[smtp] password_env and password_command: set only one of them")
-            }
-            (None, None, None) => None,
-            (None, _, _) => {
-                bail!("[smtp] username: required when password_env or password_command is set")
-            }
-            (Some(_), None, None) => {
-                bail!("[smtp] username is set but neither password_env nor password_command says where the password is")
-            }
             (Some(user), Some(var), None) => Some(Credentials::new(user, password_from_env(var)?)),
             (Some(user), None, Some(argv)) => Some(Credentials::new(user, password_from_command(argv)?)),
+            _ => None,
         };
         let hello_name = cfg
             .helo_name
@@ -91,23 +83,71 @@ impl SmtpSettings {
 
     /// The transport security rules; the message names the config key.
     pub fn check_security(&self) -> Result<(), String> {
-        let loopback = is_loopback_host(&self.host);
-        if self.security == Security::None && self.credentials.is_some() && !loopback {
-            return Err(format!(
-                "[smtp] username: refusing to send the password unencrypted to \"{}\"; \
-                 use security = \"starttls\" or \"tls\"",
-                self.host
-            ));
-        }
-        if self.security == Security::None && !loopback && !self.allow_insecure {
-            return Err(format!(
-                "[smtp] security = \"none\" is only allowed to a loopback host (127.0.0.1, ::1, localhost), \
-                 not \"{}\"; use \"starttls\" or \"tls\", or set allow_insecure = true",
-                self.host
-            ));
-        }
-        Ok(())
+        security_rule(
+            &self.host,
+            self.security,
+            self.allow_insecure,
+            self.credentials.is_some(),
+        )
+        .map_err(|(_, m)| m)
     }
+}
+
+/// Everything about `[smtp]` that `send` would refuse, short of running
+/// `password_command`: keys that go together, the password variable, and
+/// the security rules. `check` and `send` both call this, so `check`
+/// accepts exactly what `send` accepts. Errors give the config key they are about.
+pub fn rules(cfg: &config::Smtp) -> Result<(), (&'static str, String)> {
+    match (&cfg.username, &cfg.password_env, &cfg.password_command) {
+        (_, Some(_), Some(_)) => {
+            let msg = "[smtp] password_env and password_command: set only one of them";
+            return Err(("smtp.password_command", msg.into()));
+        }
+        (None, Some(_), _) | (None, _, Some(_)) => {
+            let msg = "[smtp] username: required when password_env or password_command is set";
+            return Err(("smtp.password_env", msg.into()));
+        }
+        (Some(_), None, None) => {
+            let msg = "[smtp] username is set but neither password_env nor password_command says where the password is";
+            return Err(("smtp.username", msg.into()));
+        }
+        (Some(_), Some(var), None) => {
+            password_from_env(var).map_err(|e| ("smtp.password_env", e.to_string()))?;
+        }
+        _ => {}
+    }
+    security_rule(&cfg.host, cfg.security, cfg.allow_insecure, cfg.username.is_some())
+}
+
+/// The transport security rules, by the host as written: a name that
+/// happens to resolve to a loopback address is not trusted as loopback
+/// (DNS can change, and the check must not depend on it).
+fn security_rule(
+    host: &str,
+    security: Security,
+    allow_insecure: bool,
+    credentials: bool,
+) -> Result<(), (&'static str, String)> {
+    let loopback = is_loopback_host(host);
+    if security == Security::None && credentials && !loopback {
+        return Err((
+            "smtp.username",
+            format!(
+                "[smtp] username: refusing to send the password unencrypted to \"{host}\"; \
+                 use security = \"starttls\" or \"tls\""
+            ),
+        ));
+    }
+    if security == Security::None && !loopback && !allow_insecure {
+        return Err((
+            "smtp.security",
+            format!(
+                "[smtp] security = \"none\" is only allowed to a loopback host (127.0.0.1, ::1, localhost), \
+                 not \"{host}\"; use \"starttls\" or \"tls\", or set allow_insecure = true"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// 127.0.0.0/8, ::1 and `localhost` (which we trust to resolve locally).
