@@ -59,7 +59,7 @@ class Folder:
     def __init__(self, port, emails, dkim_key=None, retries=4):
         self.dir = Path(tempfile.mkdtemp(prefix="nl-interop-"))
         (self.dir / "issues").mkdir()
-        # A Korean subject with spaces: Python's email package must decode it back exactly.
+        # A Korean subject with runs of spaces: Python's email package must decode it back exactly.
         text = re.sub(r'^title\s*=\s*".*"$', f'title = "{TITLE}"', (ROOT / ISSUE).read_text(), count=1, flags=re.M)
         (self.dir / ISSUE).write_text(text)
         (self.dir / "subscribers").mkdir()
@@ -105,7 +105,7 @@ retries = {retries}
         return json.loads(r.stdout)["issues"][0]
 
 
-TITLE = "필드 노트 주간, 제 47 호: 데이터베이스와 운영"
+TITLE = "필드 노트  주간, 제 47 호:   데이터베이스와  운영"
 
 
 class Capture:

@@ -48,8 +48,10 @@ fn rebuild(config: &Path, issue: &Path, reader: &lettre::message::Mailbox, out: 
     };
     let cfg = crate::config::load(config).map_err(lines)?;
     let keys = crate::keys::Keys::load(&cfg).map_err(lines)?;
-    let issue = super::load_issue(issue)?;
-    preview::build(&issue, &cfg, &keys, reader, true)?.write(out)
+    // The page shows the issue's errors themselves, with their lines.
+    let parsed = crate::issue::from_file(issue).map_err(lines)?;
+    parsed.warnings.iter().for_each(output::diagnostic);
+    preview::build(&parsed.issue, &cfg, &keys, reader, true)?.write(out)
 }
 
 /// The issue, the config, the templates folder and the subscribers.

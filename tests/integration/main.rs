@@ -3,10 +3,14 @@
 
 mod check_command;
 mod corpus_parse;
+mod hardening_send;
 mod harness;
+mod headers;
+mod hostile_inputs;
 mod issue_errors;
 mod journal;
 mod parser_props;
+mod pipeline_fuzz;
 mod preview;
 mod render;
 mod render_corpus;

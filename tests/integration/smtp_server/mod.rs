@@ -1,6 +1,7 @@
 //! An in-process SMTP server for tests: mailin's state machine behind real
 //! TCP sockets on 127.0.0.1, one thread per connection, with fault injection
-//! (per-recipient replies, DATA failures, dropped connections, AUTH, kill).
+//! (per-recipient replies, DATA failures, dropped connections, AUTH, a
+//! refused sender, kill).
 
 #![allow(dead_code)]
 
@@ -33,11 +34,11 @@ struct Rule {
 }
 
 impl Rule {
-    /// Uses the rule up once if it matches `addr`.
+    /// Uses the rule up once if it matches `addr` (`*` matches every address).
     fn fire(rules: &mut [Rule], addr: &str) -> Option<Response> {
         let r = rules
             .iter_mut()
-            .find(|r| r.remaining > 0 && r.addr.eq_ignore_ascii_case(addr))?;
+            .find(|r| r.remaining > 0 && (r.addr == "*" || r.addr.eq_ignore_ascii_case(addr)))?;
         if r.remaining != ALWAYS {
             r.remaining -= 1;
         }
@@ -53,6 +54,10 @@ struct State {
     data_rules: Vec<Rule>,
     /// Recipients whose message is stored but never acknowledged.
     vanish_rules: Vec<Rule>,
+    /// The answer to every MAIL FROM, when the sender is refused.
+    mail_reply: Option<(u16, String)>,
+    /// MAIL FROM commands seen.
+    mail_commands: usize,
 }
 
 #[derive(Clone)]
@@ -145,6 +150,12 @@ impl SmtpServerBuilder {
     /// Close each connection right after it accepted `n` messages.
     pub fn drop_after(mut self, n: usize) -> Self {
         self.drop_after = Some(n);
+        self
+    }
+
+    /// Answer every MAIL FROM with `reply` (e.g. `"530 5.7.0 Authentication required"`).
+    pub fn refuse_mail_from(mut self, reply: &str) -> Self {
+        self.state.mail_reply = Some(parse_reply(reply));
         self
     }
 
@@ -244,6 +255,11 @@ impl SmtpServer {
 
     pub fn message_count(&self) -> usize {
         self.shared.lock().messages.len()
+    }
+
+    /// MAIL FROM commands received so far.
+    pub fn mail_commands(&self) -> usize {
+        self.shared.lock().mail_commands
     }
 
     /// Connections accepted so far (across restarts).
