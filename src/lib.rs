@@ -5,6 +5,7 @@
 //! (HTML + text bodies) → [`message`] (MIME) → [`dispatch`] → [`transport`]
 //! (SMTP or dry-run files) → [`state`] (journal and suppression list).
 
+pub mod bounce;
 pub mod cli;
 pub mod commands;
 pub mod config;

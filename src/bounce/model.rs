@@ -1,0 +1,243 @@
+//! The plain-data reading of one bounce, complaint or auto-reply: what
+//! `bounces parse` prints and what `bounces import` records.
+
+use std::fmt;
+
+/// What the newsletter does with an address after this report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Class {
+    /// The address does not exist or can never receive: suppress now.
+    Hard,
+    /// May pass later, or not the address's fault: count it.
+    Soft,
+    /// The recipient marked the message as spam (feedback loop): suppress now.
+    Complaint,
+    /// Not a failure: delivered notices, auto-replies, mail that is no bounce.
+    Ignore,
+}
+
+impl Class {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Class::Hard => "hard",
+            Class::Soft => "soft",
+            Class::Complaint => "complaint",
+            Class::Ignore => "ignore",
+        }
+    }
+}
+
+impl fmt::Display for Class {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a message failed, in the vocabulary of sisimai (the best-known open
+/// bounce classifier), so readings can be compared with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Reason {
+    // The address itself: hard when permanent.
+    UserUnknown,
+    HostUnknown,
+    HasMoved,
+    NotAccept,
+    // The mailbox exists but cannot take this message now.
+    MailboxFull,
+    ExceedLimit,
+    MesgTooBig,
+    Suspend,
+    // The receiving side refused the message or its sender.
+    Filtered,
+    Blocked,
+    BadReputation,
+    RequirePtr,
+    AuthFailure,
+    SpamDetected,
+    VirusDetected,
+    PolicyViolation,
+    Rejected,
+    NoRelaying,
+    SecurityError,
+    FailedStartTls,
+    TooManyConn,
+    Speeding,
+    ContentError,
+    NotCompliantRfc,
+    SyntaxError,
+    // Something broke on the way.
+    SystemError,
+    SystemFull,
+    NetworkError,
+    MailerError,
+    Expired,
+    OnHold,
+    Undefined,
+    // Not failures.
+    Vacation,
+    Feedback,
+    Delivered,
+    NotABounce,
+}
+
+impl Reason {
+    pub fn as_str(self) -> &'static str {
+        use Reason::*;
+        match self {
+            UserUnknown => "userunknown",
+            HostUnknown => "hostunknown",
+            HasMoved => "hasmoved",
+            NotAccept => "notaccept",
+            MailboxFull => "mailboxfull",
+            ExceedLimit => "exceedlimit",
+            MesgTooBig => "mesgtoobig",
+            Suspend => "suspend",
+            Filtered => "filtered",
+            Blocked => "blocked",
+            BadReputation => "badreputation",
+            RequirePtr => "requireptr",
+            AuthFailure => "authfailure",
+            SpamDetected => "spamdetected",
+            VirusDetected => "virusdetected",
+            PolicyViolation => "policyviolation",
+            Rejected => "rejected",
+            NoRelaying => "norelaying",
+            SecurityError => "securityerror",
+            FailedStartTls => "failedstarttls",
+            TooManyConn => "toomanyconn",
+            Speeding => "speeding",
+            ContentError => "contenterror",
+            NotCompliantRfc => "notcompliantrfc",
+            SyntaxError => "syntaxerror",
+            SystemError => "systemerror",
+            SystemFull => "systemfull",
+            NetworkError => "networkerror",
+            MailerError => "mailererror",
+            Expired => "expired",
+            OnHold => "onhold",
+            Undefined => "undefined",
+            Vacation => "vacation",
+            Feedback => "feedback",
+            Delivered => "delivered",
+            NotABounce => "not-a-bounce",
+        }
+    }
+
+    /// Reasons that say the address cannot receive at all. They make a
+    /// hard bounce only when the failure is also permanent.
+    pub fn is_about_the_address(self) -> bool {
+        matches!(
+            self,
+            Reason::UserUnknown | Reason::HostUnknown | Reason::HasMoved | Reason::NotAccept
+        )
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The kind of message that was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// RFC 3464 delivery status notification (with a machine-readable part).
+    Dsn,
+    /// A bounce written as plain text by an MTA that does not send DSNs.
+    Text,
+    /// RFC 5965 feedback (complaint) report.
+    Feedback,
+    /// RFC 3834 automatic reply (vacation, out of office).
+    AutoReply,
+    /// Anything else.
+    NotABounce,
+}
+
+/// One affected recipient, or the single `ignore` row of a message that is
+/// not a bounce (then `recipient` is `None`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// Lower-cased address the report is about.
+    pub recipient: Option<String>,
+    /// RFC 3463 enhanced status code found in the message, e.g. `5.1.1`.
+    pub status: Option<String>,
+    /// SMTP reply code, e.g. 550.
+    pub reply_code: Option<u16>,
+    /// The remote server's words (or the MTA's), whitespace-collapsed.
+    pub diagnostic: String,
+    pub class: Class,
+    pub reason: Reason,
+    /// ARF `Feedback-Type` (abuse, fraud, opt-out, …) for complaints.
+    pub feedback_type: Option<String>,
+}
+
+/// What the report says about the message that was returned.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Original {
+    /// The returned message's Message-ID, with its angle brackets.
+    pub message_id: Option<String>,
+    /// Lower-cased addresses from the returned message's To (or, for
+    /// complaints, Original-Rcpt-To).
+    pub recipients: Vec<String>,
+}
+
+/// The reading of one message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    pub kind: Kind,
+    /// At least one entry.
+    pub entries: Vec<Entry>,
+    pub original: Original,
+    /// Problems worth a warning that did not stop the reading (a MIME
+    /// structure cut inside its report part, …).
+    pub warnings: Vec<String>,
+}
+
+impl Report {
+    /// The issue id in the returned message's Message-ID, when it has the
+    /// shape of ours (`<issue-id.16hexdigits@domain>`).
+    pub fn issue(&self) -> Option<&str> {
+        self.original.message_id.as_deref().and_then(issue_from_message_id)
+    }
+}
+
+/// `<issue-id.0123456789abcdef@example.com>` → `issue-id`. Any other shape → None.
+pub fn issue_from_message_id(id: &str) -> Option<&str> {
+    let inner = id.trim().strip_prefix('<')?.strip_suffix('>')?;
+    let (left, domain) = inner.rsplit_once('@')?;
+    if domain.is_empty() {
+        return None;
+    }
+    let (issue, hash) = left.rsplit_once('.')?;
+    let is_hash = hash.len() == 16 && hash.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    let safe = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+    (is_hash && !issue.is_empty() && !issue.starts_with('.') && issue.chars().all(safe)).then_some(issue)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn our_message_ids_give_the_issue() {
+        assert_eq!(issue_from_message_id("<2026-w47.0123456789abcdef@example.com>"), Some("2026-w47"));
+        assert_eq!(issue_from_message_id("<v1.2.00000000deadbeef@x.org>"), Some("v1.2"));
+        assert_eq!(issue_from_message_id(" <a.0123456789abcdef@x> "), Some("a"));
+    }
+
+    #[test]
+    fn other_message_ids_do_not() {
+        for id in [
+            "<E1X58pB-0004bW-2s@marutamachi.example.org>",
+            "<a.0123456789ABCDEF@x>",
+            "<a.0123456789abcde@x>",
+            "<.0123456789abcdef@x>",
+            "<a.0123456789abcdef@>",
+            "a.0123456789abcdef@x",
+            "<a b.0123456789abcdef@x>",
+        ] {
+            assert_eq!(issue_from_message_id(id), None, "{id}");
+        }
+    }
+}
