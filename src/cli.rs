@@ -52,6 +52,9 @@ pub enum Command {
     Resubscribe(ResubscribeArgs),
     /// Serve the RFC 8058 one-click unsubscribe endpoint
     ServeUnsubscribe(ServeUnsubscribeArgs),
+    /// Read bounce and complaint messages
+    #[command(subcommand)]
+    Bounces(BouncesCommand),
 }
 
 #[derive(Args, Debug)]
@@ -160,4 +163,21 @@ pub struct ResubscribeArgs {
 pub struct ServeUnsubscribeArgs {
     #[arg(long, default_value = "127.0.0.1:8026")]
     pub listen: String,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BouncesCommand {
+    /// Print how each bounce, complaint or auto-reply reads, one line per
+    /// affected recipient; changes nothing
+    Parse(BouncesParseArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct BouncesParseArgs {
+    /// One JSON object per line
+    #[arg(long)]
+    pub json: bool,
+    /// .eml files, folders of them, Maildirs, mbox files, or - for stdin
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
 }

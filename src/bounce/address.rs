@@ -21,6 +21,12 @@ fn is_domain_char(c: char) -> bool {
 pub fn find_all(text: &str) -> Vec<Found> {
     let mut out = Vec::new();
     for (at, _) in text.match_indices('@') {
+        if let Some(found) = quoted_at(text, at) {
+            if out.last().is_none_or(|f: &Found| f.end <= found.start) {
+                out.push(found);
+            }
+            continue;
+        }
         let start = text[..at]
             .char_indices()
             .rev()
@@ -48,6 +54,28 @@ pub fn find_all(text: &str) -> Vec<Found> {
     out
 }
 
+/// `"odd..local"@example.org`: a quoted local part ending right before `@`.
+fn quoted_at(text: &str, at: usize) -> Option<Found> {
+    let before = text[..at].strip_suffix('"')?;
+    let open = before.rfind('"')?;
+    let local = &text[open..at];
+    if local.len() > 66 || local.contains(['\n', '\r']) {
+        return None;
+    }
+    let end = text[at + 1..]
+        .char_indices()
+        .take_while(|&(_, c)| is_domain_char(c))
+        .last()
+        .map_or(at + 1, |(i, c)| at + 1 + i + c.len_utf8());
+    let domain = text[at + 1..end].trim_end_matches(['.', '-']);
+    let address = normalise(local, domain)?;
+    Some(Found {
+        address,
+        start: open,
+        end: at + 1 + domain.len(),
+    })
+}
+
 /// `smtp.mailfrom=a@b`, `ORCPT=a@b`: a parameter name glued to the address.
 /// VERP local parts (`bounces+x=y@`) keep their `=`.
 fn strip_parameter_name(local: &str) -> &str {
@@ -65,7 +93,9 @@ fn strip_parameter_name(local: &str) -> &str {
 }
 
 fn normalise(local: &str, domain: &str) -> Option<String> {
-    if local.is_empty() || local.len() > 64 || local.ends_with('.') || local.contains("..") {
+    // Dots in odd places are invalid in RFC 5322 but real (some mobile
+    // carriers handed such addresses out), so they are kept.
+    if local.is_empty() || local.len() > 66 || local == "\"\"" {
         return None;
     }
     let labels: Vec<&str> = domain.split('.').collect();
@@ -126,6 +156,12 @@ mod tests {
         assert!(all("a@192.0.2.1").is_empty());
         assert!(all("@example.com").is_empty());
         assert_eq!(all("smtp.mailfrom=k@example.jp"), ["k@example.jp"]);
+    }
+
+    #[test]
+    fn quoted_and_odd_local_parts() {
+        assert_eq!(all("<\"neko....nyaan....\"@Example.org>... User"), ["\"neko....nyaan....\"@example.org"]);
+        assert_eq!(all("rfc822;neko..nyaan.@docomo.ne.jp"), ["neko..nyaan.@docomo.ne.jp"]);
     }
 
     #[test]

@@ -17,7 +17,17 @@ const NOT_COMPLAINTS: &[&str] = &["auth-failure", "not-spam", "virus"];
 pub fn entries(report: &str, original: &Original) -> Vec<Entry> {
     let fields = dsn::fields(report);
     let value = |name: &str| fields.iter().find(|(n, _)| n == name).map(|(_, v)| v.trim().to_string());
-    let feedback_type = value("feedback-type").map(|t| t.to_ascii_lowercase()).unwrap_or_else(|| "abuse".into());
+    // The type is shown and stored: keep it to the registry's alphabet.
+    let feedback_type = value("feedback-type")
+        .map(|t| {
+            t.chars()
+                .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+                .take(32)
+                .collect::<String>()
+                .to_ascii_lowercase()
+        })
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(|| "abuse".into());
     let mut recipients: Vec<String> = fields
         .iter()
         .filter(|(n, _)| n == "original-rcpt-to")
@@ -84,6 +94,12 @@ mod tests {
         let e = entries("Feedback-Type: opt-out\n", &original);
         assert_eq!(e[0].recipient.as_deref(), Some("r@example.org"));
         assert_eq!(e[0].class, Class::Complaint);
+    }
+
+    #[test]
+    fn the_feedback_type_cannot_smuggle_text() {
+        let e = entries("Feedback-Type: abuse\x1b[31m; rm -rf\n", &Original::default());
+        assert_eq!(e[0].feedback_type.as_deref(), Some("abuse31mrm-rf"));
     }
 
     #[test]

@@ -195,10 +195,19 @@ pub struct Report {
 }
 
 impl Report {
-    /// The issue id in the returned message's Message-ID, when it has the
-    /// shape of ours (`<issue-id.16hexdigits@domain>`).
-    pub fn issue(&self) -> Option<&str> {
-        self.original.message_id.as_deref().and_then(issue_from_message_id)
+    /// The issue an entry is about, from the returned message's Message-ID
+    /// when it has our shape (`<issue-id.hash@domain>`) and its hash is the
+    /// one we give that issue and this recipient (or the returned To). A
+    /// report that hides every recipient is matched on the shape alone.
+    pub fn issue_for(&self, entry: &Entry) -> Option<&str> {
+        let id = self.original.message_id.as_deref()?;
+        let issue = issue_from_message_id(id)?;
+        let hash = id.rsplit_once('@')?.0.rsplit_once('.')?.1;
+        let mut candidates = entry.recipient.iter().chain(&self.original.recipients).peekable();
+        if candidates.peek().is_none() {
+            return Some(issue);
+        }
+        candidates.any(|r| crate::message::recipient_hash(issue, r) == hash).then_some(issue)
     }
 }
 
@@ -224,6 +233,47 @@ mod tests {
         assert_eq!(issue_from_message_id("<2026-w47.0123456789abcdef@example.com>"), Some("2026-w47"));
         assert_eq!(issue_from_message_id("<v1.2.00000000deadbeef@x.org>"), Some("v1.2"));
         assert_eq!(issue_from_message_id(" <a.0123456789abcdef@x> "), Some("a"));
+    }
+
+    fn entry(recipient: Option<&str>) -> Entry {
+        Entry {
+            recipient: recipient.map(str::to_string),
+            status: None,
+            reply_code: None,
+            diagnostic: String::new(),
+            class: Class::Hard,
+            reason: Reason::UserUnknown,
+            feedback_type: None,
+        }
+    }
+
+    fn report(message_id: &str, to: &[&str]) -> Report {
+        Report {
+            kind: Kind::Dsn,
+            entries: Vec::new(),
+            original: Original {
+                message_id: Some(message_id.into()),
+                recipients: to.iter().map(|s| s.to_string()).collect(),
+            },
+            warnings: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_hash_must_be_ours_for_the_recipient() {
+        let hash = crate::message::recipient_hash("2026-w47", "reader@example.org");
+        let id = format!("<2026-w47.{hash}@example.com>");
+        let r = report(&id, &[]);
+        assert_eq!(r.issue_for(&entry(Some("reader@example.org"))), Some("2026-w47"));
+        assert_eq!(r.issue_for(&entry(Some("other@example.org"))), None);
+        // The returned To names the reader when the DSN names a forward.
+        let r = report(&id, &["reader@example.org"]);
+        assert_eq!(r.issue_for(&entry(Some("forwarded@elsewhere.example"))), Some("2026-w47"));
+        // Nobody to check against: the shape is all there is.
+        let r = report(&id, &[]);
+        assert_eq!(r.issue_for(&entry(None)), Some("2026-w47"));
+        let r = report("<1373048289.4959893235684211@mf36.sendgrid.net>", &[]);
+        assert_eq!(r.issue_for(&entry(Some("kijitora@example.org"))), None);
     }
 
     #[test]

@@ -29,7 +29,7 @@ impl fmt::Display for BadMessage {
             BadMessage::NoHeaders => "not an email message: it does not start with header fields",
             BadMessage::Unreadable => "the MIME structure could not be read",
             BadMessage::Truncated => {
-                "truncated MIME: the message ends inside its report part and no recipient could be read"
+                "truncated MIME: the message ends before its report could be read"
             }
         })
     }
@@ -113,13 +113,20 @@ fn build(mail: &Mail, ctx: &Context, original: Original) -> Result<Report, BadMe
         Bounce::Words => auto != AutoReply::Headers,
         Bounce::No => false,
     };
+    // A report cut before its machine-readable part, whose text names no
+    // recipient either, cannot be read; it is not "not a bounce".
+    let cut_short = mail.unclosed && is_report(mail);
     if is_text_bounce {
-        return Ok(make(Kind::Text, text_entries(mail, ctx, &original)));
+        let entries = text_entries(mail, ctx, &original);
+        if cut_short && entries.iter().all(|e| e.recipient.is_none()) {
+            return Err(BadMessage::Truncated);
+        }
+        return Ok(make(Kind::Text, entries));
     }
     if auto == AutoReply::Headers {
         return Ok(make(Kind::AutoReply, vec![arf::vacation(mail)]));
     }
-    if mail.unclosed && is_report(mail) {
+    if cut_short {
         return Err(BadMessage::Truncated);
     }
     if auto == AutoReply::Subject {
