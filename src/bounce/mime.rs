@@ -59,8 +59,39 @@ pub fn header_fields(bytes: &[u8]) -> Fields {
     MessageParser::default().parse_headers(bytes).map(|m| fields_of(&m)).unwrap_or_default()
 }
 
+/// At most this many embedded messages are read. mail-parser builds (and
+/// drops) nested messages recursively, so thousands of nested
+/// `message/rfc822` parts would overflow the stack; a bounce has one.
+const MAX_EMBEDDED: usize = 32;
+
+/// `raw` cut before its `MAX_EMBEDDED + 1`-th embedded message. The report
+/// parts of a bounce come before the message it returns, so nothing a
+/// reading needs is lost.
+fn shallow(raw: &[u8]) -> &[u8] {
+    let lower = raw.to_ascii_lowercase();
+    let mut seen = 0;
+    let mut i = 0;
+    while let Some(slash) = lower[i..].iter().position(|&b| b == b'/') {
+        let at = i + slash;
+        let before = &lower[..at];
+        let after = &lower[at + 1..];
+        let embeds = (before.ends_with(b"message") && (after.starts_with(b"rfc822") || after.starts_with(b"global")))
+            || (before.ends_with(b"multipart") && after.starts_with(b"digest"));
+        if embeds {
+            seen += 1;
+            if seen > MAX_EMBEDDED {
+                let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
+                return &raw[..line_start];
+            }
+        }
+        i = at + 1;
+    }
+    raw
+}
+
 /// Reads the structure. None when mail-parser finds no message at all.
 pub fn read(raw: &[u8]) -> Option<Mail> {
+    let raw = shallow(raw);
     let msg = MessageParser::default().parse(raw)?;
     let mut mail = Mail {
         headers: fields_of(&msg),
@@ -156,5 +187,23 @@ fn preferred_alternative(msg: &Message<'_>, children: &[u32]) -> Vec<u32> {
     match plain {
         Some(p) => vec![p],
         None => children.to_vec(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deep_embedding_is_cut_before_it_gets_deep() {
+        let mut msg = String::from("Subject: x\n");
+        for _ in 0..100 {
+            msg.push_str("Content-Type: message/rfc822\n\n");
+        }
+        let cut = shallow(msg.as_bytes());
+        let kept = String::from_utf8_lossy(cut);
+        assert_eq!(kept.matches("message/rfc822").count(), MAX_EMBEDDED);
+        assert!(kept.ends_with("\n\n"));
+        assert_eq!(shallow(b"Subject: y\n\nno parts"), b"Subject: y\n\nno parts");
     }
 }

@@ -11,6 +11,23 @@ use std::fmt;
 /// The longest diagnostic kept in an entry, in characters.
 const MAX_DIAGNOSTIC: usize = 1000;
 
+/// How much human-readable text is read, in bytes. A bounce says what it
+/// has to say in its first few kilobytes; the rest is a returned message,
+/// and reading it all would make a huge message slow to classify.
+const MAX_REPORT_TEXT: usize = 256 * 1024;
+
+/// The longest prefix of `s` within `max` bytes, on a character boundary.
+fn cap(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
 /// Why a message could not be read at all.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BadMessage {
@@ -69,8 +86,8 @@ pub fn parse(raw: &[u8]) -> Result<Report, BadMessage> {
     let mail = std::panic::catch_unwind(|| mime::read(raw))
         .map_err(|_| BadMessage::Unreadable)?
         .ok_or(BadMessage::Unreadable)?;
-    let human = mail.texts.join("\n");
-    let (report_text, returned_text) = text::split_returned(&human);
+    let joined = mail.texts.join("\n");
+    let (report_text, returned_text) = text::split_returned(cap(&joined, MAX_REPORT_TEXT));
     let returned = mail
         .returned
         .clone()
@@ -101,7 +118,7 @@ fn build(mail: &Mail, ctx: &Context, original: Original) -> Result<Report, BadMe
         return Ok(make(Kind::Feedback, arf::entries(fb, &original)));
     }
     let inline = if mail.dsn.is_empty() { dsn::inline(&ctx.report) } else { None };
-    let dsn_text: Vec<&str> = mail.dsn.iter().map(String::as_str).chain(inline).collect();
+    let dsn_text: Vec<&str> = mail.dsn.iter().map(|d| cap(d, MAX_REPORT_TEXT)).chain(inline).collect();
     let recipients: Vec<dsn::DsnRecipient> = dsn_text.iter().flat_map(|t| dsn::parse(t)).collect();
     if !recipients.is_empty() {
         return Ok(make(Kind::Dsn, dsn_entries(&recipients, ctx)));
@@ -210,13 +227,16 @@ fn ignore_row(reason: Reason) -> Entry {
 
 fn dsn_entries(recipients: &[dsn::DsnRecipient], ctx: &Context) -> Vec<Entry> {
     let known: Vec<String> = recipients.iter().filter_map(|r| r.recipient()).collect();
-    let blocks = text::recipient_blocks(&ctx.report, &known, &[]);
+    let blocks: std::collections::HashMap<String, String> = text::recipient_blocks(&ctx.report, &known, &[])
+        .into_iter()
+        .map(|b| (b.recipient, b.text))
+        .collect();
     let single = known.len() == 1;
     recipients
         .iter()
         .filter_map(|r| {
             let rcpt = r.recipient()?;
-            let block = blocks.iter().find(|b| b.recipient == rcpt).map(|b| b.text.as_str());
+            let block = blocks.get(&rcpt).map(String::as_str);
             let context = if single { ctx.report.as_str() } else { block.unwrap_or("") };
             let diag = r.diagnostic.clone().unwrap_or_default();
             let primary = format!("{diag}\n{}", r.status_comment.as_deref().unwrap_or(""));

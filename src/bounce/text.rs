@@ -2,6 +2,7 @@
 //! split the report into one block of text per failed recipient.
 
 use super::{address, smtp};
+use std::collections::{HashMap, HashSet};
 
 /// A recipient and the lines of the report about it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,7 +127,7 @@ fn opens_transcript_line(line: &str) -> bool {
 /// `known` (from a DSN or an `X-Failed-Recipients` header) limits the
 /// candidates; otherwise every address counts except the `exclude`d ones
 /// (our own), the mail system's and those quoted as a sender or in a header.
-fn lead_of(line: &str, known: &[String], exclude: &[String]) -> Option<(String, usize, usize)> {
+fn lead_of(line: &str, known: &HashSet<&str>, exclude: &[String]) -> Option<(String, usize, usize)> {
     let lower = line.to_lowercase();
     address::find_all(line)
         .into_iter()
@@ -136,7 +137,7 @@ fn lead_of(line: &str, known: &[String], exclude: &[String]) -> Option<(String, 
                     && !address::is_system_address(&f.address)
                     && !is_sender_context(&lower, f.start.min(lower.len()))
             } else {
-                known.contains(&f.address)
+                known.contains(f.address.as_str())
             }
         })
         .map(|f| (f.address, f.start, f.end))
@@ -150,8 +151,10 @@ fn lead_of(line: &str, known: &[String], exclude: &[String]) -> Option<(String, 
 /// line).
 pub fn recipient_blocks(report: &str, known: &[String], exclude: &[String]) -> Vec<Block> {
     let lines: Vec<&str> = report.lines().collect();
-    let leads: Vec<Option<(String, usize, usize)>> = lines.iter().map(|l| lead_of(l, known, exclude)).collect();
+    let known: HashSet<&str> = known.iter().map(String::as_str).collect();
+    let leads: Vec<Option<(String, usize, usize)>> = lines.iter().map(|l| lead_of(l, &known, exclude)).collect();
     let mut out: Vec<Block> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
     for (n, lead) in leads.iter().enumerate() {
         let Some((addr, start, end_of_addr)) = lead else { continue };
         let self_contained = is_self_contained(lines[n], *start, *end_of_addr);
@@ -164,15 +167,18 @@ pub fn recipient_blocks(report: &str, known: &[String], exclude: &[String]) -> V
             end += 1;
         }
         let stretch = lines[n..end].join("\n");
-        match out.iter_mut().find(|b| b.recipient == *addr) {
-            Some(b) => {
-                b.text.push('\n');
-                b.text.push_str(&stretch);
+        match index.get(addr) {
+            Some(&i) => {
+                out[i].text.push('\n');
+                out[i].text.push_str(&stretch);
             }
-            None => out.push(Block {
-                recipient: addr.clone(),
-                text: stretch,
-            }),
+            None => {
+                index.insert(addr.clone(), out.len());
+                out.push(Block {
+                    recipient: addr.clone(),
+                    text: stretch,
+                });
+            }
         }
     }
     out

@@ -113,6 +113,25 @@ fn bounce_corpus_agrees_with_sisimai() {
     assert!(pct(status_ok, with_status) >= 90.0, "status agreement below 90%");
 }
 
+/// Real bounces cut anywhere (as mail systems truncate them) read without
+/// panicking, into at least one entry or a clear error.
+#[test]
+fn cut_corpus_messages_read_without_panic() {
+    let Some(corpus) = harness::corpus() else { return };
+    let dir = corpus.join("bounces/mail");
+    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    for path in files {
+        let raw = std::fs::read(&path).unwrap();
+        for k in 1..8 {
+            let cut = &raw[..raw.len() * k / 8];
+            if let Ok(report) = bounce::parse(cut) {
+                assert!(!report.entries.is_empty(), "{}", path.display());
+            }
+        }
+    }
+}
+
 #[test]
 #[ignore]
 fn bounce_debug_dump() {
