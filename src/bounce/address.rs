@@ -82,8 +82,20 @@ fn strip_parameter_name(local: &str) -> &str {
     let Some((name, rest)) = local.split_once('=') else {
         return local;
     };
-    let name_like = name.chars().all(|c| c.is_ascii_alphabetic() || c == '.' || c == '-' || c == '_');
-    let known = ["from", "to", "rcpt", "orcpt", "sender", "recipient", "email", "user", "addr"];
+    let name_like = name
+        .chars()
+        .all(|c| c.is_ascii_alphabetic() || c == '.' || c == '-' || c == '_');
+    let known = [
+        "from",
+        "to",
+        "rcpt",
+        "orcpt",
+        "sender",
+        "recipient",
+        "email",
+        "user",
+        "addr",
+    ];
     let lower = name.to_ascii_lowercase();
     if name_like && known.iter().any(|k| lower.ends_with(k)) {
         rest
@@ -160,7 +172,10 @@ mod tests {
 
     #[test]
     fn quoted_and_odd_local_parts() {
-        assert_eq!(all("<\"neko....nyaan....\"@Example.org>... User"), ["\"neko....nyaan....\"@example.org"]);
+        assert_eq!(
+            all("<\"neko....nyaan....\"@Example.org>... User"),
+            ["\"neko....nyaan....\"@example.org"]
+        );
         assert_eq!(all("rfc822;neko..nyaan.@docomo.ne.jp"), ["neko..nyaan.@docomo.ne.jp"]);
     }
 

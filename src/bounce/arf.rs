@@ -16,7 +16,12 @@ const NOT_COMPLAINTS: &[&str] = &["auth-failure", "not-spam", "virus"];
 /// it (then the returned Message-ID is what identifies it).
 pub fn entries(report: &str, original: &Original) -> Vec<Entry> {
     let fields = dsn::fields(report);
-    let value = |name: &str| fields.iter().find(|(n, _)| n == name).map(|(_, v)| v.trim().to_string());
+    let value = |name: &str| {
+        fields
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.trim().to_string())
+    };
     // The type is shown and stored: keep it to the registry's alphabet.
     let feedback_type = value("feedback-type")
         .map(|t| {
@@ -50,7 +55,9 @@ pub fn entries(report: &str, original: &Original) -> Vec<Entry> {
         recipient,
         status: None,
         reply_code: None,
-        diagnostic: format!("Feedback-Type: {feedback_type} {diagnostic}").trim().to_string(),
+        diagnostic: format!("Feedback-Type: {feedback_type} {diagnostic}")
+            .trim()
+            .to_string(),
         class,
         reason: Reason::Feedback,
         feedback_type: Some(feedback_type.clone()),
@@ -80,7 +87,8 @@ mod tests {
 
     #[test]
     fn complaint_per_original_recipient() {
-        let report = "Feedback-Type: abuse\nUser-Agent: SomeISP/1.0\nVersion: 1\nOriginal-Rcpt-To: <Reader@Example.net>\n";
+        let report =
+            "Feedback-Type: abuse\nUser-Agent: SomeISP/1.0\nVersion: 1\nOriginal-Rcpt-To: <Reader@Example.net>\n";
         let e = entries(report, &Original::default());
         assert_eq!(e.len(), 1);
         assert_eq!(e[0].recipient.as_deref(), Some("reader@example.net"));
@@ -90,7 +98,10 @@ mod tests {
 
     #[test]
     fn redacted_reports_fall_back_to_the_returned_to() {
-        let original = Original { message_id: None, recipients: vec!["r@example.org".into()] };
+        let original = Original {
+            message_id: None,
+            recipients: vec!["r@example.org".into()],
+        };
         let e = entries("Feedback-Type: opt-out\n", &original);
         assert_eq!(e[0].recipient.as_deref(), Some("r@example.org"));
         assert_eq!(e[0].class, Class::Complaint);
@@ -104,7 +115,10 @@ mod tests {
 
     #[test]
     fn authentication_failure_reports_are_not_complaints() {
-        let e = entries("Feedback-Type: auth-failure\nAuth-Failure: dkim\n", &Original::default());
+        let e = entries(
+            "Feedback-Type: auth-failure\nAuth-Failure: dkim\n",
+            &Original::default(),
+        );
         assert_eq!((e[0].class, e[0].recipient.clone()), (Class::Ignore, None));
     }
 }

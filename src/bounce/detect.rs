@@ -15,11 +15,32 @@ pub enum AutoReply {
 }
 
 const REPLY_SUBJECTS: &[&str] = &[
-    "auto:", "auto reply", "auto-reply", "autoreply", "auto response", "auto-response", "autoresponse",
-    "automatic reply", "automatic response", "automatische antwort", "réponse automatique",
-    "reponse automatique", "risposta automatica", "respuesta automática", "respuesta automatica",
-    "out of office", "out of the office", "away from", "on vacation", "vacation", "abwesenheit",
-    "absence", "away until", "自動応答", "自動返信", "不在",
+    "auto:",
+    "auto reply",
+    "auto-reply",
+    "autoreply",
+    "auto response",
+    "auto-response",
+    "autoresponse",
+    "automatic reply",
+    "automatic response",
+    "automatische antwort",
+    "réponse automatique",
+    "reponse automatique",
+    "risposta automatica",
+    "respuesta automática",
+    "respuesta automatica",
+    "out of office",
+    "out of the office",
+    "away from",
+    "on vacation",
+    "vacation",
+    "abwesenheit",
+    "absence",
+    "away until",
+    "自動応答",
+    "自動返信",
+    "不在",
 ];
 
 /// Is this an automatic reply (RFC 3834), and how sure is that?
@@ -31,9 +52,10 @@ pub fn auto_reply(mail: &Mail) -> AutoReply {
         || mail.header("x-autorespond").is_some()
         || mail.header("x-autoresponder").is_some()
         || precedence.contains("auto_reply")
-        || mail.header("x-apple-action").is_some_and(|v| v.eq_ignore_ascii_case("vacation"))
-        || mail.headers.iter().any(|(n, _)| n == "x-ms-exchange-inbox-rules-loop")
-            && subject_says_reply(&mail.subject);
+        || mail
+            .header("x-apple-action")
+            .is_some_and(|v| v.eq_ignore_ascii_case("vacation"))
+        || mail.headers.iter().any(|(n, _)| n == "x-ms-exchange-inbox-rules-loop") && subject_says_reply(&mail.subject);
     if flagged {
         AutoReply::Headers
     } else if subject_says_reply(&mail.subject) {
@@ -45,26 +67,69 @@ pub fn auto_reply(mail: &Mail) -> AutoReply {
 
 fn subject_says_reply(subject: &str) -> bool {
     let s = subject.trim().to_lowercase();
-    REPLY_SUBJECTS.iter().any(|p| s.starts_with(p) || (p.len() > 8 && s.contains(p)))
+    REPLY_SUBJECTS
+        .iter()
+        .any(|p| s.starts_with(p) || (p.len() > 8 && s.contains(p)))
 }
 
 const BOUNCE_SUBJECTS: &[&str] = &[
-    "undeliver", "undelivered", "non-deliver", "nondeliver", "not delivered", "delivery fail",
-    "delivery status notification", "delivery notification", "failure notice", "failed delivery",
-    "failure delivery", "delivery failure", "returned mail", "mail delivery failed", "returning message",
-    "mail system error", "message delivery has failed", "delivery problem", "could not be delivered",
-    "delivery has failed", "mail failure", "rejected:", "warning: message", "delayed mail", "delivery delayed",
-    "delivery report", "mail delivery", "errors from",
+    "undeliver",
+    "undelivered",
+    "non-deliver",
+    "nondeliver",
+    "not delivered",
+    "delivery fail",
+    "delivery status notification",
+    "delivery notification",
+    "failure notice",
+    "failed delivery",
+    "failure delivery",
+    "delivery failure",
+    "returned mail",
+    "mail delivery failed",
+    "returning message",
+    "mail system error",
+    "message delivery has failed",
+    "delivery problem",
+    "could not be delivered",
+    "delivery has failed",
+    "mail failure",
+    "rejected:",
+    "warning: message",
+    "delayed mail",
+    "delivery delayed",
+    "delivery report",
+    "mail delivery",
+    "errors from",
 ];
 
 const BOUNCE_PHRASES: &[&str] = &[
-    "could not be delivered", "couldn't be delivered", "was not delivered", "wasn't delivered",
-    "undeliverable", "delivery has failed", "delivery failed", "delivery to the following recipient",
-    "not able to deliver", "wasn't able to deliver", "unable to deliver", "failed permanently",
-    "permanent error", "following address(es) failed", "following addresses had", "did not reach",
-    "could not deliver", "error delivering", "rejected by the server", "has not yet been delivered",
-    "not be delivered", "delivery status notification", "transcript of session",
-    "message delivery has failed", "was automatically rejected", "failure reasons",
+    "could not be delivered",
+    "couldn't be delivered",
+    "was not delivered",
+    "wasn't delivered",
+    "undeliverable",
+    "delivery has failed",
+    "delivery failed",
+    "delivery to the following recipient",
+    "not able to deliver",
+    "wasn't able to deliver",
+    "unable to deliver",
+    "failed permanently",
+    "permanent error",
+    "following address(es) failed",
+    "following addresses had",
+    "did not reach",
+    "could not deliver",
+    "error delivering",
+    "rejected by the server",
+    "has not yet been delivered",
+    "not be delivered",
+    "delivery status notification",
+    "transcript of session",
+    "message delivery has failed",
+    "was automatically rejected",
+    "failure reasons",
 ];
 
 /// How sure the sender, headers, subject and words are that this is a bounce.

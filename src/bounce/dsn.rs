@@ -144,7 +144,11 @@ fn apply(r: &mut DsnRecipient, name: &str, value: String) {
         }
         "diagnostic-code" => {
             // `smtp; 550 …`: the type names the protocol of the text.
-            let text = value.split_once(';').map_or(value.as_str(), |(_, t)| t).trim().to_string();
+            let text = value
+                .split_once(';')
+                .map_or(value.as_str(), |(_, t)| t)
+                .trim()
+                .to_string();
             r.diagnostic = Some(match r.diagnostic.take() {
                 Some(prev) => format!("{prev} {text}"),
                 None => text,
@@ -163,10 +167,15 @@ pub fn inline(text: &str) -> Option<&str> {
     if !(has_recipient && has_outcome) {
         return None;
     }
-    let start = ["\nreporting-mta:", "\naction:", "\nfinal-recipient:", "\noriginal-recipient:"]
-        .iter()
-        .filter_map(|p| lower.find(p))
-        .min()?;
+    let start = [
+        "\nreporting-mta:",
+        "\naction:",
+        "\nfinal-recipient:",
+        "\noriginal-recipient:",
+    ]
+    .iter()
+    .filter_map(|p| lower.find(p))
+    .min()?;
     text.get(start + 1..)
 }
 

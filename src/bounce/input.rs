@@ -175,7 +175,14 @@ pub fn split_mbox(mut reader: impl BufRead, path: &Path, each: &mut dyn FnMut(So
             } else if bytes.ends_with(b"\n\n") {
                 bytes.pop();
             }
-            each(source, if too_large { Err(InputError::TooLarge) } else { Ok(bytes) });
+            each(
+                source,
+                if too_large {
+                    Err(InputError::TooLarge)
+                } else {
+                    Ok(bytes)
+                },
+            );
         }
     };
     loop {
@@ -255,9 +262,13 @@ fn read_line_capped(reader: &mut impl BufRead, buf: &mut Vec<u8>, max: usize) ->
 mod tests {
     use super::*;
 
-    fn split(text: &[u8]) -> Vec<(Option<usize>, Result<Vec<u8>, String>)> {
+    type Split = Vec<(Option<usize>, Result<Vec<u8>, String>)>;
+
+    fn split(text: &[u8]) -> Split {
         let mut out = Vec::new();
-        split_mbox(text, Path::new("box"), &mut |s, r| out.push((s.line, r.map_err(|e| e.to_string()))));
+        split_mbox(text, Path::new("box"), &mut |s, r| {
+            out.push((s.line, r.map_err(|e| e.to_string())))
+        });
         out
     }
 
@@ -266,7 +277,10 @@ mod tests {
         let mbox = b"From a@b Mon Jan  1 00:00:00 2024\nSubject: one\n\n>From here\n>>From there\n\nFrom x@y Tue Jan  2 00:00:00 2024\r\nSubject: two\r\n\r\nbody\r\n";
         let got = split(mbox);
         assert_eq!(got.len(), 2);
-        assert_eq!(got[0], (Some(1), Ok(b"Subject: one\n\nFrom here\n>From there\n".to_vec())));
+        assert_eq!(
+            got[0],
+            (Some(1), Ok(b"Subject: one\n\nFrom here\n>From there\n".to_vec()))
+        );
         assert_eq!(got[1], (Some(7), Ok(b"Subject: two\r\n\r\nbody\r\n".to_vec())));
     }
 
@@ -288,7 +302,10 @@ mod tests {
 
     #[test]
     fn sources_print_path_and_line() {
-        let s = Source { path: "box.mbox".into(), line: Some(12) };
+        let s = Source {
+            path: "box.mbox".into(),
+            line: Some(12),
+        };
         assert_eq!(s.to_string(), "box.mbox:12");
     }
 }

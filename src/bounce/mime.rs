@@ -46,17 +46,26 @@ pub fn field<'a>(fields: &'a Fields, name: &str) -> Option<&'a str> {
 }
 
 fn unfold(raw: &str) -> String {
-    raw.split(['\r', '\n']).map(str::trim).filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" ")
+    raw.split(['\r', '\n'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn fields_of(msg: &Message<'_>) -> Fields {
-    msg.headers_raw().map(|(n, v)| (n.to_ascii_lowercase(), unfold(v))).collect()
+    msg.headers_raw()
+        .map(|(n, v)| (n.to_ascii_lowercase(), unfold(v)))
+        .collect()
 }
 
 /// Header fields at the start of `bytes` (a `text/rfc822-headers` part or
 /// the text after a "copy of the message follows" line).
 pub fn header_fields(bytes: &[u8]) -> Fields {
-    MessageParser::default().parse_headers(bytes).map(|m| fields_of(&m)).unwrap_or_default()
+    MessageParser::default()
+        .parse_headers(bytes)
+        .map(|m| fields_of(&m))
+        .unwrap_or_default()
 }
 
 /// At most this many embedded messages are read. mail-parser builds (and
@@ -142,7 +151,11 @@ fn walk(msg: &Message<'_>, id: u32, depth: usize, mail: &mut Mail, last_leaf: &m
     }
     let (ctype, sub) = content_type(part);
     if let PartType::Multipart(children) = &part.body {
-        let children = if sub == "alternative" { preferred_alternative(msg, children) } else { children.clone() };
+        let children = if sub == "alternative" {
+            preferred_alternative(msg, children)
+        } else {
+            children.clone()
+        };
         for child in children {
             walk(msg, child, depth + 1, mail, last_leaf);
         }
@@ -160,19 +173,17 @@ fn walk(msg: &Message<'_>, id: u32, depth: usize, mail: &mut Mail, last_leaf: &m
     match (ctype.as_str(), sub.as_str()) {
         ("message", "delivery-status" | "global-delivery-status") => mail.dsn.push(text_of(part)),
         ("message", "feedback-report") => mail.feedback = Some(text_of(part)),
-        ("message", "rfc822" | "global") => {
-            if mail.returned.is_none() {
-                mail.returned = Some(match &part.body {
-                    PartType::Message(m) => fields_of(m),
-                    _ => header_fields(text_of(part).as_bytes()),
-                });
-            }
+        ("message", "rfc822" | "global") if mail.returned.is_none() => {
+            mail.returned = Some(match &part.body {
+                PartType::Message(m) => fields_of(m),
+                _ => header_fields(text_of(part).as_bytes()),
+            });
         }
-        ("text", "rfc822-headers" | "rfc822-header") | ("message", "global-headers") => {
-            if mail.returned.is_none() {
-                mail.returned = Some(header_fields(text_of(part).as_bytes()));
-            }
+        ("text", "rfc822-headers" | "rfc822-header") | ("message", "global-headers") if mail.returned.is_none() => {
+            mail.returned = Some(header_fields(text_of(part).as_bytes()));
         }
+        // A second returned message or header block is not the bounce's text.
+        ("text", "rfc822-headers" | "rfc822-header") | ("message", _) => {}
         ("text", _) => mail.texts.push(text_of(part)),
         _ => {}
     }

@@ -11,6 +11,7 @@ mod address;
 mod arf;
 mod detect;
 mod dsn;
+mod entries;
 pub mod input;
 mod mime;
 mod model;
@@ -21,6 +22,6 @@ mod smtp;
 mod text;
 
 pub use model::{issue_from_message_id, Class, Entry, Kind, Original, Reason, Report};
-pub use read::{debug_dump, parse, BadMessage};
+pub use read::{parse, BadMessage};
 pub use rules::{classify_reply, Verdict};
 pub use smtp::Command;

@@ -207,7 +207,9 @@ impl Report {
         if candidates.peek().is_none() {
             return Some(issue);
         }
-        candidates.any(|r| crate::message::recipient_hash(issue, r) == hash).then_some(issue)
+        candidates
+            .any(|r| crate::message::recipient_hash(issue, r) == hash)
+            .then_some(issue)
     }
 }
 
@@ -230,7 +232,10 @@ mod tests {
 
     #[test]
     fn our_message_ids_give_the_issue() {
-        assert_eq!(issue_from_message_id("<2026-w47.0123456789abcdef@example.com>"), Some("2026-w47"));
+        assert_eq!(
+            issue_from_message_id("<2026-w47.0123456789abcdef@example.com>"),
+            Some("2026-w47")
+        );
         assert_eq!(issue_from_message_id("<v1.2.00000000deadbeef@x.org>"), Some("v1.2"));
         assert_eq!(issue_from_message_id(" <a.0123456789abcdef@x> "), Some("a"));
     }
@@ -268,7 +273,10 @@ mod tests {
         assert_eq!(r.issue_for(&entry(Some("other@example.org"))), None);
         // The returned To names the reader when the DSN names a forward.
         let r = report(&id, &["reader@example.org"]);
-        assert_eq!(r.issue_for(&entry(Some("forwarded@elsewhere.example"))), Some("2026-w47"));
+        assert_eq!(
+            r.issue_for(&entry(Some("forwarded@elsewhere.example"))),
+            Some("2026-w47")
+        );
         // Nobody to check against: the shape is all there is.
         let r = report(&id, &[]);
         assert_eq!(r.issue_for(&entry(None)), Some("2026-w47"));

@@ -88,7 +88,10 @@ pub fn normalise(text: &str) -> String {
         last = f.end;
     }
     out.push_str(&text[last..]);
-    let words: Vec<String> = out.split_whitespace().map(|w| url_host(w).unwrap_or_else(|| w.to_lowercase())).collect();
+    let words: Vec<String> = out
+        .split_whitespace()
+        .map(|w| url_host(w).unwrap_or_else(|| w.to_lowercase()))
+        .collect();
     words.join(" ")
 }
 
@@ -97,7 +100,11 @@ fn url_host(word: &str) -> Option<String> {
     let lower = word.to_lowercase();
     let at = lower.find("http://").or_else(|| lower.find("https://"))?;
     let rest = &lower[at..];
-    let host = rest.split("//").nth(1)?.split(['/', '?', '#', ')', '>', '\'', '"']).next()?;
+    let host = rest
+        .split("//")
+        .nth(1)?
+        .split(['/', '?', '#', ')', '>', '\'', '"'])
+        .next()?;
     Some(format!("{}url({host})", &lower[..at]))
 }
 
@@ -245,15 +252,31 @@ mod tests {
 
     #[test]
     fn missing_addresses_are_hard() {
-        assert_eq!(reply(550, "5.1.1 <a@b.example>: Recipient address rejected: User unknown"), (Class::Hard, Reason::UserUnknown));
+        assert_eq!(
+            reply(550, "5.1.1 <a@b.example>: Recipient address rejected: User unknown"),
+            (Class::Hard, Reason::UserUnknown)
+        );
         assert_eq!(reply(550, "5.1.2 Host unknown"), (Class::Hard, Reason::HostUnknown));
-        assert_eq!(reply(554, "5.1.10 Recipient address has null MX"), (Class::Hard, Reason::NotAccept));
+        assert_eq!(
+            reply(554, "5.1.10 Recipient address has null MX"),
+            (Class::Hard, Reason::NotAccept)
+        );
     }
 
     #[test]
     fn blocks_of_the_sender_are_soft() {
-        assert_eq!(reply(550, "5.7.1 Service unavailable; client host blocked using zen.spamhaus.org").0, Class::Soft);
-        assert_eq!(reply(550, "5.7.26 Unauthenticated email is not accepted (DMARC)").1, Reason::AuthFailure);
+        assert_eq!(
+            reply(
+                550,
+                "5.7.1 Service unavailable; client host blocked using zen.spamhaus.org"
+            )
+            .0,
+            Class::Soft
+        );
+        assert_eq!(
+            reply(550, "5.7.26 Unauthenticated email is not accepted (DMARC)").1,
+            Reason::AuthFailure
+        );
         assert_eq!(reply(554, "5.7.1 Message rejected as spam").0, Class::Soft);
         assert_eq!(reply(550, "5.7.1 Relaying denied").1, Reason::NoRelaying);
         assert_eq!(reply(421, "4.7.0 Too many connections, slow down").0, Class::Soft);
@@ -261,7 +284,10 @@ mod tests {
 
     #[test]
     fn transient_failures_are_soft() {
-        assert_eq!(reply(450, "4.1.1 <a@b.example>: Recipient address rejected: User unknown").0, Class::Soft);
+        assert_eq!(
+            reply(450, "4.1.1 <a@b.example>: Recipient address rejected: User unknown").0,
+            Class::Soft
+        );
         assert_eq!(reply(452, "4.2.2 Mailbox full").1, Reason::MailboxFull);
     }
 
@@ -282,7 +308,13 @@ mod tests {
             context: "",
             about_sender: false,
         };
-        assert_eq!(classify(&f), Verdict { class: Class::Soft, reason: Reason::Filtered });
+        assert_eq!(
+            classify(&f),
+            Verdict {
+                class: Class::Soft,
+                reason: Reason::Filtered
+            }
+        );
     }
 
     #[test]
@@ -293,7 +325,11 @@ mod tests {
 
     #[test]
     fn delivered_is_ignored() {
-        let f = Facts { status: Some("2.1.5"), action: Some("delivered"), ..Default::default() };
+        let f = Facts {
+            status: Some("2.1.5"),
+            action: Some("delivered"),
+            ..Default::default()
+        };
         assert_eq!(classify(&f).class, Class::Ignore);
     }
 }

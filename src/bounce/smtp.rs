@@ -33,26 +33,35 @@ pub fn find_statuses(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut i = 0;
     while i + 5 <= b.len() {
-        let ok_before = i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'.');
-        if ok_before && matches!(b[i], b'2' | b'4' | b'5') && b[i + 1] == b'.' && (b'0'..=b'7').contains(&b[i + 2]) {
-            if b[i + 3] == b'.' {
-                let mut j = i + 4;
-                while j < b.len() && j < i + 7 && b[j].is_ascii_digit() {
-                    j += 1;
-                }
-                let after_ok = j == b.len()
-                    || !(b[j].is_ascii_alphanumeric()
-                        || (b[j] == b'.' && b.get(j + 1).is_some_and(|c| c.is_ascii_digit())));
-                if j > i + 4 && after_ok {
-                    out.push(text[i..j].to_string());
-                    i = j;
-                    continue;
-                }
+        match status_at(b, i) {
+            Some(end) => {
+                out.push(text[i..end].to_string());
+                i = end;
             }
+            None => i += 1,
         }
-        i += 1;
     }
     out
+}
+
+/// The end of a status code starting at byte `i`, if one does.
+fn status_at(b: &[u8], i: usize) -> Option<usize> {
+    let ok_before = i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'.');
+    let head = ok_before
+        && matches!(b[i], b'2' | b'4' | b'5')
+        && b.get(i + 1) == Some(&b'.')
+        && b.get(i + 2).is_some_and(|c| (b'0'..=b'7').contains(c))
+        && b.get(i + 3) == Some(&b'.');
+    if !head {
+        return None;
+    }
+    let mut j = i + 4;
+    while j < b.len() && j < i + 7 && b[j].is_ascii_digit() {
+        j += 1;
+    }
+    let after_ok = j == b.len()
+        || !(b[j].is_ascii_alphanumeric() || (b[j] == b'.' && b.get(j + 1).is_some_and(|c| c.is_ascii_digit())));
+    (j > i + 4 && after_ok).then_some(j)
 }
 
 /// Is the code only a class (`5.0.0`, `4.0.0`): no information beyond it?
@@ -130,9 +139,13 @@ pub fn find_reply_code(text: &str) -> Option<u16> {
         }
         let before = if i == 0 { b' ' } else { b[i - 1] };
         let after = b.get(i + 3).copied().unwrap_or(b' ');
-        if !matches!(before, b' ' | b'\t' | b'\n' | b'#' | b'(' | b'<' | b'"' | b'\'' | b':' | b';' | b'[')
-            || !matches!(after, b' ' | b'\t' | b'\r' | b'\n' | b'-' | b':' | b',' | b')' | b'\'' | b'"')
-        {
+        if !matches!(
+            before,
+            b' ' | b'\t' | b'\n' | b'#' | b'(' | b'<' | b'"' | b'\'' | b':' | b';' | b'['
+        ) || !matches!(
+            after,
+            b' ' | b'\t' | b'\r' | b'\n' | b'-' | b':' | b',' | b')' | b'\'' | b'"'
+        ) {
             continue;
         }
         let code: u16 = text[i..i + 3].parse().ok()?;
@@ -186,7 +199,10 @@ pub fn find_command(text: &str) -> Option<Command> {
     // ASCII lower-casing keeps byte offsets, so positions compare.
     let lower = text.to_ascii_lowercase();
     let by_phrase = PHRASES.iter().filter_map(|(p, c)| lower.rfind(p).map(|at| (at, *c)));
-    by_phrase.chain(command_words(text)).max_by_key(|(at, _)| *at).map(|(_, c)| c)
+    by_phrase
+        .chain(command_words(text))
+        .max_by_key(|(at, _)| *at)
+        .map(|(_, c)| c)
 }
 
 /// Commands written as upper-case words (`RCPT`, `DATA`, `MAIL FROM`,
@@ -236,20 +252,47 @@ mod tests {
 
     #[test]
     fn status_choice() {
-        assert_eq!(pick_status(Some("5.1.1"), "550 5.7.1 blacklisted", Some(550)).as_deref(), Some("5.7.1"));
-        assert_eq!(pick_status(Some("5.1.1"), "550 5.1.0 x", Some(550)).as_deref(), Some("5.1.1"));
-        assert_eq!(pick_status(Some("4.4.7"), "expired <421 4.4.2 timed out>", None).as_deref(), Some("4.4.2"));
-        assert_eq!(pick_status(None, "250 2.1.5 Ok 451 4.3.0 Error", None).as_deref(), Some("4.3.0"));
-        assert_eq!(pick_status(Some("5.0.0"), "550 5.7.1 blocked", Some(550)).as_deref(), Some("5.7.1"));
-        assert_eq!(pick_status(Some("5.0.0"), "no code here", None).as_deref(), Some("5.0.0"));
-        assert_eq!(pick_status(None, "550 4.2.2 odd 5.2.2 ok", Some(550)).as_deref(), Some("5.2.2"));
+        assert_eq!(
+            pick_status(Some("5.1.1"), "550 5.7.1 blacklisted", Some(550)).as_deref(),
+            Some("5.7.1")
+        );
+        assert_eq!(
+            pick_status(Some("5.1.1"), "550 5.1.0 x", Some(550)).as_deref(),
+            Some("5.1.1")
+        );
+        assert_eq!(
+            pick_status(Some("4.4.7"), "expired <421 4.4.2 timed out>", None).as_deref(),
+            Some("4.4.2")
+        );
+        assert_eq!(
+            pick_status(None, "250 2.1.5 Ok 451 4.3.0 Error", None).as_deref(),
+            Some("4.3.0")
+        );
+        assert_eq!(
+            pick_status(Some("5.0.0"), "550 5.7.1 blocked", Some(550)).as_deref(),
+            Some("5.7.1")
+        );
+        assert_eq!(
+            pick_status(Some("5.0.0"), "no code here", None).as_deref(),
+            Some("5.0.0")
+        );
+        assert_eq!(
+            pick_status(None, "550 4.2.2 odd 5.2.2 ok", Some(550)).as_deref(),
+            Some("5.2.2")
+        );
         assert_eq!(pick_status(None, "nothing", Some(550)), None);
-        assert_eq!(pick_status(Some("garbage"), "x 4.4.7 y", None).as_deref(), Some("4.4.7"));
+        assert_eq!(
+            pick_status(Some("garbage"), "x 4.4.7 y", None).as_deref(),
+            Some("4.4.7")
+        );
     }
 
     #[test]
     fn reply_next_to_a_status() {
-        assert_eq!(reply_before("554 4.4.7 expired <421 4.4.2 timed out>", "4.4.2"), Some(421));
+        assert_eq!(
+            reply_before("554 4.4.7 expired <421 4.4.2 timed out>", "4.4.2"),
+            Some(421)
+        );
         assert_eq!(reply_before("x 550-5.7.1 y", "5.7.1"), Some(550));
         assert_eq!(reply_before("id 1550 5.7.1", "5.7.1"), None);
         assert_eq!(reply_before("5.7.1", "5.7.1"), None);
@@ -268,7 +311,10 @@ mod tests {
 
     #[test]
     fn commands() {
-        assert_eq!(find_command("smtp error from remote mail server after rcpt to:<a@b>:"), Some(Command::Rcpt));
+        assert_eq!(
+            find_command("smtp error from remote mail server after rcpt to:<a@b>:"),
+            Some(Command::Rcpt)
+        );
         assert_eq!(find_command("(in reply to end of data command)"), Some(Command::Data));
         assert_eq!(find_command(">>> MAIL From:<a@b>\n<<< 550 no"), Some(Command::Mail));
         assert_eq!(find_command("SMTP:RCPT host 192.0.2.1: 553"), Some(Command::Rcpt));

@@ -88,11 +88,31 @@ pub fn split_returned(text: &str) -> (&str, Option<&str>) {
 fn is_sender_context(lower_line: &str, start: usize) -> bool {
     let before = &lower_line[..start];
     let trimmed = lower_line.trim_start();
-    const HEADERS: &[&str] = &["from:", "to:", "cc:", "reply-to:", "sender:", "return-path:", "subject:", "sent:"];
+    const HEADERS: &[&str] = &[
+        "from:",
+        "to:",
+        "cc:",
+        "reply-to:",
+        "sender:",
+        "return-path:",
+        "subject:",
+        "sent:",
+    ];
     HEADERS.iter().any(|h| trimmed.starts_with(h))
-        || ["mail from:", "mail from: ", "mail from:<", "envelope-from", "from:<", "from <"]
-            .iter()
-            .any(|p| before.trim_end_matches(['<', ' ']).ends_with(p.trim_end_matches(['<', ' '])))
+        || [
+            "mail from:",
+            "mail from: ",
+            "mail from:<",
+            "envelope-from",
+            "from:<",
+            "from <",
+        ]
+        .iter()
+        .any(|p| {
+            before
+                .trim_end_matches(['<', ' '])
+                .ends_with(p.trim_end_matches(['<', ' ']))
+        })
 }
 
 /// A line that closes the block before it: a section rule or the start of
@@ -120,7 +140,9 @@ fn is_self_contained(line: &str, start: usize, end: usize) -> bool {
 /// (`>>> RCPT`, `<<< 550`).
 fn opens_transcript_line(line: &str) -> bool {
     let t = line.trim_start();
-    t.starts_with(">>>") || t.starts_with("<<<") || (t.len() >= 4 && t.as_bytes()[..3].iter().all(u8::is_ascii_digit) && matches!(t.as_bytes()[3], b' ' | b'-'))
+    t.starts_with(">>>")
+        || t.starts_with("<<<")
+        || (t.len() >= 4 && t.as_bytes()[..3].iter().all(u8::is_ascii_digit) && matches!(t.as_bytes()[3], b' ' | b'-'))
 }
 
 /// The recipient a line is about: its first address that is a recipient.
@@ -156,7 +178,9 @@ pub fn recipient_blocks(report: &str, known: &[String], exclude: &[String]) -> V
     let mut out: Vec<Block> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
     for (n, lead) in leads.iter().enumerate() {
-        let Some((addr, start, end_of_addr)) = lead else { continue };
+        let Some((addr, start, end_of_addr)) = lead else {
+            continue;
+        };
         let self_contained = is_self_contained(lines[n], *start, *end_of_addr);
         let mut end = n + 1;
         while end < lines.len() && leads[end].is_none() && !is_separator(lines[end]) {
@@ -201,8 +225,15 @@ pub fn html_to_text(html: &str) -> String {
             break;
         };
         let tag = rest[lt + 1..lt + gt].to_ascii_lowercase();
-        let name = tag.trim_start_matches('/').split([' ', '/', '\t', '\n']).next().unwrap_or("");
-        if matches!(name, "br" | "p" | "div" | "tr" | "li" | "h1" | "h2" | "h3" | "pre" | "table") {
+        let name = tag
+            .trim_start_matches('/')
+            .split([' ', '/', '\t', '\n'])
+            .next()
+            .unwrap_or("");
+        if matches!(
+            name,
+            "br" | "p" | "div" | "tr" | "li" | "h1" | "h2" | "h3" | "pre" | "table"
+        ) {
             out.push('\n');
         }
         rest = &rest[lt + gt + 1..];
@@ -230,7 +261,9 @@ fn decode_entities(s: &str) -> String {
             "quot" => Some('"'),
             "apos" => Some('\''),
             "nbsp" => Some(' '),
-            n if n.starts_with("#x") || n.starts_with("#X") => u32::from_str_radix(&n[2..], 16).ok().and_then(char::from_u32),
+            n if n.starts_with("#x") || n.starts_with("#X") => {
+                u32::from_str_radix(&n[2..], 16).ok().and_then(char::from_u32)
+            }
             n if n.starts_with('#') => n[1..].parse().ok().and_then(char::from_u32),
             _ => None,
         });
@@ -292,6 +325,9 @@ mod tests {
 
     #[test]
     fn html_reads_as_text() {
-        assert_eq!(html_to_text("<p>a&amp;b</p><style>x{}</style>c&#64;d<br>e"), "\na&b\nc@d\ne");
+        assert_eq!(
+            html_to_text("<p>a&amp;b</p><style>x{}</style>c&#64;d<br>e"),
+            "\na&b\nc@d\ne"
+        );
     }
 }

@@ -49,7 +49,11 @@ fn parse(args: BouncesParseArgs) -> anyhow::Result<Exit> {
                 eprintln!("{source}: {}: {w}", output::paint("33", "warning"));
             }
             let written = report.entries.iter().try_for_each(|e| {
-                let line = if args.json { json_line(&source, &report, e) } else { text_line(&source, &report, e, paint) };
+                let line = if args.json {
+                    json_line(&source, &report, e)
+                } else {
+                    text_line(&source, &report, e, paint)
+                };
                 writeln!(out, "{line}")
             });
             note_write(&mut tally, written);

@@ -131,17 +131,3 @@ fn cut_corpus_messages_read_without_panic() {
         }
     }
 }
-
-#[test]
-#[ignore]
-fn bounce_debug_dump() {
-    let Ok(files) = std::env::var("BOUNCE_DEBUG") else { return };
-    for f in files.split(',') {
-        let p = Path::new("../shared/corpus/bounces/mail").join(f);
-        input::read(&p, &mut |s, b| {
-            let b = b.unwrap();
-            println!("===== {s}\n{}", bounce::debug_dump(&b));
-            println!("{:#?}", bounce::parse(&b));
-        });
-    }
-}

@@ -35,7 +35,10 @@ fn parse_stdin(sb: &Sandbox, args: &[&str], input: &[u8]) -> Run {
 }
 
 fn json_rows(run: &Run) -> Vec<serde_json::Value> {
-    run.stdout.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}"))).collect()
+    run.stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect()
 }
 
 #[test]
@@ -46,7 +49,10 @@ fn one_eml_reads_as_a_hard_bounce_of_our_issue() {
     sb.write("b.eml", postfix_dsn(READER, "5.1.1", diag, &id));
     let run = parse(&sb, &["b.eml"]);
     run.expect_code(0);
-    assert_eq!(run.stdout, "b.eml: hard reader@example.org userunknown 5.1.1 550 issue=2026-w47\n");
+    assert_eq!(
+        run.stdout,
+        "b.eml: hard reader@example.org userunknown 5.1.1 550 issue=2026-w47\n"
+    );
     assert_eq!(run.stderr, "");
     let rows = json_rows(parse(&sb, &["--json", "b.eml"]).expect_code(0));
     assert_eq!(
@@ -63,10 +69,16 @@ fn one_eml_reads_as_a_hard_bounce_of_our_issue() {
 fn a_policy_block_of_the_sender_is_soft() {
     let sb = Sandbox::empty();
     let diag = "554 5.7.1 Service unavailable; Client host [198.51.100.7] blocked using zen.spamhaus.org";
-    sb.write("b.eml", postfix_dsn(READER, "5.7.1", diag, &our_message_id("2026-w47", READER)));
+    sb.write(
+        "b.eml",
+        postfix_dsn(READER, "5.7.1", diag, &our_message_id("2026-w47", READER)),
+    );
     let run = parse(&sb, &["b.eml"]);
     run.expect_code(0);
-    assert_eq!(run.stdout, "b.eml: soft reader@example.org blocked 5.7.1 554 issue=2026-w47\n");
+    assert_eq!(
+        run.stdout,
+        "b.eml: soft reader@example.org blocked 5.7.1 554 issue=2026-w47\n"
+    );
 }
 
 #[test]
@@ -74,8 +86,14 @@ fn a_report_about_someone_elses_message_names_no_issue() {
     let sb = Sandbox::empty();
     let diag = "550 5.1.1 user unknown";
     // Our shape, but the hash is not ours for this recipient.
-    sb.write("shape.eml", postfix_dsn(READER, "5.1.1", diag, "<2026-w47.0123456789abcdef@news.example.com>"));
-    sb.write("other.eml", postfix_dsn(READER, "5.1.1", diag, "<CAF=x1y2@mail.gmail.com>"));
+    sb.write(
+        "shape.eml",
+        postfix_dsn(READER, "5.1.1", diag, "<2026-w47.0123456789abcdef@news.example.com>"),
+    );
+    sb.write(
+        "other.eml",
+        postfix_dsn(READER, "5.1.1", diag, "<CAF=x1y2@mail.gmail.com>"),
+    );
     let rows = json_rows(parse(&sb, &["--json", "shape.eml", "other.eml"]).expect_code(0));
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[0]["issue"], serde_json::Value::Null);
@@ -89,13 +107,26 @@ fn a_report_about_someone_elses_message_names_no_issue() {
 #[test]
 fn every_kind_of_message_gives_its_rows() {
     let sb = Sandbox::empty();
-    sb.write("exim.eml", exim_text(READER, "550 5.7.1 Message rejected due to content restrictions (spam)"));
+    sb.write(
+        "exim.eml",
+        exim_text(READER, "550 5.7.1 Message rejected due to content restrictions (spam)"),
+    );
     sb.write("qmail.eml", qmail_two("gone@example.org", "full@example.org"));
     sb.write("arf.eml", arf(READER, &our_message_id("2026-w47", READER)));
     sb.write("global.eml", GLOBAL_DSN);
     sb.write("vacation.eml", VACATION);
     sb.write("plain.eml", PLAIN);
-    let run = parse(&sb, &["exim.eml", "qmail.eml", "arf.eml", "global.eml", "vacation.eml", "plain.eml"]);
+    let run = parse(
+        &sb,
+        &[
+            "exim.eml",
+            "qmail.eml",
+            "arf.eml",
+            "global.eml",
+            "vacation.eml",
+            "plain.eml",
+        ],
+    );
     run.expect_code(0);
     assert_eq!(
         run.stdout,
@@ -115,13 +146,24 @@ fn every_kind_of_message_gives_its_rows() {
 #[test]
 fn crlf_reads_like_lf() {
     let sb = Sandbox::empty();
-    let dsn = postfix_dsn(READER, "5.2.2", "552 5.2.2 Mailbox full", &our_message_id("2026-w47", READER));
+    let dsn = postfix_dsn(
+        READER,
+        "5.2.2",
+        "552 5.2.2 Mailbox full",
+        &our_message_id("2026-w47", READER),
+    );
     sb.write("lf.eml", &dsn);
     sb.write("crlf.eml", crlf(&dsn));
-    sb.write("crlf-text.eml", crlf(&qmail_two("gone@example.org", "full@example.org")));
+    sb.write(
+        "crlf-text.eml",
+        crlf(&qmail_two("gone@example.org", "full@example.org")),
+    );
     let lf = parse(&sb, &["lf.eml"]);
     let cr = parse(&sb, &["crlf.eml"]);
-    assert_eq!(cr.expect_code(0).stdout.replace("crlf.eml", "lf.eml"), lf.expect_code(0).stdout);
+    assert_eq!(
+        cr.expect_code(0).stdout.replace("crlf.eml", "lf.eml"),
+        lf.expect_code(0).stdout
+    );
     let text = parse(&sb, &["crlf-text.eml"]);
     assert_eq!(text.expect_code(0).stdout.lines().count(), 2);
 }
@@ -143,7 +185,10 @@ fn a_folder_reads_its_eml_files_in_name_order() {
 fn a_maildir_reads_cur_and_new_but_not_tmp() {
     let sb = Sandbox::empty();
     sb.write("Maildir/cur/1772531201.M1P1.host:2,S", VACATION);
-    sb.write("Maildir/new/1772531202.M2P1.host", exim_text(READER, "550 5.1.1 No such user"));
+    sb.write(
+        "Maildir/new/1772531202.M2P1.host",
+        exim_text(READER, "550 5.1.1 No such user"),
+    );
     sb.write("Maildir/tmp/1772531203.M3P1.host", PLAIN);
     let run = parse(&sb, &["Maildir"]);
     run.expect_code(0);
@@ -180,11 +225,15 @@ fn stdin_takes_one_message_or_an_mbox() {
     let one = parse_stdin(&sb, &["-"], exim_text(READER, "550 5.1.1 No such user").as_bytes());
     one.expect_code(0);
     assert_eq!(one.stdout, "-: hard reader@example.org userunknown 5.1.1 550\n");
-    let mbox = format!("From MAILER-DAEMON Wed Mar  4 08:00:00 2026\n{VACATION}\nFrom x@y Wed Mar  4 09:00:00 2026\n{PLAIN}");
+    let mbox =
+        format!("From MAILER-DAEMON Wed Mar  4 08:00:00 2026\n{VACATION}\nFrom x@y Wed Mar  4 09:00:00 2026\n{PLAIN}");
     let two = parse_stdin(&sb, &["--json", "-"], mbox.as_bytes());
     let rows = json_rows(two.expect_code(0));
     assert_eq!(rows.len(), 2);
-    assert_eq!((rows[0]["file"].as_str(), rows[0]["line"].as_u64()), (Some("-"), Some(1)));
+    assert_eq!(
+        (rows[0]["file"].as_str(), rows[0]["line"].as_u64()),
+        (Some("-"), Some(1))
+    );
     assert_eq!(rows[1]["reason"], "not-a-bounce");
 }
 
@@ -193,6 +242,9 @@ fn it_changes_nothing_on_disk() {
     let sb = Sandbox::empty();
     sb.write("b.eml", exim_text(READER, "550 5.1.1 No such user"));
     parse(&sb, &["b.eml"]).expect_code(0);
-    let entries: Vec<_> = std::fs::read_dir(sb.dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let entries: Vec<_> = std::fs::read_dir(sb.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(entries, ["b.eml"]);
 }

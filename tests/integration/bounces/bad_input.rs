@@ -59,7 +59,9 @@ fn a_returned_message_cut_short_is_normal() {
 #[test]
 fn binary_garbage_and_empty_files_are_one_line_each() {
     let sb = Sandbox::empty();
-    let garbage: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let garbage: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
     sb.write("garbage.bin", &garbage);
     sb.write("png.eml", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR");
     sb.write("empty.eml", "");

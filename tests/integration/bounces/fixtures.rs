@@ -5,7 +5,10 @@
 
 /// Our Message-ID for `issue` and `email` (the shape `send` gives it).
 pub fn our_message_id(issue: &str, email: &str) -> String {
-    format!("<{issue}.{}@news.example.com>", newsletter::message::recipient_hash(issue, email))
+    format!(
+        "<{issue}.{}@news.example.com>",
+        newsletter::message::recipient_hash(issue, email)
+    )
 }
 
 /// A Postfix-style DSN for one recipient; `message_id` is the returned

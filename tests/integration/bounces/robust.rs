@@ -8,7 +8,10 @@ use proptest::prelude::*;
 use std::path::Path;
 
 fn config() -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(64);
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(64);
     ProptestConfig {
         cases,
         ..ProptestConfig::default()
@@ -18,7 +21,12 @@ fn config() -> ProptestConfig {
 fn seeds() -> Vec<String> {
     let rcpt = "reader@example.org";
     vec![
-        postfix_dsn(rcpt, "5.1.1", "550 5.1.1 user unknown", "<a.0123456789abcdef@x.example>"),
+        postfix_dsn(
+            rcpt,
+            "5.1.1",
+            "550 5.1.1 user unknown",
+            "<a.0123456789abcdef@x.example>",
+        ),
         exim_text(rcpt, "550 5.7.1 blocked"),
         qmail_two("a@example.org", "b@example.org"),
         arf(rcpt, "<m@x.example>"),
@@ -97,6 +105,9 @@ fn deep_nesting_does_not_overflow_the_stack() {
 #[test]
 fn a_huge_line_of_at_signs_is_read() {
     let mut msg = exim_text("reader@example.org", "550 5.1.1 No such user");
-    msg.insert_str(msg.find("This message").unwrap(), &format!("{}\n", "x@".repeat(2_000_000)));
+    msg.insert_str(
+        msg.find("This message").unwrap(),
+        &format!("{}\n", "x@".repeat(2_000_000)),
+    );
     check(msg.as_bytes());
 }
