@@ -53,6 +53,7 @@ pub fn entries(report: &str, original: &Original) -> Vec<Entry> {
         .join(" ");
     let row = |recipient: Option<String>| Entry {
         recipient,
+        original_recipient: None,
         status: None,
         reply_code: None,
         diagnostic: format!("Feedback-Type: {feedback_type} {diagnostic}")
@@ -72,6 +73,7 @@ pub fn entries(report: &str, original: &Original) -> Vec<Entry> {
 pub fn vacation(mail: &Mail) -> Entry {
     Entry {
         recipient: mail.header("from").and_then(address::first),
+        original_recipient: None,
         status: None,
         reply_code: None,
         diagnostic: mail.subject.chars().take(200).collect(),

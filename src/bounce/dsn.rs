@@ -17,6 +17,12 @@ pub struct DsnRecipient {
 }
 
 impl DsnRecipient {
+    /// The `Original-Recipient` address, when it differs from the final one.
+    pub fn original(&self) -> Option<String> {
+        let original = self.original_recipient.as_deref().and_then(address_of)?;
+        (self.recipient().as_deref() != Some(original.as_str())).then_some(original)
+    }
+
     /// The address this block is about.
     pub fn recipient(&self) -> Option<String> {
         self.final_recipient

@@ -51,7 +51,9 @@ pub(super) fn dsn_entries(recipients: &[dsn::DsnRecipient], ctx: &Context) -> Ve
                 own: block.unwrap_or(""),
                 shown,
             };
-            Some(entry(rcpt, &about, ctx))
+            let mut e = entry(rcpt, &about, ctx);
+            e.original_recipient = r.original();
+            Some(e)
         })
         .collect()
 }
@@ -118,7 +120,9 @@ pub(super) fn text_entries(mail: &Mail, ctx: &Context, original: &Original) -> V
                 own: &primary,
                 shown: &primary,
             };
-            entry(b.recipient.clone(), &about, ctx)
+            let mut e = entry(b.recipient.clone(), &about, ctx);
+            e.original_recipient = b.generated_from();
+            e
         })
         .collect()
 }
@@ -174,6 +178,7 @@ fn entry(rcpt: String, said: &Said<'_>, ctx: &Context) -> Entry {
     let verdict = rules::classify(&facts);
     Entry {
         recipient: (!rcpt.is_empty()).then_some(rcpt),
+        original_recipient: None,
         status,
         reply_code: reply,
         diagnostic: text::squash(said.shown).chars().take(MAX_DIAGNOSTIC).collect(),

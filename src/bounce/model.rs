@@ -160,6 +160,10 @@ pub enum Kind {
 pub struct Entry {
     /// Lower-cased address the report is about.
     pub recipient: Option<String>,
+    /// The address as it was sent to, when the report says the failure
+    /// happened after a rewrite or forward (DSN `Original-Recipient`, Exim's
+    /// "generated from").
+    pub original_recipient: Option<String>,
     /// RFC 3463 enhanced status code found in the message, e.g. `5.1.1`.
     pub status: Option<String>,
     /// SMTP reply code, e.g. 550.
@@ -203,7 +207,12 @@ impl Report {
         let id = self.original.message_id.as_deref()?;
         let issue = issue_from_message_id(id)?;
         let hash = id.rsplit_once('@')?.0.rsplit_once('.')?.1;
-        let mut candidates = entry.recipient.iter().chain(&self.original.recipients).peekable();
+        let mut candidates = entry
+            .recipient
+            .iter()
+            .chain(&entry.original_recipient)
+            .chain(&self.original.recipients)
+            .peekable();
         if candidates.peek().is_none() {
             return Some(issue);
         }
@@ -243,6 +252,7 @@ mod tests {
     fn entry(recipient: Option<&str>) -> Entry {
         Entry {
             recipient: recipient.map(str::to_string),
+            original_recipient: None,
             status: None,
             reply_code: None,
             diagnostic: String::new(),

@@ -37,10 +37,10 @@ pub const BY_TEXT: &[(Reason, &[&str])] = &[
         "account has been locked", "account locked", "deactivated", "inactive account", "account inactive",
         "account is inactive", "mailbox is inactive", "account expired", "account has expired",
         "user(s) account is disabled", "temporarily disabled", "is not active", "account * disabled",
-        "mailbox * disabled", "mailbox inactive",
+        "mailbox * disabled", "mailbox inactive", "account * inactive",
     ]),
     (Reason::HasMoved, &[
-        "has been replaced by",
+        "has been replaced by", "no longer on server",
     ]),
     (Reason::VirusDetected, &[
         "virus", "malware", "infected", "trojan",
@@ -111,6 +111,7 @@ pub const BY_TEXT: &[(Reason, &[&str])] = &[
         "unknown domain", "unrouteable address", "unroutable address", "unrouteable domain",
         "host or domain name not found", "name or service not known", "couldn't find a mail exchanger",
         "could not find a mail exchanger", "no mail exchanger", "mx not found", "domain name not found", "nxdomain",
+        "domain * does not exist", "find the recipient domain", "nonexistent domain", "non-existent domain",
         "name server: .: host not found", "unknown mail domain", "mail domain mentioned",
     ]),
     (Reason::UserUnknown, &[
@@ -130,6 +131,7 @@ pub const BY_TEXT: &[(Reason, &[&str])] = &[
         "is not a known user", "not a known user", "unknown or illegal", "unknown local part", "unknown local-part",
         "no one at this address", "illegal alias", "does not exist here", "nessun utente", "no existe",
         "utilisateur inconnu", "unbekannt", "existiert nicht", "destinatario inesistente",
+        "inactive email address",
     ]),
     (Reason::Filtered, &[
         "filtered", "rejected by recipient", "recipient rejected", "refused by recipient",

@@ -218,6 +218,7 @@ fn original(returned: &Fields) -> Original {
 fn ignore_row(reason: Reason) -> Entry {
     Entry {
         recipient: None,
+        original_recipient: None,
         status: None,
         reply_code: None,
         diagnostic: String::new(),

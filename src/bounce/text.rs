@@ -11,6 +11,16 @@ pub struct Block {
     pub text: String,
 }
 
+impl Block {
+    /// Exim's "(generated from a@b)": the address before an alias or a
+    /// forward rewrote it.
+    pub fn generated_from(&self) -> Option<String> {
+        let lower = self.text.to_ascii_lowercase();
+        let at = lower.find("generated from")?;
+        address::first(&self.text[at..]).filter(|a| *a != self.recipient)
+    }
+}
+
 /// Lines that announce the returned message (or its headers). Compared
 /// against the line with dashes, stars and spaces trimmed, lower-cased.
 const RETURNED_MARKERS: &[&str] = &[
@@ -86,8 +96,12 @@ pub fn split_returned(text: &str) -> (&str, Option<&str>) {
 /// Does the address on this line sit in a quoted header or a sender
 /// context, where it is not a failed recipient?
 fn is_sender_context(lower_line: &str, start: usize) -> bool {
-    let before = &lower_line[..start];
+    let before = lower_line.get(..start).unwrap_or(lower_line);
     let trimmed = lower_line.trim_start();
+    if before.contains("generated from") {
+        // The address an alias was expanded from, not another failure.
+        return true;
+    }
     const HEADERS: &[&str] = &[
         "from:",
         "to:",
@@ -150,7 +164,8 @@ fn opens_transcript_line(line: &str) -> bool {
 /// candidates; otherwise every address counts except the `exclude`d ones
 /// (our own), the mail system's and those quoted as a sender or in a header.
 fn lead_of(line: &str, known: &HashSet<&str>, exclude: &[String]) -> Option<(String, usize, usize)> {
-    let lower = line.to_lowercase();
+    // ASCII lower-casing keeps the byte offsets of the addresses.
+    let lower = line.to_ascii_lowercase();
     address::find_all(line)
         .into_iter()
         .find(|f| {

@@ -58,7 +58,7 @@ fn one_eml_reads_as_a_hard_bounce_of_our_issue() {
     assert_eq!(
         rows,
         [serde_json::json!({
-            "file": "b.eml", "line": null, "kind": "dsn", "recipient": READER, "class": "hard",
+            "file": "b.eml", "line": null, "kind": "dsn", "recipient": READER, "original_recipient": null, "class": "hard",
             "reason": "userunknown", "status": "5.1.1", "reply_code": 550, "feedback_type": null,
             "issue": "2026-w47", "message_id": id, "diagnostic": diag,
         })]
@@ -102,6 +102,28 @@ fn a_report_about_someone_elses_message_names_no_issue() {
     assert_eq!(rows[1]["message_id"], "<CAF=x1y2@mail.gmail.com>");
     // Still read: the class is the reading of the failure.
     assert_eq!(rows[0]["class"], "hard");
+}
+
+#[test]
+fn a_forwarded_address_keeps_the_one_we_sent_to() {
+    let sb = Sandbox::empty();
+    let fwd = "reader.forward@elsewhere.example";
+    let msg = exim_text(fwd, "550 5.1.1 No such user")
+        .replace(&format!("X-Failed-Recipients: {fwd}\n"), "")
+        .replace(
+            &format!("  {fwd}\n"),
+            &format!("  {fwd}\n    (generated from {READER})\n"),
+        )
+        .replace(
+            "Message-ID: <a1b2c3@news.example.com>",
+            &format!("Message-ID: {}", our_message_id("2026-w48", READER)),
+        );
+    sb.write("fwd.eml", msg);
+    let rows = json_rows(parse(&sb, &["--json", "fwd.eml"]).expect_code(0));
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["recipient"], fwd);
+    assert_eq!(rows[0]["original_recipient"], READER);
+    assert_eq!(rows[0]["issue"], "2026-w48");
 }
 
 #[test]

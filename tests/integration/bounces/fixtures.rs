@@ -1,7 +1,8 @@
 //! Bounce messages written for these tests (not taken from any corpus), in
 //! the shapes real MTAs send: a Postfix-style DSN, an Exim-style text
 //! bounce, a qmail-style one, an ARF complaint, an RFC 6533 global DSN, an
-//! auto-reply and an ordinary message.
+//! auto-reply and an ordinary message. Raw strings keep the indentation
+//! that the MTAs' formats have.
 
 /// Our Message-ID for `issue` and `email` (the shape `send` gives it).
 pub fn our_message_id(issue: &str, email: &str) -> String {
@@ -15,202 +16,209 @@ pub fn our_message_id(issue: &str, email: &str) -> String {
 /// message's.
 pub fn postfix_dsn(rcpt: &str, status: &str, diagnostic: &str, message_id: &str) -> String {
     format!(
-        "Return-Path: <>\n\
-Received: by mx.example.net (Postfix) id 4F1A2B3C4D; Tue,  3 Mar 2026 10:00:01 +0000 (UTC)\n\
-Date: Tue,  3 Mar 2026 10:00:01 +0000 (UTC)\n\
-From: MAILER-DAEMON@mx.example.net (Mail Delivery System)\n\
-Subject: Undelivered Mail Returned to Sender\n\
-To: weekly@news.example.com\n\
-Auto-Submitted: auto-replied\n\
-MIME-Version: 1.0\n\
-Content-Type: multipart/report; report-type=delivery-status;\n\
-\tboundary=\"4F1A2B3C4D.1772531201/mx.example.net\"\n\
-Message-Id: <20260303100001.4F1A2B3C4D@mx.example.net>\n\
-\n\
-This is a MIME-encapsulated message.\n\
-\n\
---4F1A2B3C4D.1772531201/mx.example.net\n\
-Content-Description: Notification\n\
-Content-Type: text/plain; charset=us-ascii\n\
-\n\
-This is the mail system at host mx.example.net.\n\
-\n\
-I'm sorry to have to inform you that your message could not\n\
-be delivered to one or more recipients. It's attached below.\n\
-\n\
-                   The mail system\n\
-\n\
-<{rcpt}>: host mail.example.org[192.0.2.25] said: {diagnostic} (in reply to\n\
-    RCPT TO command)\n\
-\n\
---4F1A2B3C4D.1772531201/mx.example.net\n\
-Content-Description: Delivery report\n\
-Content-Type: message/delivery-status\n\
-\n\
-Reporting-MTA: dns; mx.example.net\n\
-X-Postfix-Queue-ID: 4F1A2B3C4D\n\
-Arrival-Date: Tue,  3 Mar 2026 09:59:58 +0000 (UTC)\n\
-\n\
-Final-Recipient: rfc822; {rcpt}\n\
-Original-Recipient: rfc822;{rcpt}\n\
-Action: failed\n\
-Status: {status}\n\
-Remote-MTA: dns; mail.example.org\n\
-Diagnostic-Code: smtp; {diagnostic}\n\
-\n\
---4F1A2B3C4D.1772531201/mx.example.net\n\
-Content-Description: Undelivered Message Headers\n\
-Content-Type: text/rfc822-headers\n\
-\n\
-From: Field Notes <weekly@news.example.com>\n\
-To: {rcpt}\n\
-Subject: Field Notes #47\n\
-Message-ID: {message_id}\n\
-Date: Tue,  3 Mar 2026 09:59:57 +0000\n\
-\n\
---4F1A2B3C4D.1772531201/mx.example.net--\n"
+        r#"Return-Path: <>
+Received: by mx.example.net (Postfix) id 4F1A2B3C4D; Tue,  3 Mar 2026 10:00:01 +0000 (UTC)
+Date: Tue,  3 Mar 2026 10:00:01 +0000 (UTC)
+From: MAILER-DAEMON@mx.example.net (Mail Delivery System)
+Subject: Undelivered Mail Returned to Sender
+To: weekly@news.example.com
+Auto-Submitted: auto-replied
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status;
+	boundary="4F1A2B3C4D.1772531201/mx.example.net"
+Message-Id: <20260303100001.4F1A2B3C4D@mx.example.net>
+
+This is a MIME-encapsulated message.
+
+--4F1A2B3C4D.1772531201/mx.example.net
+Content-Description: Notification
+Content-Type: text/plain; charset=us-ascii
+
+This is the mail system at host mx.example.net.
+
+I'm sorry to have to inform you that your message could not
+be delivered to one or more recipients. It's attached below.
+
+                   The mail system
+
+<{rcpt}>: host mail.example.org[192.0.2.25] said: {diagnostic} (in reply to
+    RCPT TO command)
+
+--4F1A2B3C4D.1772531201/mx.example.net
+Content-Description: Delivery report
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.example.net
+X-Postfix-Queue-ID: 4F1A2B3C4D
+Arrival-Date: Tue,  3 Mar 2026 09:59:58 +0000 (UTC)
+
+Final-Recipient: rfc822; {rcpt}
+Original-Recipient: rfc822;{rcpt}
+Action: failed
+Status: {status}
+Remote-MTA: dns; mail.example.org
+Diagnostic-Code: smtp; {diagnostic}
+
+--4F1A2B3C4D.1772531201/mx.example.net
+Content-Description: Undelivered Message Headers
+Content-Type: text/rfc822-headers
+
+From: Field Notes <weekly@news.example.com>
+To: {rcpt}
+Subject: Field Notes #47
+Message-ID: {message_id}
+Date: Tue,  3 Mar 2026 09:59:57 +0000
+
+--4F1A2B3C4D.1772531201/mx.example.net--
+"#
     )
 }
 
 /// An Exim-style text bounce (no DSN part), with the copy of the message.
 pub fn exim_text(rcpt: &str, error: &str) -> String {
     format!(
-        "Return-path: <>\n\
-From: Mail Delivery System <Mailer-Daemon@relay.example.net>\n\
-To: weekly@news.example.com\n\
-Subject: Mail delivery failed: returning message to sender\n\
-X-Failed-Recipients: {rcpt}\n\
-Auto-Submitted: auto-replied\n\
-Date: Wed, 04 Mar 2026 08:00:00 +0000\n\
-\n\
-This message was created automatically by mail delivery software.\n\
-\n\
-A message that you sent could not be delivered to one or more of its\n\
-recipients. This is a permanent error. The following address(es) failed:\n\
-\n\
-  {rcpt}\n\
-    host mx.example.org [192.0.2.30]\n\
-    SMTP error from remote mail server after RCPT TO:<{rcpt}>:\n\
-    {error}\n\
-\n\
------- This is a copy of the message, including all the headers. ------\n\
-\n\
-Return-path: <weekly@news.example.com>\n\
-From: Field Notes <weekly@news.example.com>\n\
-To: {rcpt}\n\
-Subject: Field Notes #48\n\
-Message-ID: <a1b2c3@news.example.com>\n\
-\n\
-Hello.\n"
+        r#"Return-path: <>
+From: Mail Delivery System <Mailer-Daemon@relay.example.net>
+To: weekly@news.example.com
+Subject: Mail delivery failed: returning message to sender
+X-Failed-Recipients: {rcpt}
+Auto-Submitted: auto-replied
+Date: Wed, 04 Mar 2026 08:00:00 +0000
+
+This message was created automatically by mail delivery software.
+
+A message that you sent could not be delivered to one or more of its
+recipients. This is a permanent error. The following address(es) failed:
+
+  {rcpt}
+    host mx.example.org [192.0.2.30]
+    SMTP error from remote mail server after RCPT TO:<{rcpt}>:
+    {error}
+
+------ This is a copy of the message, including all the headers. ------
+
+Return-path: <weekly@news.example.com>
+From: Field Notes <weekly@news.example.com>
+To: {rcpt}
+Subject: Field Notes #48
+Message-ID: <a1b2c3@news.example.com>
+
+Hello.
+"#
     )
 }
 
 /// A qmail-style text bounce for two recipients.
 pub fn qmail_two(first: &str, second: &str) -> String {
     format!(
-        "From: MAILER-DAEMON@mail.example.net\n\
-To: weekly@news.example.com\n\
-Subject: failure notice\n\
-\n\
-Hi. This is the qmail-send program at mail.example.net.\n\
-I'm afraid I wasn't able to deliver your message to the following addresses.\n\
-This is a permanent error; I've given up. Sorry it didn't work out.\n\
-\n\
-<{first}>:\n\
-192.0.2.40 does not like recipient.\n\
-Remote host said: 550 5.1.1 <{first}>: No such user here\n\
-Giving up on 192.0.2.40.\n\
-\n\
-<{second}>:\n\
-192.0.2.40 does not like recipient.\n\
-Remote host said: 552 5.2.2 <{second}>: Mailbox full\n\
-Giving up on 192.0.2.40.\n\
-\n\
---- Below this line is a copy of the message.\n\
-\n\
-Return-Path: <weekly@news.example.com>\n\
-From: weekly@news.example.com\n\
-Subject: Field Notes #49\n\
-\n\
-Hello.\n"
+        r#"From: MAILER-DAEMON@mail.example.net
+To: weekly@news.example.com
+Subject: failure notice
+
+Hi. This is the qmail-send program at mail.example.net.
+I'm afraid I wasn't able to deliver your message to the following addresses.
+This is a permanent error; I've given up. Sorry it didn't work out.
+
+<{first}>:
+192.0.2.40 does not like recipient.
+Remote host said: 550 5.1.1 <{first}>: No such user here
+Giving up on 192.0.2.40.
+
+<{second}>:
+192.0.2.40 does not like recipient.
+Remote host said: 552 5.2.2 <{second}>: Mailbox full
+Giving up on 192.0.2.40.
+
+--- Below this line is a copy of the message.
+
+Return-Path: <weekly@news.example.com>
+From: weekly@news.example.com
+Subject: Field Notes #49
+
+Hello.
+"#
     )
 }
 
 /// An RFC 5965 complaint about `message_id`, sent to `rcpt`.
 pub fn arf(rcpt: &str, message_id: &str) -> String {
     format!(
-        "From: Feedback Loop <fbl@isp.example>\n\
-To: abuse@news.example.com\n\
-Subject: Complaint about your message\n\
-MIME-Version: 1.0\n\
-Content-Type: multipart/report; report-type=feedback-report; boundary=\"fbl-part\"\n\
-\n\
---fbl-part\n\
-Content-Type: text/plain\n\
-\n\
-This is an email abuse report for a message received from 198.51.100.7.\n\
-\n\
---fbl-part\n\
-Content-Type: message/feedback-report\n\
-\n\
-Feedback-Type: abuse\n\
-User-Agent: ExampleFBL/2.0\n\
-Version: 1\n\
-Original-Mail-From: <weekly@news.example.com>\n\
-Original-Rcpt-To: <{rcpt}>\n\
-Source-IP: 198.51.100.7\n\
-\n\
---fbl-part\n\
-Content-Type: message/rfc822\n\
-\n\
-From: Field Notes <weekly@news.example.com>\n\
-To: {rcpt}\n\
-Subject: Field Notes #47\n\
-Message-ID: {message_id}\n\
-\n\
-Hello.\n\
---fbl-part--\n"
+        r#"From: Feedback Loop <fbl@isp.example>
+To: abuse@news.example.com
+Subject: Complaint about your message
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=feedback-report; boundary="fbl-part"
+
+--fbl-part
+Content-Type: text/plain
+
+This is an email abuse report for a message received from 198.51.100.7.
+
+--fbl-part
+Content-Type: message/feedback-report
+
+Feedback-Type: abuse
+User-Agent: ExampleFBL/2.0
+Version: 1
+Original-Mail-From: <weekly@news.example.com>
+Original-Rcpt-To: <{rcpt}>
+Source-IP: 198.51.100.7
+
+--fbl-part
+Content-Type: message/rfc822
+
+From: Field Notes <weekly@news.example.com>
+To: {rcpt}
+Subject: Field Notes #47
+Message-ID: {message_id}
+
+Hello.
+--fbl-part--
+"#
     )
 }
 
 /// An RFC 6533 DSN for a UTF-8 address.
-pub const GLOBAL_DSN: &str = "From: Mail Delivery System <mailer-daemon@mx.example.net>\n\
-To: weekly@news.example.com\n\
-Subject: Undelivered Mail Returned to Sender\n\
-MIME-Version: 1.0\n\
-Content-Type: multipart/report; report-type=global-delivery-status; boundary=\"g\"\n\
-\n\
---g\n\
-Content-Type: text/plain; charset=utf-8\n\
-\n\
-Your message could not be delivered.\n\
-\n\
---g\n\
-Content-Type: message/global-delivery-status\n\
-\n\
-Reporting-MTA: dns; mx.example.net\n\
-\n\
-Final-Recipient: utf-8; \\x{8AAD}\\x{8005}@example.org\n\
-Action: failed\n\
-Status: 5.1.1\n\
-Diagnostic-Code: smtp; 550 5.1.1 mailbox does not exist\n\
-\n\
---g--\n";
+pub const GLOBAL_DSN: &str = r#"From: Mail Delivery System <mailer-daemon@mx.example.net>
+To: weekly@news.example.com
+Subject: Undelivered Mail Returned to Sender
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=global-delivery-status; boundary="g"
+
+--g
+Content-Type: text/plain; charset=utf-8
+
+Your message could not be delivered.
+
+--g
+Content-Type: message/global-delivery-status
+
+Reporting-MTA: dns; mx.example.net
+
+Final-Recipient: utf-8; \x{8AAD}\x{8005}@example.org
+Action: failed
+Status: 5.1.1
+Diagnostic-Code: smtp; 550 5.1.1 mailbox does not exist
+
+--g--
+"#;
 
 /// An out-of-office reply.
-pub const VACATION: &str = "From: Reader <reader@example.org>\n\
-To: weekly@news.example.com\n\
-Subject: Automatic reply: Field Notes #47\n\
-Auto-Submitted: auto-replied\n\
-\n\
-I am away until Monday.\n";
+pub const VACATION: &str = r#"From: Reader <reader@example.org>
+To: weekly@news.example.com
+Subject: Automatic reply: Field Notes #47
+Auto-Submitted: auto-replied
+
+I am away until Monday.
+"#;
 
 /// An ordinary message that happens to be in the bounce mailbox.
-pub const PLAIN: &str = "From: Someone <someone@example.org>\n\
-To: weekly@news.example.com\n\
-Subject: Loved this week's issue\n\
-\n\
-Thanks for the links.\n";
+pub const PLAIN: &str = r#"From: Someone <someone@example.org>
+To: weekly@news.example.com
+Subject: Loved this week's issue
+
+Thanks for the links.
+"#;
 
 /// LF → CRLF.
 pub fn crlf(s: &str) -> String {
