@@ -92,7 +92,7 @@ retries = {retries}
         (self.dir / "newsletter.toml").write_text(cfg)
 
     def run(self, *args, background=False):
-        env = dict(os.environ, NO_COLOR="1", NEWSLETTER_UNSUBSCRIBE_SECRET="interop-secret",
+        env = dict(os.environ, NO_COLOR="1", NEWSLETTER_UNSUBSCRIBE_SECRET="interop-secret-0123456789",
                    NEWSLETTER_RETRY_BASE_MS="300")
         cmd = [BIN, *args]
         if background:

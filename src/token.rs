@@ -4,7 +4,7 @@
 //! lookup; the MAC is checked in constant time.
 
 use crate::config::Config;
-use crate::diag::Diagnostic;
+use crate::keys::UnsubscribeKey;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use hmac::{Hmac, KeyInit, Mac};
@@ -15,9 +15,6 @@ type HmacSha256 = Hmac<Sha256>;
 /// Separates the fields inside the MAC input, so that ("ab", "c") and
 /// ("a", "bc") cannot collide; the prefix versions the scheme.
 const DOMAIN: &[u8] = b"newsletter-unsubscribe-v1\0";
-
-/// Keys shorter than this still work, but `check` warns about them.
-pub const MIN_KEY_BYTES: usize = 16;
 
 fn mac(key: &[u8], list_id: &str, email_lower: &str) -> HmacSha256 {
     let mut m = HmacSha256::new_from_slice(key).expect("HMAC accepts keys of any length");
@@ -30,7 +27,7 @@ fn mac(key: &[u8], list_id: &str, email_lower: &str) -> HmacSha256 {
 
 /// The token for `email` on the list `list_id`.
 pub fn make(key: &[u8], list_id: &str, email: &str) -> String {
-    let email = crate::subscribers::address_key(email);
+    let email = crate::address::key(email);
     let tag = mac(key, list_id, &email).finalize().into_bytes();
     format!(
         "{}.{}",
@@ -46,7 +43,7 @@ pub fn verify(key: &[u8], list_id: &str, token: &str) -> Option<String> {
     let email = String::from_utf8(URL_SAFE_NO_PAD.decode(addr_b64).ok()?).ok()?;
     let tag = URL_SAFE_NO_PAD.decode(tag_b64).ok()?;
     // Only addresses in the form `make` produces can verify.
-    if email != crate::subscribers::address_key(&email) {
+    if email != crate::address::key(&email) {
         return None;
     }
     mac(key, list_id, &email).verify_slice(&tag).ok()?;
@@ -55,53 +52,9 @@ pub fn verify(key: &[u8], list_id: &str, token: &str) -> Option<String> {
 
 /// `[newsletter] unsubscribe_url` with `{token}` filled in for `email`, or
 /// None when no such URL is configured.
-pub fn unsubscribe_url(cfg: &Config, key: &[u8], email: &str) -> Option<String> {
+pub fn unsubscribe_url(cfg: &Config, key: &UnsubscribeKey, email: &str) -> Option<String> {
     let template = cfg.newsletter.unsubscribe_url.as_deref()?;
-    Some(template.replace("{token}", &make(key, &cfg.newsletter.list_id, email)))
-}
-
-/// Problems with the token key, for `newsletter check`: an unsubscribe URL
-/// without a key is an error (no message could carry a working link); a
-/// short key is a warning.
-pub fn check_config(cfg: &Config) -> Vec<Diagnostic> {
-    check_key(cfg, cfg.unsubscribe_secret().as_deref())
-}
-
-fn check_key(cfg: &Config, key: Option<&[u8]>) -> Vec<Diagnostic> {
-    let var = &cfg.newsletter.unsubscribe_secret_env;
-    let hint = format!("generate a key with `openssl rand -base64 32` and export it as {var}");
-    let line = config_line(cfg, "unsubscribe_url");
-    match (cfg.newsletter.unsubscribe_url.is_some(), key) {
-        (true, None) => vec![Diagnostic::error(
-            &cfg.path,
-            line,
-            if line == 0 { 0 } else { 1 },
-            format!("unsubscribe_url is set but {var} is not"),
-        )
-        .with_hint(hint)],
-        (_, Some(key)) if key.len() < MIN_KEY_BYTES => vec![Diagnostic::warning(
-            &cfg.path,
-            0,
-            0,
-            format!("{var} is only {} bytes long; use at least {MIN_KEY_BYTES}", key.len()),
-        )
-        .with_hint(hint)],
-        _ => Vec::new(),
-    }
-}
-
-/// The line of `key = …` in the config file, or 0 when it cannot be found.
-fn config_line(cfg: &Config, key: &str) -> usize {
-    let Ok(text) = std::fs::read_to_string(&cfg.path) else {
-        return 0;
-    };
-    text.lines()
-        .position(|l| {
-            let l = l.trim_start();
-            l.strip_prefix(key)
-                .is_some_and(|rest| rest.trim_start().starts_with('='))
-        })
-        .map_or(0, |i| i + 1)
+    Some(template.replace("{token}", &make(key.bytes(), &cfg.newsletter.list_id, email)))
 }
 
 #[cfg(test)]
@@ -170,63 +123,22 @@ mod tests {
         assert_eq!(verify(KEY, "l", &t), None);
     }
 
-    fn config(dir: &std::path::Path, extra: &str, secret_env: &str) -> Config {
-        let text = format!(
-            "[newsletter]\nname = \"N\"\nfrom = \"n@example.com\"\nlist_id = \"weekly.example.com\"\n{extra}unsubscribe_secret_env = \"{secret_env}\"\n"
-        );
-        let path = dir.join("newsletter.toml");
-        std::fs::write(&path, &text).unwrap();
-        crate::config::parse(&path, &text).unwrap()
+    fn config(extra: &str) -> Config {
+        let text =
+            format!("[newsletter]\nname = \"N\"\nfrom = \"n@example.com\"\nlist_id = \"weekly.example.com\"\n{extra}");
+        crate::config::parse(std::path::Path::new("newsletter.toml"), &text).unwrap()
     }
 
     #[test]
     fn unsubscribe_url_fills_the_token() {
-        let dir = tempfile::tempdir().unwrap();
-        let cfg = config(
-            dir.path(),
-            "unsubscribe_url = \"https://example.com/u?token={token}\"\n",
-            "UNUSED_VAR",
-        );
-        let url = unsubscribe_url(&cfg, KEY, "Ann@example.com").unwrap();
+        let key = UnsubscribeKey::new(KEY).unwrap();
+        let cfg = config("unsubscribe_url = \"https://example.com/u?token={token}\"\n");
+        let url = unsubscribe_url(&cfg, &key, "Ann@example.com").unwrap();
         let token = url.strip_prefix("https://example.com/u?token=").unwrap();
         assert_eq!(
             verify(KEY, "weekly.example.com", token).as_deref(),
             Some("ann@example.com")
         );
-        let cfg = config(dir.path(), "", "UNUSED_VAR");
-        assert_eq!(unsubscribe_url(&cfg, KEY, "ann@example.com"), None);
-    }
-
-    #[test]
-    fn check_config_wants_a_key_for_the_url() {
-        let dir = tempfile::tempdir().unwrap();
-        // A variable that is never set: check_config reads the environment.
-        let cfg = config(
-            dir.path(),
-            "unsubscribe_url = \"https://example.com/u?token={token}\"\n",
-            "NL_TEST_TOKEN_KEY_A",
-        );
-        let d = check_config(&cfg);
-        assert_eq!(d.len(), 1);
-        let shown = d[0].to_string();
-        let expected = format!(
-            "{}:5:1: error: unsubscribe_url is set but NL_TEST_TOKEN_KEY_A is not\n  hint: generate a key with `openssl rand -base64 32` and export it as NL_TEST_TOKEN_KEY_A",
-            cfg.path.display()
-        );
-        assert_eq!(shown, expected);
-        let cfg = config(dir.path(), "", "NL_TEST_TOKEN_KEY_B");
-        let d = check_key(&cfg, Some(b"short"));
-        assert!(
-            d[0].to_string()
-                .contains("warning: NL_TEST_TOKEN_KEY_B is only 5 bytes long; use at least 16"),
-            "{}",
-            d[0]
-        );
-        let cfg = config(
-            dir.path(),
-            "unsubscribe_url = \"https://example.com/u?token={token}\"\n",
-            "NL_TEST_TOKEN_KEY_C",
-        );
-        assert!(check_key(&cfg, Some(b"0123456789abcdef0123")).is_empty());
+        assert_eq!(unsubscribe_url(&config(""), &key, "ann@example.com"), None);
     }
 }

@@ -121,7 +121,9 @@ fn normalise(local: &str, domain: &str) -> Option<String> {
     if labels.last().is_some_and(|l| l.chars().all(|c| c.is_ascii_digit())) {
         return None;
     }
-    Some(format!("{local}@{domain}").to_lowercase())
+    // The one comparison key (crate::address), so a bounce names an address
+    // exactly as the subscriber list and the journal do.
+    Some(crate::address::key(&format!("{local}@{domain}")))
 }
 
 /// The first address in `text`, if any.

@@ -6,7 +6,7 @@ use crate::bounce::{self, input, Entry, Report};
 use crate::cli::{BouncesCommand, BouncesParseArgs};
 use crate::exit::{Exit, Failure};
 use crate::output;
-use is_terminal::IsTerminal;
+use std::io::IsTerminal;
 use std::io::{self, Write};
 
 pub fn run(cmd: BouncesCommand) -> anyhow::Result<Exit> {

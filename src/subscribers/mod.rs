@@ -8,7 +8,8 @@ pub mod import;
 mod toml;
 mod validate;
 
-pub use validate::{address_key, validate_email, validate_name};
+use crate::address::key as address_key;
+pub use validate::{validate_email, validate_name};
 
 use crate::diag::Diagnostic;
 use std::collections::{HashMap, HashSet};
@@ -97,13 +98,6 @@ impl Subscriber {
         address_key(&self.email)
     }
 
-    pub fn attribute(&self, name: &str) -> Option<&str> {
-        self.attributes
-            .iter()
-            .find(|(k, _)| &**k == name)
-            .map(|(_, v)| v.as_str())
-    }
-
     /// Whether this subscriber is mailed: active and not suppressed.
     pub fn is_recipient(&self, suppressed: &HashSet<String>) -> bool {
         self.status == Status::Active && !suppressed.contains(&self.key())
@@ -137,11 +131,6 @@ impl Subscribers {
     /// (lower-cased addresses, from `state::suppression::suppressed_set`).
     pub fn recipients<'a>(&'a self, suppressed: &'a HashSet<String>) -> impl Iterator<Item = &'a Subscriber> + 'a {
         self.all.iter().filter(move |s| s.is_recipient(suppressed))
-    }
-
-    /// Keeps only the recipients, for callers that own the list.
-    pub fn retain_recipients(&mut self, suppressed: &HashSet<String>) {
-        self.all.retain(|s| s.is_recipient(suppressed));
     }
 
     pub fn find(&self, email: &str) -> Option<&Subscriber> {
@@ -205,16 +194,6 @@ pub fn load(dir: &Path) -> Subscribers {
     }
     out.all.shrink_to_fit();
     out
-}
-
-/// Loads the list and keeps only its recipients: active entries whose
-/// address is not in `suppressed` (lower-cased, see
-/// `state::suppression::suppressed_set`). The diagnostics are those of the
-/// whole list; `has_errors()` means nothing should be sent.
-pub fn load_recipients(dir: &Path, suppressed: &HashSet<String>) -> Subscribers {
-    let mut list = load(dir);
-    list.retain_recipients(suppressed);
-    list
 }
 
 /// One entry as read from a file, before validation.

@@ -13,6 +13,7 @@ mod preview;
 mod render;
 mod render_corpus;
 mod send;
+mod send_rules;
 mod smtp_server;
 mod smtp_settings;
 mod smtp_tls;
