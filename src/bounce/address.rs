@@ -59,7 +59,9 @@ fn quoted_at(text: &str, at: usize) -> Option<Found> {
     let before = text[..at].strip_suffix('"')?;
     let open = before.rfind('"')?;
     let local = &text[open..at];
-    if local.len() > 66 || local.contains(['\n', '\r']) {
+    // Control characters (a terminal escape, a line break) never belong in
+    // an address that is printed or stored.
+    if local.len() > 66 || local.chars().any(char::is_control) {
         return None;
     }
     let end = text[at + 1..]
@@ -179,6 +181,7 @@ mod tests {
             ["\"neko....nyaan....\"@example.org"]
         );
         assert_eq!(all("rfc822;neko..nyaan.@docomo.ne.jp"), ["neko..nyaan.@docomo.ne.jp"]);
+        assert!(all("<\"\x1b[31mx\"@example.org>").iter().all(|a| !a.contains('\x1b')));
     }
 
     #[test]

@@ -50,19 +50,25 @@ impl fmt::Display for BadMessage {
 impl std::error::Error for BadMessage {}
 
 /// A message must start with a header field and its header must be text.
+/// Raw ISO-2022-JP headers (ESC sequences) are text; NUL bytes and a run of
+/// other control bytes are not.
 fn check_shape(raw: &[u8]) -> Result<(), BadMessage> {
     let start = raw
         .iter()
         .position(|b| !b.is_ascii_whitespace())
         .ok_or(BadMessage::Empty)?;
-    let head_end = find(&raw[start..], b"\n\n")
-        .or_else(|| find(&raw[start..], b"\r\n\r\n"))
-        .map_or(raw.len(), |e| start + e);
-    let head = &raw[start..head_end.min(start + 64 * 1024)];
-    if head
+    let rest = &raw[start..raw.len().min(start + 64 * 1024)];
+    let head_end = [find(rest, b"\n\n"), find(rest, b"\r\n\r\n")]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(rest.len());
+    let head = &rest[..head_end];
+    let controls = head
         .iter()
-        .any(|&b| b == 0 || (b < 0x20 && !matches!(b, b'\t' | b'\r' | b'\n')) || b == 0x7f)
-    {
+        .filter(|&&b| (b < 0x20 && !matches!(b, b'\t' | b'\r' | b'\n' | 0x0c | 0x1b)) || b == 0x7f)
+        .count();
+    if head.contains(&0) || controls > 8 {
         return Err(BadMessage::Binary);
     }
     let first = head.split(|&b| b == b'\n').next().unwrap_or_default();
@@ -239,6 +245,11 @@ mod tests {
         assert_eq!(check_shape(b"\x89PNG\r\n\x1a\n\0\0"), Err(BadMessage::Binary));
         assert_eq!(check_shape(b"hello world\n\nbody"), Err(BadMessage::NoHeaders));
         assert_eq!(check_shape(b"Subject: x\r\n\r\n\0\0binary body is fine"), Ok(()));
+        assert_eq!(check_shape(b"Subject: \x1b$B%F%9%H\x1b(B\n\nraw ISO-2022-JP"), Ok(()));
+        assert_eq!(
+            check_shape(b"Subject: x\r\nTo: y\r\n\r\nbody\n\nmore\x01\x02\x03\x04\x05\x06\x07\x08\x0e"),
+            Ok(())
+        );
     }
 
     #[test]
