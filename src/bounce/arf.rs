@@ -54,6 +54,7 @@ pub fn entries(report: &str, original: &Original) -> Vec<Entry> {
     let row = |recipient: Option<String>| Entry {
         recipient,
         original_recipient: None,
+        action: None,
         status: None,
         reply_code: None,
         diagnostic: format!("Feedback-Type: {feedback_type} {diagnostic}")
@@ -74,6 +75,7 @@ pub fn vacation(mail: &Mail) -> Entry {
     Entry {
         recipient: mail.header("from").and_then(address::first),
         original_recipient: None,
+        action: None,
         status: None,
         reply_code: None,
         diagnostic: mail.subject.chars().take(200).collect(),

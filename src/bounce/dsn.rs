@@ -23,6 +23,14 @@ impl DsnRecipient {
         (self.recipient().as_deref() != Some(original.as_str())).then_some(original)
     }
 
+    /// The RFC 3464 action, when it is one of the five.
+    pub fn action(&self) -> Option<&str> {
+        let a = self.action.as_deref()?.split([' ', '(', ';']).next()?;
+        ["failed", "delayed", "delivered", "relayed", "expanded"]
+            .into_iter()
+            .find(|k| *k == a)
+    }
+
     /// The address this block is about.
     pub fn recipient(&self) -> Option<String> {
         self.final_recipient

@@ -45,7 +45,7 @@ pub(super) fn dsn_entries(recipients: &[dsn::DsnRecipient], ctx: &Context) -> Ve
             };
             let about = Said {
                 status_field: r.status.as_deref(),
-                action: r.action.as_deref(),
+                action: r.action(),
                 primary: &primary,
                 context,
                 own: block.unwrap_or(""),
@@ -80,6 +80,7 @@ pub(super) fn text_entries(mail: &Mail, ctx: &Context, original: &Original) -> V
             .collect();
     }
     let single = blocks.len() <= 1;
+    let action = if says_delayed(&ctx.report) { "delayed" } else { "failed" };
     // Text before the first recipient is about all of them ("Could not be
     // delivered because of …  The following recipients were affected: …").
     let preamble = blocks
@@ -98,7 +99,7 @@ pub(super) fn text_entries(mail: &Mail, ctx: &Context, original: &Original) -> V
         let (primary, context) = said(&ctx.report);
         let about = Said {
             status_field: None,
-            action: None,
+            action: Some(action),
             primary: &primary,
             context: &context,
             own: &primary,
@@ -114,7 +115,7 @@ pub(super) fn text_entries(mail: &Mail, ctx: &Context, original: &Original) -> V
             let (primary, context) = said(&b.text);
             let about = Said {
                 status_field: None,
-                action: None,
+                action: Some(action),
                 primary: &primary,
                 context: &context,
                 own: &primary,
@@ -125,6 +126,26 @@ pub(super) fn text_entries(mail: &Mail, ctx: &Context, original: &Original) -> V
             e
         })
         .collect()
+}
+
+/// A warning that delivery is late, not a failure: the message is still
+/// queued and may yet arrive.
+fn says_delayed(report: &str) -> bool {
+    const PHRASES: &[&str] = &[
+        "has been delayed",
+        "have been delayed",
+        "is delayed",
+        "not yet been delivered",
+        "delivery attempts will continue",
+        "will be retried",
+        "will retry",
+        "warning message only",
+        "still trying",
+        "do not need to resend",
+        "don't need to resend",
+    ];
+    let lower = report.to_lowercase();
+    PHRASES.iter().any(|p| lower.contains(p))
 }
 
 /// What a report says about one recipient.
@@ -179,6 +200,7 @@ fn entry(rcpt: String, said: &Said<'_>, ctx: &Context) -> Entry {
     Entry {
         recipient: (!rcpt.is_empty()).then_some(rcpt),
         original_recipient: None,
+        action: said.action.map(str::to_string),
         status,
         reply_code: reply,
         diagnostic: text::squash(said.shown).chars().take(MAX_DIAGNOSTIC).collect(),

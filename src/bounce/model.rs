@@ -164,6 +164,11 @@ pub struct Entry {
     /// happened after a rewrite or forward (DSN `Original-Recipient`, Exim's
     /// "generated from").
     pub original_recipient: Option<String>,
+    /// What the reporting system did: `failed`, `delayed` (a warning: it
+    /// is still trying), `delivered`, `relayed` or `expanded` (RFC 3464
+    /// `Action:`; for a text bounce, `delayed` when it says so, else
+    /// `failed`). None for complaints, auto-replies and other mail.
+    pub action: Option<String>,
     /// RFC 3463 enhanced status code found in the message, e.g. `5.1.1`.
     pub status: Option<String>,
     /// SMTP reply code, e.g. 550.
@@ -253,6 +258,7 @@ mod tests {
         Entry {
             recipient: recipient.map(str::to_string),
             original_recipient: None,
+            action: None,
             status: None,
             reply_code: None,
             diagnostic: String::new(),

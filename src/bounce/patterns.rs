@@ -88,14 +88,15 @@ pub const BY_TEXT: &[(Reason, &[&str])] = &[
     (Reason::Rejected, &[
         "sender address rejected", "sender rejected", "sender denied", "sender not allowed", "sender verify failed",
         "sender verification", "unroutable sender", "unrouteable sender", "sender domain", "domain of sender",
-        "sender address", "envelope sender", "envelope-from", "your address", "from address", "mail from",
+        "sender address", "envelope sender", "envelope-from", "your address", "from address",
         "redundant", "send e-mail to yourself", "invalid sender", "bad sender",
     ]),
     (Reason::PolicyViolation, &[
         "policy", "prohibited", "not permitted", "violat", "header error", "administrative prohibition",
     ]),
     (Reason::ContentError, &[
-        "media error", "content error", "mime", "8-bit", "8bit", "malformed message", "invalid message", "header",
+        "media error", "content error", "mime", "8-bit", "8bit", "malformed message", "invalid message",
+        "invalid header", "malformed header", "header syntax", "header is too long", "headers too long",
     ]),
     (Reason::SyntaxError, &[
         "syntax error", "malformed address", "command not recognized", "unrecognized command", "bad sequence",
@@ -138,7 +139,7 @@ pub const BY_TEXT: &[(Reason, &[&str])] = &[
     ]),
     (Reason::Expired, &[
         "retry timeout exceeded", "retry time", "delivery time expired", "message expired", "expired",
-        "in the queue too long", "too long in queue", "giving up", "could not deliver for the last",
+        "in the queue too long", "too long in queue", "could not deliver for the last",
         "has been delayed", "delivery attempts will continue", "not yet been delivered", "will be retried",
         "after multiple retries", "delivery failed * attempts", "queue time", "maximum time",
         "could not be delivered within",
@@ -214,15 +215,19 @@ pub fn any(text: &str, phrases: &[&str]) -> bool {
 }
 
 /// Like [`contains`], but short single words (`spf`, `rbl`, `mime`) must
-/// stand as a word, so `rblocked` or `mimecast` do not count.
+/// stand as a word and not inside a host name, so `rblocked`, `mimecast`
+/// or `spf.example.net` do not count.
 fn contains_word(text: &str, phrase: &str) -> bool {
     if phrase.len() > 4 || phrase.contains(['*', ' ']) {
         return contains(text, phrase);
     }
+    let joins = |c: char| c.is_alphanumeric() || matches!(c, '-' | '_' | '/');
     text.match_indices(phrase).any(|(at, _)| {
         let before = text[..at].chars().next_back();
-        let after = text[at + phrase.len()..].chars().next();
-        !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
+        let mut after = text[at + phrase.len()..].chars();
+        let next = after.next();
+        let dotted_on = next == Some('.') && after.next().is_some_and(char::is_alphanumeric);
+        !before.is_some_and(|c| joins(c) || c == '.') && !next.is_some_and(joins) && !dotted_on
     })
 }
 
@@ -242,6 +247,11 @@ mod tests {
     fn short_words_stand_alone() {
         assert_eq!(reason_in("550 5.7.1 spf check failed"), Some(Reason::AuthFailure));
         assert_ne!(reason_in("mimecast said no such user"), Some(Reason::ContentError));
+        assert_eq!(
+            reason_in("550 user unknown [spf.example.net]"),
+            Some(Reason::UserUnknown)
+        );
+        assert_eq!(reason_in("rejected: failed spf."), Some(Reason::AuthFailure));
     }
 
     #[test]

@@ -225,6 +225,7 @@ fn ignore_row(reason: Reason) -> Entry {
     Entry {
         recipient: None,
         original_recipient: None,
+        action: None,
         status: None,
         reply_code: None,
         diagnostic: String::new(),

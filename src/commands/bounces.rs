@@ -101,6 +101,9 @@ fn text_line(source: &input::Source, report: &Report, e: &Entry, paint: bool) ->
         e.status.as_deref().unwrap_or("-"),
         e.reply_code.map_or("-".to_string(), |c| c.to_string()),
     );
+    if e.action.as_deref() == Some("delayed") {
+        line.push_str(" action=delayed");
+    }
     if let Some(t) = &e.feedback_type {
         line.push_str(&format!(" feedback={t}"));
     }
@@ -122,6 +125,7 @@ struct JsonRow<'a> {
     original_recipient: Option<&'a str>,
     class: &'static str,
     reason: &'static str,
+    action: Option<&'a str>,
     status: Option<&'a str>,
     reply_code: Option<u16>,
     feedback_type: Option<&'a str>,
@@ -139,6 +143,7 @@ fn json_line(source: &input::Source, report: &Report, e: &Entry) -> String {
         original_recipient: e.original_recipient.as_deref(),
         class: e.class.as_str(),
         reason: e.reason.as_str(),
+        action: e.action.as_deref(),
         status: e.status.as_deref(),
         reply_code: e.reply_code,
         feedback_type: e.feedback_type.as_deref(),

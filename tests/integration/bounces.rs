@@ -59,7 +59,7 @@ fn one_eml_reads_as_a_hard_bounce_of_our_issue() {
         rows,
         [serde_json::json!({
             "file": "b.eml", "line": null, "kind": "dsn", "recipient": READER, "original_recipient": null, "class": "hard",
-            "reason": "userunknown", "status": "5.1.1", "reply_code": 550, "feedback_type": null,
+            "reason": "userunknown", "action": "failed", "status": "5.1.1", "reply_code": 550, "feedback_type": null,
             "issue": "2026-w47", "message_id": id, "diagnostic": diag,
         })]
     );
