@@ -81,9 +81,12 @@ pub const BY_TEXT: &[(Reason, &[&str])] = &[
     ]),
     (Reason::TooManyConn, &[
         "too many connections", "too many concurrent", "too many sessions", "connection limit",
-        "too many recipients", "too many messages", "rate limit", "ratelimit", "rate-limit", "rate exceeded",
-        "sending rate", "too fast", "throttl", "exceeded the rate", "slow down", "try again later",
-        "temporarily deferred",
+        "too many recipients",
+    ]),
+    (Reason::Speeding, &[
+        "too many messages", "rate limit", "ratelimit", "rate-limit", "rate exceeded", "sending rate", "too fast",
+        "too quickly", "throttl", "exceeded the rate", "slow down", "try again later", "temporarily deferred",
+        "sending limit", "daily limit",
     ]),
     (Reason::Rejected, &[
         "sender address rejected", "sender rejected", "sender denied", "sender not allowed", "sender verify failed",
@@ -113,6 +116,7 @@ pub const BY_TEXT: &[(Reason, &[&str])] = &[
         "host or domain name not found", "name or service not known", "couldn't find a mail exchanger",
         "could not find a mail exchanger", "no mail exchanger", "mx not found", "domain name not found", "nxdomain",
         "domain * does not exist", "find the recipient domain", "nonexistent domain", "non-existent domain",
+        "couldn't find any host", "could not find any host",
         "name server: .: host not found", "unknown mail domain", "mail domain mentioned",
     ]),
     (Reason::UserUnknown, &[
@@ -132,7 +136,7 @@ pub const BY_TEXT: &[(Reason, &[&str])] = &[
         "is not a known user", "not a known user", "unknown or illegal", "unknown local part", "unknown local-part",
         "no one at this address", "illegal alias", "does not exist here", "nessun utente", "no existe",
         "utilisateur inconnu", "unbekannt", "existiert nicht", "destinatario inesistente",
-        "inactive email address",
+        "inactive email address", "no longer accepts mail",
     ]),
     (Reason::Filtered, &[
         "filtered", "rejected by recipient", "recipient rejected", "refused by recipient",
