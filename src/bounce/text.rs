@@ -21,29 +21,27 @@ impl Block {
     }
 }
 
-/// Lines that announce the returned message (or its headers). Compared
-/// against the line with dashes, stars and spaces trimmed, lower-cased.
+/// Lines that announce the returned message (or its headers), as their
+/// line starts once dashes, stars and spaces are trimmed and it is
+/// lower-cased ("------ This is a copy of the message, including all the
+/// headers. ------", "--- Below this line is a copy of the message.").
 const RETURNED_MARKERS: &[&str] = &[
     "this is a copy of",
     "below this line is a copy",
     "enclosed is a copy",
     "a copy of the original message",
     "copy of the message",
-    "original message follows",
-    "original message headers",
-    "original message -",
-    "original message:",
     "original message",
+    "the original message follows",
     "unsent message follows",
     "returned message",
     "message headers follow",
-    "headers of the original message",
     "header of the original message",
+    "headers of the original message",
     "the header of the original message",
     "the headers of the original message",
     "included is a copy of the message header",
     "original mail info",
-    "the original message follows",
 ];
 
 /// Is this line a marker before the returned message?

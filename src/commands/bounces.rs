@@ -6,8 +6,7 @@ use crate::bounce::{self, input, Entry, Report};
 use crate::cli::{BouncesCommand, BouncesParseArgs};
 use crate::exit::{Exit, Failure};
 use crate::output;
-use std::io::IsTerminal;
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 
 pub fn run(cmd: BouncesCommand) -> anyhow::Result<Exit> {
     match cmd {
