@@ -195,6 +195,9 @@ pub struct Original {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Report {
     pub kind: Kind,
+    /// The Message-ID of the report itself (the bounce, not the returned
+    /// message): what makes importing the same report twice count once.
+    pub report_id: Option<String>,
     /// At least one entry.
     pub entries: Vec<Entry>,
     pub original: Original,
@@ -271,6 +274,7 @@ mod tests {
     fn report(message_id: &str, to: &[&str]) -> Report {
         Report {
             kind: Kind::Dsn,
+            report_id: None,
             entries: Vec::new(),
             original: Original {
                 message_id: Some(message_id.into()),

@@ -117,6 +117,7 @@ pub fn parse(raw: &[u8]) -> Result<Report, BadMessage> {
 fn build(mail: &Mail, ctx: &Context, original: Original) -> Result<Report, BadMessage> {
     let make = |kind, entries| Report {
         kind,
+        report_id: mail.header("message-id").and_then(angle_id),
         entries,
         original: original.clone(),
         warnings: Vec::new(),
@@ -209,12 +210,17 @@ fn senders(mail: &Mail, returned: &Fields) -> Vec<String> {
     out
 }
 
+/// `<id@host>` (also from a value without brackets or with comments
+/// around it), or None when there is no usable id.
+fn angle_id(v: &str) -> Option<String> {
+    let v = v.trim();
+    let inner = v.trim_start_matches('<').split('>').next().unwrap_or("").trim();
+    let ok = !inner.is_empty() && !inner.contains(|c: char| c.is_whitespace() || c.is_control());
+    ok.then(|| format!("<{inner}>"))
+}
+
 fn original(returned: &Fields) -> Original {
-    let message_id = mime::field(returned, "message-id").and_then(|v| {
-        let v = v.trim();
-        let inner = v.trim_start_matches('<').split('>').next().unwrap_or("").trim();
-        (!inner.is_empty() && !inner.contains(char::is_whitespace)).then(|| format!("<{inner}>"))
-    });
+    let message_id = mime::field(returned, "message-id").and_then(angle_id);
     Original {
         message_id,
         recipients: addresses(returned, "to"),

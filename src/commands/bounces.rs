@@ -130,6 +130,8 @@ struct JsonRow<'a> {
     feedback_type: Option<&'a str>,
     issue: Option<&'a str>,
     message_id: Option<&'a str>,
+    /// The bounce's own Message-ID.
+    report_id: Option<&'a str>,
     diagnostic: &'a str,
 }
 
@@ -148,6 +150,7 @@ fn json_line(source: &input::Source, report: &Report, e: &Entry) -> String {
         feedback_type: e.feedback_type.as_deref(),
         issue: report.issue_for(e),
         message_id: report.original.message_id.as_deref(),
+        report_id: report.report_id.as_deref(),
         diagnostic: &e.diagnostic,
     };
     serde_json::to_string(&row).expect("a row serialises")

@@ -60,7 +60,8 @@ fn one_eml_reads_as_a_hard_bounce_of_our_issue() {
         [serde_json::json!({
             "file": "b.eml", "line": null, "kind": "dsn", "recipient": READER, "original_recipient": null, "class": "hard",
             "reason": "userunknown", "action": "failed", "status": "5.1.1", "reply_code": 550, "feedback_type": null,
-            "issue": "2026-w47", "message_id": id, "diagnostic": diag,
+            "issue": "2026-w47", "message_id": id,
+            "report_id": "<20260303100001.4F1A2B3C4D@mx.example.net>", "diagnostic": diag,
         })]
     );
 }
