@@ -10,6 +10,29 @@ use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use toml::Spanned;
 
+mod serve;
+pub use serve::Serve;
+
+/// The language of the pages and messages the tool writes itself
+/// (`[newsletter] language`): sign-up and unsubscribe pages, confirmation mail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Language {
+    #[default]
+    En,
+    Ko,
+}
+
+/// The shortest unsubscribe-token key accepted: 128 bits.
+pub const MIN_KEY_BYTES: usize = 16;
+
+/// A token key shorter than [`MIN_KEY_BYTES`]: refused by every command that uses it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{var} is only {len} bytes long; the unsubscribe-token key needs at least {MIN_KEY_BYTES} bytes (128 bits): generate one with `openssl rand -base64 32`")]
+pub struct ShortKey {
+    pub var: String,
+    pub len: usize,
+}
+
 /// How the SMTP connection is secured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Security {
@@ -26,6 +49,7 @@ pub struct Config {
     pub smtp: Smtp,
     pub dkim: Option<Dkim>,
     pub paths: Paths,
+    pub serve: Serve,
 }
 
 #[derive(Debug, Clone)]
@@ -44,6 +68,7 @@ pub struct Newsletter {
     pub max_age_days: u32,
     /// Name of the environment variable holding the unsubscribe-token key.
     pub unsubscribe_secret_env: String,
+    pub language: Language,
 }
 
 #[derive(Debug, Clone)]
@@ -89,6 +114,8 @@ struct RawConfig {
     dkim: Option<Spanned<RawDkim>>,
     #[serde(default)]
     paths: Option<RawPaths>,
+    #[serde(default)]
+    serve: Option<Spanned<serve::RawServe>>,
 }
 
 #[derive(Deserialize)]
@@ -106,6 +133,7 @@ struct RawNewsletter {
     bounce_address: Option<Spanned<String>>,
     max_age_days: Option<u32>,
     unsubscribe_secret_env: Option<Spanned<String>>,
+    language: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -218,6 +246,17 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, Vec<Diagnostic>> {
             err(u.span(), "[newsletter] unsubscribe_url: must contain {token}".into());
         }
     }
+    let language = match n.language.as_ref().map(|l| (l.get_ref().as_str(), l.span())) {
+        None | Some(("en", _)) => Language::En,
+        Some(("ko", _)) => Language::Ko,
+        Some((other, span)) => {
+            err(
+                span,
+                format!("[newsletter] language: unknown value \"{other}\" (expected \"ko\" or \"en\")"),
+            );
+            Language::En
+        }
+    };
     let list_id = n
         .list_id
         .map(|s| s.into_inner())
@@ -331,6 +370,12 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, Vec<Diagnostic>> {
         }
     });
 
+    let serve = serve::parse(
+        raw.serve,
+        n.unsubscribe_url.as_ref().map(|u| u.get_ref().as_str()),
+        &mut err,
+    );
+
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -351,10 +396,12 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, Vec<Diagnostic>> {
             unsubscribe_secret_env: n
                 .unsubscribe_secret_env
                 .map_or_else(|| "NEWSLETTER_UNSUBSCRIBE_SECRET".into(), |s| s.into_inner()),
+            language,
         },
         smtp,
         dkim,
         paths,
+        serve,
     })
 }
 
@@ -382,12 +429,22 @@ fn placeholder_mailbox() -> Mailbox {
 }
 
 impl Config {
-    /// Reads the unsubscribe-token key from the environment, if set and non-empty.
-    pub fn unsubscribe_secret(&self) -> Option<Vec<u8>> {
-        std::env::var(&self.newsletter.unsubscribe_secret_env)
-            .ok()
-            .filter(|s| !s.is_empty())
-            .map(String::into_bytes)
+    /// Reads the unsubscribe-token key from the environment: None when unset
+    /// or empty. The one place the length rule lives: every command that uses
+    /// the key gets it here, so a key shorter than 128 bits is refused by all.
+    pub fn unsubscribe_secret(&self) -> Result<Option<Vec<u8>>, ShortKey> {
+        let var = &self.newsletter.unsubscribe_secret_env;
+        let Some(key) = std::env::var_os(var).filter(|s| !s.is_empty()) else {
+            return Ok(None);
+        };
+        let key = key.into_encoded_bytes();
+        if key.len() < MIN_KEY_BYTES {
+            return Err(ShortKey {
+                var: var.clone(),
+                len: key.len(),
+            });
+        }
+        Ok(Some(key))
     }
 }
 

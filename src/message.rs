@@ -90,7 +90,7 @@ impl<'a> MessageFactory<'a> {
             subject,
             from_domain: cfg.newsletter.from.email.domain().to_string(),
             date,
-            unsubscribe_key: cfg.unsubscribe_secret(),
+            unsubscribe_key: cfg.unsubscribe_secret()?,
             dkim,
             list_id: HeaderValue::new(header_name("List-Id"), list_id),
             unsubscribe_mailto: cfg

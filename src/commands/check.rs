@@ -84,6 +84,10 @@ fn check_list_and_messages(config: &Config, issues: &[Issue]) -> Vec<Diagnostic>
             diags.push(Diagnostic::warning(&issue.path, 1, 1, w));
         }
         if let Err(e) = crate::message::MessageFactory::new(config, issue, &prepared, std::time::SystemTime::now()) {
+            // A short key is reported once, by check_config, not per issue.
+            if e.downcast_ref::<crate::config::ShortKey>().is_some() {
+                continue;
+            }
             diags.push(Diagnostic::error(&issue.path, 1, 1, format!("{e:#}")));
         }
     }

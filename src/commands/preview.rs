@@ -11,7 +11,10 @@ pub fn run(config: &Path, args: PreviewArgs) -> anyhow::Result<Exit> {
     let issue = super::load_issue(&args.issue)?;
     let reader =
         preview::reader(&cfg, args.as_email.as_deref()).map_err(|e| Failure::new(Exit::Invalid, format!("{e:#}")))?;
-    if cfg.newsletter.unsubscribe_url.is_some() && cfg.unsubscribe_secret().is_none() {
+    let key = cfg
+        .unsubscribe_secret()
+        .map_err(|e| Failure::new(Exit::Invalid, e.to_string()))?;
+    if cfg.newsletter.unsubscribe_url.is_some() && key.is_none() {
         output::warn(&format!(
             "${} is not set: the preview has no one-click unsubscribe link (send would refuse to run)",
             cfg.newsletter.unsubscribe_secret_env

@@ -78,7 +78,10 @@ pub(super) fn send_issue(
     let prepared = crate::render::prepare(issue, cfg).with_context(|| format!("rendering {}", issue.path.display()))?;
     let mut factory = MessageFactory::new(cfg, issue, &prepared, clock()?)
         .map_err(|e| Failure::new(Exit::Invalid, format!("{e:#}")))?;
-    if cfg.newsletter.unsubscribe_url.is_some() && cfg.unsubscribe_secret().is_none() {
+    let key = cfg
+        .unsubscribe_secret()
+        .map_err(|e| Failure::new(Exit::Invalid, e.to_string()))?;
+    if cfg.newsletter.unsubscribe_url.is_some() && key.is_none() {
         return Err(Failure::new(
             Exit::Invalid,
             format!(

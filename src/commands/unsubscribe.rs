@@ -73,7 +73,10 @@ pub fn serve(config_path: &Path, args: ServeUnsubscribeArgs) -> anyhow::Result<E
 }
 
 fn secret(cfg: &Config) -> anyhow::Result<Vec<u8>> {
-    cfg.unsubscribe_secret().ok_or_else(|| {
+    let key = cfg
+        .unsubscribe_secret()
+        .map_err(|e| Failure::new(Exit::Invalid, e.to_string()))?;
+    key.ok_or_else(|| {
         let var = &cfg.newsletter.unsubscribe_secret_env;
         Failure::new(
             Exit::Invalid,

@@ -1,6 +1,7 @@
 //! The state database (`state/newsletter.db`): opening it, WAL and busy
 //! timeout, and the ordered schema migrations. Tables live in submodules.
 
+pub mod signups;
 pub mod suppression;
 
 use anyhow::{bail, Context};
@@ -28,6 +29,8 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;",
     // 2: the delivery journal.
     crate::journal::MIGRATION,
+    // 3: sign-ups (double opt-in) and their confirmation tokens.
+    signups::MIGRATION,
 ];
 
 /// The schema version this build writes.
