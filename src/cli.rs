@@ -132,6 +132,31 @@ pub enum SubscribersCommand {
     Check,
     /// Normalise a CSV export from another tool into the subscribers folder
     Import(ImportArgs),
+    /// Add a confirmed subscriber (kept in the state database, no file edited)
+    Add(AddArgs),
+    /// Stop mailing an address: deletes its sign-up; suppresses it if a file lists it
+    Remove(RemoveArgs),
+    /// Everyone on the list (files and sign-ups, every status) as CSV, with consent records
+    Export(ExportArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct AddArgs {
+    pub email: String,
+    #[arg(long)]
+    pub name: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct RemoveArgs {
+    pub email: String,
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// Write to FILE (created owner-only) instead of standard output
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

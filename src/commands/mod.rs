@@ -2,6 +2,7 @@
 
 mod check;
 mod due;
+mod export;
 mod preview;
 mod progress;
 mod send;
@@ -74,17 +75,26 @@ pub(crate) fn issue_files(dir: &Path) -> Result<Vec<PathBuf>, crate::diag::Diagn
     Ok(files)
 }
 
+/// The whole list: the subscriber files plus the confirmed sign-ups in the
+/// state database, and the suppression list (lower-cased addresses). A dry
+/// run on a fresh folder must not create the database just to read it.
+pub(crate) fn load_list(
+    cfg: &Config,
+) -> anyhow::Result<(crate::subscribers::Subscribers, std::collections::HashSet<String>)> {
+    let mut all = crate::subscribers::load(&cfg.paths.subscribers);
+    let db = cfg.paths.state.join(crate::state::DB_FILE);
+    if !db.exists() {
+        return Ok((all, Default::default()));
+    }
+    let conn = crate::state::open(&cfg.paths.state)?;
+    all.add_confirmed(&db, crate::state::signups::confirmed(&conn)?);
+    Ok((all, crate::state::suppression::suppressed_set(&conn)?))
+}
+
 /// The active, non-suppressed subscribers, and how many entries were left
 /// out (inactive in the files, or on the suppression list). Any error in the list means exit 2: nothing is sent.
 pub(crate) fn load_recipients(cfg: &Config) -> anyhow::Result<(Vec<crate::subscribers::Subscriber>, usize)> {
-    // A dry run on a fresh folder must not create the database just to read it.
-    let suppressed = if cfg.paths.state.join(crate::state::DB_FILE).exists() {
-        let conn = crate::state::open(&cfg.paths.state)?;
-        crate::state::suppression::suppressed_set(&conn)?
-    } else {
-        Default::default()
-    };
-    let all = crate::subscribers::load(&cfg.paths.subscribers);
+    let (all, suppressed) = load_list(cfg)?;
     for d in &all.diagnostics {
         output::diagnostic(d);
     }

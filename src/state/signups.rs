@@ -238,6 +238,14 @@ pub fn all(conn: &Connection) -> anyhow::Result<Vec<Signup>> {
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// The confirmed sign-ups as `(address, name)`, for
+/// [`Subscribers::add_confirmed`](crate::subscribers::Subscribers::add_confirmed).
+pub fn confirmed(conn: &Connection) -> anyhow::Result<Vec<(String, Option<String>)>> {
+    let mut stmt = conn.prepare("SELECT address, name FROM signup WHERE status = 'confirmed' ORDER BY email")?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 /// Forgets expired tokens and pending sign-ups older than [`PENDING_LIFETIME`]
 /// (data minimisation: nobody consented to be kept). Returns the sign-ups removed.
 pub fn purge(conn: &Connection, now: DateTime<Utc>) -> anyhow::Result<usize> {
