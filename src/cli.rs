@@ -50,8 +50,9 @@ pub enum Command {
     Unsubscribe(UnsubscribeArgs),
     /// Mail an address again after it unsubscribed
     Resubscribe(ResubscribeArgs),
-    /// Serve the RFC 8058 one-click unsubscribe endpoint
-    ServeUnsubscribe(ServeUnsubscribeArgs),
+    /// Serve the public endpoint: sign-ups with double opt-in, one-click unsubscribe
+    #[command(alias = "serve-unsubscribe")]
+    Serve(ServeArgs),
 }
 
 #[derive(Args, Debug)]
@@ -182,7 +183,8 @@ pub struct ResubscribeArgs {
 }
 
 #[derive(Args, Debug)]
-pub struct ServeUnsubscribeArgs {
+pub struct ServeArgs {
+    /// Address and port to listen on (put a TLS-terminating reverse proxy in front)
     #[arg(long, default_value = "127.0.0.1:8026")]
     pub listen: String,
 }

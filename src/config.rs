@@ -10,7 +10,7 @@ use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use toml::Spanned;
 
-mod serve;
+pub mod serve;
 pub use serve::Serve;
 
 /// The language of the pages and messages the tool writes itself

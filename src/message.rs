@@ -210,7 +210,7 @@ impl<'a> MessageFactory<'a> {
     }
 }
 
-fn header_name(name: &'static str) -> HeaderName {
+pub(crate) fn header_name(name: &'static str) -> HeaderName {
     HeaderName::new_from_ascii_str(name)
 }
 
@@ -258,7 +258,7 @@ fn issue_field(issue: &Issue, field: &str) -> Option<String> {
     })
 }
 
-fn load_dkim(d: &crate::config::Dkim) -> anyhow::Result<DkimConfig> {
+pub fn load_dkim(d: &crate::config::Dkim) -> anyhow::Result<DkimConfig> {
     let pem =
         std::fs::read_to_string(&d.key_file).with_context(|| format!("[dkim] key_file {}", d.key_file.display()))?;
     let key = DkimSigningKey::new(&pem, DkimSigningAlgorithm::Rsa).map_err(|e| {

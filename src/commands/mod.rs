@@ -28,7 +28,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Subscribers(c) => subscribers::run(&config_path, c),
         Command::Unsubscribe(a) => unsubscribe::unsubscribe(&config_path, a),
         Command::Resubscribe(a) => unsubscribe::resubscribe(&config_path, a),
-        Command::ServeUnsubscribe(a) => unsubscribe::serve(&config_path, a),
+        Command::Serve(a) => unsubscribe::serve(&config_path, a),
     }
 }
 

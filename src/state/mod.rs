@@ -51,6 +51,20 @@ pub fn open(state_dir: &Path) -> anyhow::Result<Connection> {
     Ok(conn)
 }
 
+/// Opens the database only if it exists (never creates it) and migrates it.
+/// The endpoint reopens this way after the file was replaced: a missing
+/// database must be reported, not silently recreated empty.
+pub fn open_existing(state_dir: &Path) -> anyhow::Result<Connection> {
+    use rusqlite::OpenFlags;
+    let path = state_dir.join(DB_FILE);
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+    let mut conn =
+        Connection::open_with_flags(&path, flags).with_context(|| format!("cannot open {}", path.display()))?;
+    configure(&conn).with_context(|| format!("cannot configure {}", path.display()))?;
+    migrate(&mut conn).with_context(|| format!("cannot migrate {}", path.display()))?;
+    Ok(conn)
+}
+
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
     // journal_mode answers with the mode in effect; WAL persists in the file.

@@ -1,0 +1,220 @@
+//! The double opt-in confirmation message, and sending it.
+//!
+//! [`build`] is pure (keys and clock passed in): the same sender, Reply-To,
+//! Date, Message-ID style and DKIM key as an issue, `multipart/alternative`
+//! text then HTML, in the newsletter's language. No List-Unsubscribe: the
+//! reader is not on the list yet. `Auto-Submitted: auto-generated` keeps
+//! vacation responders quiet.
+//!
+//! [`Mailer`] sends each queued message over one fresh SMTP connection
+//! through the configured transport (`transport::smtp::SmtpConnection`, the
+//! one `send` uses). This is the one place to port to the sink seam.
+
+use super::store::Store;
+use super::texts::{fill, Texts};
+use crate::config::Config;
+use crate::message::{header_name, Built};
+use crate::output;
+use crate::render::escape_html;
+use crate::transport::smtp::{SmtpConnection, SmtpSettings};
+use anyhow::anyhow;
+use lettre::address::Envelope;
+use lettre::message::dkim::DkimConfig;
+use lettre::message::header::{ContentType, HeaderValue};
+use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::{Address, Message};
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+use std::time::SystemTime;
+use tokio::sync::mpsc;
+
+/// One confirmation to send.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub address: String,
+    pub name: Option<String>,
+    /// The secret in the link; only its hash is stored.
+    pub token: String,
+    pub token_hash: Vec<u8>,
+}
+
+/// Builds the confirmation message for `job` with the link `url`.
+pub fn build(
+    cfg: &Config,
+    t: &Texts,
+    dkim: Option<&DkimConfig>,
+    job: &Job,
+    url: &str,
+    date: SystemTime,
+) -> anyhow::Result<Built> {
+    let nl = &cfg.newsletter;
+    let to_addr: Address = job
+        .address
+        .parse()
+        .map_err(|e| anyhow!("{}: invalid address: {e}", job.address))?;
+    let to = Mailbox::new(job.name.clone(), to_addr.clone());
+    let hash: String = Sha256::digest(job.token.as_bytes())[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let message_id = format!("<confirm.{hash}@{}>", nl.from.email.domain());
+    let person = job.name.as_deref().unwrap_or("");
+    let greeting = if person.is_empty() {
+        t.mail_greeting
+    } else {
+        t.mail_greeting_named
+    };
+    let [greeting, body, ignore, button] =
+        [greeting, t.mail_body, t.mail_ignore, t.mail_button].map(|s| fill(s, &nl.name, &job.address, person));
+    let footer = [nl.name.as_str(), nl.postal_address.as_str()]
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>();
+    let text = format!(
+        "{greeting}\n\n{body}\n\n{url}\n\n{ignore}\n\n-- \n{}\n",
+        footer.join("\n")
+    );
+    let e = escape_html;
+    let html = format!(
+        "<!DOCTYPE html>\n<html lang=\"{lang}\"><head><meta charset=\"utf-8\"><title>{subject}</title></head>\n\
+         <body style=\"font-family: sans-serif; line-height: 1.5; color: #111827\">\n\
+         <p>{greeting}</p>\n<p>{body}</p>\n\
+         <p><a href=\"{url}\" style=\"display: inline-block; padding: 10px 18px; background: #1d4ed8; color: #ffffff; text-decoration: none; border-radius: 4px\">{button}</a></p>\n\
+         <p style=\"font-size: 13px; color: #4b5563\">{url}</p>\n<p>{ignore}</p>\n\
+         <p style=\"font-size: 13px; color: #4b5563\">{footer}</p>\n</body></html>\n",
+        lang = t.lang,
+        subject = e(&fill(t.mail_subject, &nl.name, "", "")),
+        greeting = e(&greeting),
+        body = e(&body),
+        url = e(url),
+        button = e(&button),
+        ignore = e(&ignore),
+        footer = footer.iter().map(|s| e(s)).collect::<Vec<_>>().join("<br>"),
+    );
+    let mut builder = Message::builder()
+        .from(nl.from.clone())
+        .to(to)
+        .subject(fill(t.mail_subject, &nl.name, "", ""))
+        .date(date)
+        .message_id(Some(message_id.clone()))
+        .raw_header(HeaderValue::new(header_name("Auto-Submitted"), "auto-generated".into()));
+    if let Some(reply_to) = &nl.reply_to {
+        builder = builder.reply_to(reply_to.clone());
+    }
+    let envelope = Envelope::new(Some(nl.bounce_address.clone()), vec![to_addr]).map_err(|e| anyhow!("{e}"))?;
+    let mut message = builder
+        .envelope(envelope.clone())
+        .multipart(
+            MultiPart::alternative()
+                .singlepart(SinglePart::builder().header(ContentType::TEXT_PLAIN).body(text))
+                .singlepart(SinglePart::builder().header(ContentType::TEXT_HTML).body(html)),
+        )
+        .map_err(|e| anyhow!("cannot build the confirmation message: {e}"))?;
+    if let Some(dkim) = dkim {
+        message.sign(dkim);
+    }
+    Ok(Built {
+        envelope,
+        message_id,
+        bytes: message.formatted(),
+    })
+}
+
+/// The queue of confirmation messages and the task that sends them.
+#[derive(Clone)]
+pub struct Mailer {
+    tx: mpsc::Sender<Job>,
+}
+
+/// Confirmations waiting at most; beyond that a sign-up answers 503.
+const QUEUE: usize = 1000;
+
+impl Mailer {
+    /// Resolves the SMTP settings and the DKIM key now (a wrong password
+    /// command or key file stops `serve` at start), then sends in the background.
+    pub fn start(cfg: Arc<Config>, t: &'static Texts, store: Arc<Store>) -> anyhow::Result<Mailer> {
+        let settings = SmtpSettings::from_config(&cfg.smtp)?;
+        let dkim = cfg.dkim.as_ref().map(crate::message::load_dkim).transpose()?;
+        let url = cfg.serve.confirm_url.clone().unwrap_or_default();
+        let (tx, mut rx) = mpsc::channel::<Job>(QUEUE);
+        tokio::spawn(async move {
+            while let Some(job) = rx.recv().await {
+                let link = url.replace("{token}", &job.token);
+                let sent = match build(&cfg, t, dkim.as_ref(), &job, &link, SystemTime::now()) {
+                    Ok(built) => deliver(&settings, &built).await,
+                    Err(e) => Err(format!("{e:#}")),
+                };
+                match sent {
+                    Ok(()) => output::log(&format!("confirmation sent to {}", super::log_safe(&job.address))),
+                    Err(e) => {
+                        output::warn(&format!(
+                            "confirmation to {} not sent: {}",
+                            super::log_safe(&job.address),
+                            super::log_safe(&e)
+                        ));
+                        let (address, hash) = (job.address.clone(), job.token_hash.clone());
+                        let forget = store
+                            .write(move |c| crate::state::signups::send_failed(c, &address, &hash))
+                            .await;
+                        if let Err(e) = forget {
+                            output::warn(&super::log_safe(&e.0));
+                        }
+                    }
+                }
+            }
+        });
+        Ok(Mailer { tx })
+    }
+
+    /// Queues a confirmation; false when the queue is full.
+    pub fn queue(&self, job: Job) -> bool {
+        self.tx.try_send(job).is_ok()
+    }
+}
+
+async fn deliver(settings: &SmtpSettings, built: &Built) -> Result<(), String> {
+    let mut conn = SmtpConnection::connect(settings).await.map_err(|e| e.to_string())?;
+    let sent = conn
+        .send(&built.envelope, &built.bytes)
+        .await
+        .map_err(|e| e.to_string());
+    conn.quit().await;
+    sent
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Language;
+
+    #[test]
+    fn the_message_is_personal_escaped_and_in_the_language() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "[newsletter]\nname = \"Field <Notes>\"\nfrom = \"Field Notes <weekly@example.com>\"\nreply_to = \"editor@example.com\"\nlanguage = \"ko\"\npostal_address = \"1 Example Street\"\n";
+        let cfg = crate::config::parse(&dir.path().join("n.toml"), text).unwrap();
+        let job = Job {
+            address: "ann@example.org".into(),
+            name: Some("김민지".into()),
+            token: "tok".into(),
+            token_hash: vec![],
+        };
+        let t = super::super::texts::for_language(Language::Ko);
+        let url = "https://example.com/confirm?token=tok&x=<y>";
+        let built = build(&cfg, t, None, &job, url, SystemTime::UNIX_EPOCH).unwrap();
+        let msg = mail_parser::MessageParser::default().parse(&built.bytes).unwrap();
+        assert_eq!(msg.subject(), Some("Field <Notes> 구독을 확인해 주세요"));
+        assert_eq!(msg.header_raw("Auto-Submitted").map(str::trim), Some("auto-generated"));
+        assert!(msg.header_raw("List-Unsubscribe").is_none());
+        assert_eq!(built.envelope.to()[0].to_string(), "ann@example.org");
+        let body = msg.body_text(0).unwrap();
+        assert!(body.starts_with("김민지님, 안녕하세요."), "{body}");
+        assert!(body.contains(url), "{body}");
+        let html = msg.body_html(0).unwrap();
+        assert!(
+            html.contains("https://example.com/confirm?token=tok&amp;x=&lt;y&gt;"),
+            "{html}"
+        );
+        assert!(html.contains("<html lang=\"ko\">"), "{html}");
+        assert!(built.message_id.starts_with("<confirm.") && built.message_id.ends_with("@example.com>"));
+    }
+}
