@@ -4,6 +4,7 @@
 mod check_command;
 mod corpus_parse;
 mod harness;
+mod http_client;
 mod issue_errors;
 mod journal;
 mod parser_props;
