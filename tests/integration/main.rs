@@ -12,6 +12,7 @@ mod preview;
 mod render;
 mod render_corpus;
 mod send;
+mod serve;
 mod smtp_server;
 mod smtp_settings;
 mod smtp_tls;
