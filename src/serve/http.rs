@@ -48,7 +48,10 @@ pub async fn serve(listener: TcpListener, router: Router, app: Arc<App>) -> anyh
         };
         let Ok(permit) = Arc::clone(&permits).try_acquire_owned() else {
             let now = started.elapsed().as_secs() + 1;
-            if last_full_warning.swap(now, Ordering::Relaxed) + 10 <= now {
+            let previous = last_full_warning.load(Ordering::Relaxed);
+            // At most one warning every 10 s (0: never warned yet).
+            if previous == 0 || previous + 10 <= now {
+                last_full_warning.store(now, Ordering::Relaxed);
                 output::warn(&format!(
                     "{} connections open ([serve] max_connections): answering 503",
                     app.cfg.serve.max_connections

@@ -13,6 +13,7 @@ mod render;
 mod render_corpus;
 mod send;
 mod serve;
+mod serve_hardening;
 mod smtp_server;
 mod smtp_settings;
 mod smtp_tls;
