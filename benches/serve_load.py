@@ -124,7 +124,8 @@ def main():
         print(f"latency ms:        p50 {pct(0.5):.2f}, p99 {pct(0.99):.2f}, max {lat[-1] * 1000:.2f}")
         print(f"baseline RSS:      {base_rss / 1024:.1f} MiB (idle server, after 20 requests)")
         print(f"peak RSS (VmHWM):  {hwm / 1024:.1f} MiB = {hwm / base_rss:.2f} x baseline; sampled VmRSS peak {peak_seen[0] / 1024:.1f} MiB")
-        print(f"per idle connection: ~{(hwm - base_rss) / a.idle:.1f} KiB above baseline (upper bound: includes the request load)")
+        if a.idle:
+            print(f"per idle connection: ~{(hwm - base_rss) / a.idle:.1f} KiB above baseline (upper bound: includes the request load)")
     finally:
         srv.terminate()
         srv.wait(10)

@@ -38,8 +38,38 @@ pub fn run(cfg: &Config, args: ExportArgs) -> anyhow::Result<Exit> {
         ));
     }
     let conn = state::open(&cfg.paths.state)?;
+    let bytes = csv_bytes(&conn, &files)?;
+    match &args.out {
+        None => {
+            let mut out = std::io::stdout().lock();
+            if let Err(e) = out.write_all(&bytes).and_then(|()| out.flush()) {
+                if e.kind() != std::io::ErrorKind::BrokenPipe {
+                    return Err(e.into());
+                }
+            }
+        }
+        Some(path) => write_private(path, &bytes).with_context(|| format!("writing {}", path.display()))?,
+    }
+    Ok(Exit::Ok)
+}
+
+/// The columns after `email,name,status,source`, for a sign-up or none.
+fn consent(conn: &rusqlite::Connection, key: &str, signup: Option<&signups::Signup>) -> anyhow::Result<Vec<String>> {
+    let field = |f: fn(&signups::Signup) -> Option<String>| signup.and_then(f).unwrap_or_default();
+    Ok(vec![
+        field(|s| Some(s.requested_at.clone())),
+        field(|s| s.confirmed_at.clone()),
+        field(|s| s.request_ip.clone()),
+        field(|s| s.confirm_ip.clone()),
+        suppression::get(conn, key)?
+            .map(|x| x.reason.to_string())
+            .unwrap_or_default(),
+    ])
+}
+
+fn csv_bytes(conn: &rusqlite::Connection, files: &subscribers::Subscribers) -> anyhow::Result<Vec<u8>> {
     let signups: HashMap<String, signups::Signup> =
-        signups::all(&conn)?.into_iter().map(|s| (s.email.clone(), s)).collect();
+        signups::all(conn)?.into_iter().map(|s| (s.email.clone(), s)).collect();
     let mut attributes: Vec<Arc<str>> = Vec::new();
     for s in &files.all {
         for (k, _) in &s.attributes {
@@ -53,32 +83,14 @@ pub fn run(cfg: &Config, args: ExportArgs) -> anyhow::Result<Exit> {
     header.extend(attributes.iter().map(|a| &**a));
     w.write_record(&header)?;
     let mut done = HashSet::new();
-    let row = |status: &str, reason: Option<String>, su: Option<&signups::Signup>| {
-        let su = |f: fn(&signups::Signup) -> Option<String>| su.and_then(f).unwrap_or_default();
-        (
-            status.to_string(),
-            reason.unwrap_or_default(),
-            [
-                su(|s| Some(s.requested_at.clone())),
-                su(|s| s.confirmed_at.clone()),
-                su(|s| s.request_ip.clone()),
-                su(|s| s.confirm_ip.clone()),
-            ],
-        )
-    };
     for s in &files.all {
         let key = s.key();
         let signup = signups.get(&key);
         let confirmed = signup.is_some_and(|x| x.confirmed) && s.status != Status::Blocklisted;
-        let (status, reason, consent) = row(
-            &effective(&conn, &key, if confirmed { Status::Active } else { s.status })?,
-            suppression::get(&conn, &key)?.map(|x| x.reason.to_string()),
-            signup,
-        );
+        let status = effective(conn, &key, if confirmed { Status::Active } else { s.status })?;
         let mut rec = vec![s.email.clone(), s.name.clone().unwrap_or_default(), status];
         rec.push(format!("{}:{}", s.file.display(), s.line));
-        rec.extend(consent);
-        rec.push(reason);
+        rec.extend(consent(conn, &key, signup)?);
         rec.extend(attributes.iter().map(|a| s.attribute(a).unwrap_or("").to_string()));
         w.write_record(&rec)?;
         done.insert(key);
@@ -87,31 +99,17 @@ pub fn run(cfg: &Config, args: ExportArgs) -> anyhow::Result<Exit> {
     rest.sort_by(|a, b| a.email.cmp(&b.email));
     for s in rest {
         let base = if s.confirmed { Status::Active } else { Status::Pending };
-        let (status, reason, consent) = row(
-            &effective(&conn, &s.email, base)?,
-            suppression::get(&conn, &s.email)?.map(|x| x.reason.to_string()),
-            Some(s),
-        );
-        let mut rec = vec![s.address.clone(), s.name.clone().unwrap_or_default(), status];
+        let mut rec = vec![
+            s.address.clone(),
+            s.name.clone().unwrap_or_default(),
+            effective(conn, &s.email, base)?,
+        ];
         rec.push(format!("sign-up ({})", s.source));
-        rec.extend(consent);
-        rec.push(reason);
+        rec.extend(consent(conn, &s.email, Some(s))?);
         rec.extend(attributes.iter().map(|_| String::new()));
         w.write_record(&rec)?;
     }
-    let bytes = w.into_inner().context("writing CSV")?;
-    match &args.out {
-        None => {
-            let mut out = std::io::stdout().lock();
-            if let Err(e) = out.write_all(&bytes).and_then(|()| out.flush()) {
-                if e.kind() != std::io::ErrorKind::BrokenPipe {
-                    return Err(e.into());
-                }
-            }
-        }
-        Some(path) => write_private(path, &bytes).with_context(|| format!("writing {}", path.display()))?,
-    }
-    Ok(Exit::Ok)
+    w.into_inner().context("writing CSV")
 }
 
 /// The status word after suppression: a suppressed address is not subscribed,

@@ -58,6 +58,40 @@ pub fn build(
         .map(|b| format!("{b:02x}"))
         .collect();
     let message_id = format!("<confirm.{hash}@{}>", nl.from.email.domain());
+    let (text, html) = bodies(cfg, t, job, url);
+    let mut builder = Message::builder()
+        .from(nl.from.clone())
+        .to(to)
+        .subject(fill(t.mail_subject, &nl.name, "", ""))
+        .date(date)
+        .message_id(Some(message_id.clone()))
+        .raw_header(HeaderValue::new(header_name("Auto-Submitted"), "auto-generated".into()));
+    if let Some(reply_to) = &nl.reply_to {
+        builder = builder.reply_to(reply_to.clone());
+    }
+    let envelope = Envelope::new(Some(nl.bounce_address.clone()), vec![to_addr]).map_err(|e| anyhow!("{e}"))?;
+    let mut message = builder
+        .envelope(envelope.clone())
+        .multipart(
+            MultiPart::alternative()
+                .singlepart(SinglePart::builder().header(ContentType::TEXT_PLAIN).body(text))
+                .singlepart(SinglePart::builder().header(ContentType::TEXT_HTML).body(html)),
+        )
+        .map_err(|e| anyhow!("cannot build the confirmation message: {e}"))?;
+    if let Some(dkim) = dkim {
+        message.sign(dkim);
+    }
+    Ok(Built {
+        envelope,
+        message_id,
+        bytes: message.formatted(),
+    })
+}
+
+/// The text and HTML bodies: greeting, what happened, the link, what to do
+/// if it was not you, the newsletter's name and postal address.
+fn bodies(cfg: &Config, t: &Texts, job: &Job, url: &str) -> (String, String) {
+    let nl = &cfg.newsletter;
     let person = job.name.as_deref().unwrap_or("");
     let greeting = if person.is_empty() {
         t.mail_greeting
@@ -91,33 +125,7 @@ pub fn build(
         ignore = e(&ignore),
         footer = footer.iter().map(|s| e(s)).collect::<Vec<_>>().join("<br>"),
     );
-    let mut builder = Message::builder()
-        .from(nl.from.clone())
-        .to(to)
-        .subject(fill(t.mail_subject, &nl.name, "", ""))
-        .date(date)
-        .message_id(Some(message_id.clone()))
-        .raw_header(HeaderValue::new(header_name("Auto-Submitted"), "auto-generated".into()));
-    if let Some(reply_to) = &nl.reply_to {
-        builder = builder.reply_to(reply_to.clone());
-    }
-    let envelope = Envelope::new(Some(nl.bounce_address.clone()), vec![to_addr]).map_err(|e| anyhow!("{e}"))?;
-    let mut message = builder
-        .envelope(envelope.clone())
-        .multipart(
-            MultiPart::alternative()
-                .singlepart(SinglePart::builder().header(ContentType::TEXT_PLAIN).body(text))
-                .singlepart(SinglePart::builder().header(ContentType::TEXT_HTML).body(html)),
-        )
-        .map_err(|e| anyhow!("cannot build the confirmation message: {e}"))?;
-    if let Some(dkim) = dkim {
-        message.sign(dkim);
-    }
-    Ok(Built {
-        envelope,
-        message_id,
-        bytes: message.formatted(),
-    })
+    (text, html)
 }
 
 /// The queue of confirmation messages and the task that sends them.

@@ -48,7 +48,7 @@ fn signup_confirm_send_and_one_click_end_to_end() {
     let form = server.request("GET", "/subscribe", "");
     assert_eq!(form.status, 200);
     for needle in [
-        "<form method=\"post\" novalidate>",
+        "<form method=\"post\">",
         "<label for=\"email\">Email address</label>",
         "type=\"email\" id=\"email\" name=\"email\"",
         "id=\"name\" name=\"name\"",
@@ -224,7 +224,12 @@ fn honeypot_bad_input_forged_tokens_and_rate_limit() {
         "no mail for the bot or the refused request"
     );
     let conn = state::open(&sb.path("state")).unwrap();
-    assert_eq!(signups::all(&conn).unwrap().len(), 2, "the bot was not recorded");
+    let rows = signups::all(&conn).unwrap();
+    assert_eq!(rows.len(), 2, "the bot was not recorded");
+    assert!(
+        rows.iter().all(|r| r.request_ip.is_none()),
+        "client addresses are kept only with record_ip = true"
+    );
 }
 
 #[test]
