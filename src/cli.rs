@@ -1,4 +1,4 @@
-//! Command-line interface (DESIGN.md "Commands"), parsed with clap.
+//! Command-line interface (README "Commands"), parsed with clap.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;

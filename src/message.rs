@@ -8,13 +8,11 @@
 
 use crate::config::Config;
 use crate::issue::Issue;
+use crate::keys::Keys;
 use crate::mime_body::PreEncoded;
 use crate::render::{Personal, PreparedIssue};
 use anyhow::{anyhow, bail, Context};
 use lettre::address::Envelope;
-use lettre::message::dkim::{
-    DkimCanonicalization, DkimCanonicalizationType, DkimConfig, DkimSigningAlgorithm, DkimSigningKey,
-};
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::{Address, Message};
@@ -36,6 +34,18 @@ pub struct Built {
     pub bytes: Vec<u8>,
 }
 
+/// Builds one recipient's message; what the dispatcher needs from a message
+/// factory (tests give it a stand-in).
+pub trait Compose: Sync {
+    fn build(&self, r: Recipient<'_>) -> anyhow::Result<Built>;
+}
+
+impl Compose for MessageFactory<'_> {
+    fn build(&self, r: Recipient<'_>) -> anyhow::Result<Built> {
+        MessageFactory::build(self, r)
+    }
+}
+
 /// Builds every recipient's message for one issue.
 pub struct MessageFactory<'a> {
     cfg: &'a Config,
@@ -44,8 +54,7 @@ pub struct MessageFactory<'a> {
     subject: String,
     from_domain: String,
     date: SystemTime,
-    unsubscribe_key: Option<Vec<u8>>,
-    dkim: Option<DkimConfig>,
+    keys: &'a Keys,
     list_id: HeaderValue,
     /// `<mailto:…?subject=unsubscribe>` for List-Unsubscribe, when configured.
     unsubscribe_mailto: Option<String>,
@@ -56,9 +65,15 @@ pub struct MessageFactory<'a> {
 
 impl<'a> MessageFactory<'a> {
     /// Prepares the per-issue parts. Fails (naming the source) when a header
-    /// value would carry CR or LF, when the subject template names an unknown
-    /// field, or when the DKIM key cannot be read.
-    pub fn new(cfg: &'a Config, issue: &Issue, prepared: &'a PreparedIssue, date: SystemTime) -> anyhow::Result<Self> {
+    /// value would carry CR or LF or when the subject template names an
+    /// unknown field. The keys and the clock come from the caller.
+    pub fn new(
+        cfg: &'a Config,
+        issue: &Issue,
+        prepared: &'a PreparedIssue,
+        keys: &'a Keys,
+        date: SystemTime,
+    ) -> anyhow::Result<Self> {
         let subject = subject_for(&cfg.newsletter.subject, issue)
             .with_context(|| format!("{}: subject template", cfg.path.display()))?;
         if subject.contains(['\r', '\n']) {
@@ -78,10 +93,6 @@ impl<'a> MessageFactory<'a> {
                 issue.id.escape_debug()
             );
         }
-        let dkim = match &cfg.dkim {
-            Some(d) => Some(load_dkim(d)?),
-            None => None,
-        };
         let list_id = format!("{} <{}>", cfg.newsletter.name, cfg.newsletter.list_id);
         Ok(MessageFactory {
             cfg,
@@ -90,8 +101,7 @@ impl<'a> MessageFactory<'a> {
             subject,
             from_domain: cfg.newsletter.from.email.domain().to_string(),
             date,
-            unsubscribe_key: cfg.unsubscribe_secret()?,
-            dkim,
+            keys,
             list_id: HeaderValue::new(header_name("List-Id"), list_id),
             unsubscribe_mailto: cfg
                 .newsletter
@@ -126,7 +136,7 @@ impl<'a> MessageFactory<'a> {
 
     /// The recipient's one-click unsubscribe URL, when a URL and a key are configured.
     pub fn unsubscribe_url(&self, email: &str) -> Option<String> {
-        let key = self.unsubscribe_key.as_deref()?;
+        let key = self.keys.unsubscribe.as_ref()?;
         crate::token::unsubscribe_url(self.cfg, key, email)
     }
 
@@ -199,7 +209,7 @@ impl<'a> MessageFactory<'a> {
         let mut message = builder
             .multipart(body)
             .map_err(|e| anyhow!("recipient {}: cannot build message: {e}", r.email))?;
-        if let Some(dkim) = &self.dkim {
+        if let Some(dkim) = &self.keys.dkim {
             message.sign(dkim);
         }
         Ok(Built {
@@ -210,7 +220,7 @@ impl<'a> MessageFactory<'a> {
     }
 }
 
-pub(crate) fn header_name(name: &'static str) -> HeaderName {
+fn header_name(name: &'static str) -> HeaderName {
     HeaderName::new_from_ascii_str(name)
 }
 
@@ -219,26 +229,39 @@ pub fn recipient_hash(issue_id: &str, email: &str) -> String {
     let mut h = Sha256::new();
     h.update(issue_id.as_bytes());
     h.update([0u8]);
-    h.update(email.to_ascii_lowercase().as_bytes());
+    h.update(crate::address::key(email).as_bytes());
     let digest = h.finalize();
     digest[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The fields a subject template may name.
+const SUBJECT_FIELDS: [&str; 6] = ["title", "id", "number", "series", "date", "description"];
+
 /// Fills `{field}` placeholders of the subject template from the issue.
 pub fn subject_for(template: &str, issue: &Issue) -> anyhow::Result<String> {
+    fill(template, |field| issue_field(issue, field)).map_err(anyhow::Error::msg)
+}
+
+/// Checks a subject template once, without an issue: braces close and every
+/// field is known.
+pub fn check_subject_template(template: &str) -> Result<(), String> {
+    fill(template, |field| SUBJECT_FIELDS.contains(&field).then(String::new)).map(drop)
+}
+
+fn fill(template: &str, field_value: impl Fn(&str) -> Option<String>) -> Result<String, String> {
     let mut out = String::new();
     let mut rest = template;
     while let Some(open) = rest.find('{') {
         out.push_str(&rest[..open]);
         let close = rest[open..]
             .find('}')
-            .ok_or_else(|| anyhow!("unclosed `{{` in subject template \"{template}\""))?;
+            .ok_or_else(|| format!("unclosed `{{` in subject template \"{template}\""))?;
         let field = &rest[open + 1..open + close];
-        out.push_str(&issue_field(issue, field).ok_or_else(|| {
-            anyhow!(
-                "unknown field `{{{field}}}` in subject template (known: title, id, number, series, date, description)"
-            )
-        })?);
+        let value = field_value(field).ok_or_else(|| {
+            let known = SUBJECT_FIELDS.join(", ");
+            format!("unknown field `{{{field}}}` in subject template (known: {known})")
+        })?;
+        out.push_str(&value);
         rest = &rest[open + close + 1..];
     }
     out.push_str(rest);
@@ -256,38 +279,4 @@ fn issue_field(issue: &Issue, field: &str) -> Option<String> {
         "description" => f.description.clone().unwrap_or_default(),
         _ => return None,
     })
-}
-
-pub fn load_dkim(d: &crate::config::Dkim) -> anyhow::Result<DkimConfig> {
-    let pem =
-        std::fs::read_to_string(&d.key_file).with_context(|| format!("[dkim] key_file {}", d.key_file.display()))?;
-    let key = DkimSigningKey::new(&pem, DkimSigningAlgorithm::Rsa).map_err(|e| {
-        anyhow!(
-            "[dkim] key_file {}: not an RSA PKCS#1 PEM key: {e:?}",
-            d.key_file.display()
-        )
-    })?;
-    let headers = [
-        "From",
-        "To",
-        "Subject",
-        "Date",
-        "Message-ID",
-        "List-Id",
-        "List-Unsubscribe",
-        "List-Unsubscribe-Post",
-    ]
-    .into_iter()
-    .map(header_name)
-    .collect();
-    Ok(DkimConfig::new(
-        d.selector.clone(),
-        d.domain.clone(),
-        key,
-        headers,
-        DkimCanonicalization {
-            header: DkimCanonicalizationType::Relaxed,
-            body: DkimCanonicalizationType::Relaxed,
-        },
-    ))
 }

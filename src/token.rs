@@ -13,7 +13,7 @@
 //!   drop them).
 
 use crate::config::Config;
-use crate::diag::Diagnostic;
+use crate::keys::UnsubscribeKey;
 use aes_siv::siv::Aes128Siv;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -21,8 +21,6 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
 type HmacSha256 = Hmac<Sha256>;
-
-pub use crate::config::MIN_KEY_BYTES;
 
 /// Separates the fields inside the v1 MAC input, so that ("ab", "c") and
 /// ("a", "bc") cannot collide; the prefix versions the scheme.
@@ -51,7 +49,7 @@ fn siv(key: &[u8]) -> Aes128Siv {
 
 /// The token for `email` on the list `list_id` (v2, opaque).
 pub fn make(key: &[u8], list_id: &str, email: &str) -> String {
-    let email = crate::subscribers::address_key(email);
+    let email = crate::address::key(email);
     let email = &email.as_bytes()[..email.len().min(MAX_ADDRESS)];
     // length byte ‖ address ‖ zero padding to a multiple of 16 (at least 32).
     let padded = (email.len() + 1).div_ceil(16).max(2) * 16;
@@ -71,7 +69,7 @@ pub fn make(key: &[u8], list_id: &str, email: &str) -> String {
 /// A v1 token (the address readable inside), as messages sent before v2
 /// carried. Only tests make these now, to prove old links still work.
 pub fn make_v1(key: &[u8], list_id: &str, email: &str) -> String {
-    let email = crate::subscribers::address_key(email);
+    let email = crate::address::key(email);
     let tag = mac(key, list_id, &email).finalize().into_bytes();
     format!(
         "{}.{}",
@@ -102,7 +100,7 @@ pub fn verify(key: &[u8], list_id: &str, token: &str) -> Option<String> {
         return None;
     }
     let email = String::from_utf8(email.to_vec()).ok()?;
-    (email == crate::subscribers::address_key(&email)).then_some(email)
+    (email == crate::address::key(&email)).then_some(email)
 }
 
 fn verify_v1(key: &[u8], list_id: &str, token: &str) -> Option<String> {
@@ -110,7 +108,7 @@ fn verify_v1(key: &[u8], list_id: &str, token: &str) -> Option<String> {
     let email = String::from_utf8(URL_SAFE_NO_PAD.decode(addr_b64).ok()?).ok()?;
     let tag = URL_SAFE_NO_PAD.decode(tag_b64).ok()?;
     // Only addresses in the form `make_v1` produced can verify.
-    if email != crate::subscribers::address_key(&email) {
+    if email != crate::address::key(&email) {
         return None;
     }
     mac(key, list_id, &email).verify_slice(&tag).ok()?;
@@ -119,43 +117,9 @@ fn verify_v1(key: &[u8], list_id: &str, token: &str) -> Option<String> {
 
 /// `[newsletter] unsubscribe_url` with `{token}` filled in for `email`, or
 /// None when no such URL is configured.
-pub fn unsubscribe_url(cfg: &Config, key: &[u8], email: &str) -> Option<String> {
+pub fn unsubscribe_url(cfg: &Config, key: &UnsubscribeKey, email: &str) -> Option<String> {
     let template = cfg.newsletter.unsubscribe_url.as_deref()?;
-    Some(template.replace("{token}", &make(key, &cfg.newsletter.list_id, email)))
-}
-
-/// Problems with the token key, for `newsletter check`: an unsubscribe URL
-/// without a key is an error (no message could carry a working link), and so
-/// is a key shorter than 128 bits (every command refuses it).
-pub fn check_config(cfg: &Config) -> Vec<Diagnostic> {
-    let var = &cfg.newsletter.unsubscribe_secret_env;
-    let hint = format!("generate a key with `openssl rand -base64 32` and export it as {var}");
-    let line = config_line(cfg, "unsubscribe_url");
-    match cfg.unsubscribe_secret() {
-        Err(short) => vec![Diagnostic::error(&cfg.path, 0, 0, short.to_string())],
-        Ok(None) if cfg.newsletter.unsubscribe_url.is_some() => vec![Diagnostic::error(
-            &cfg.path,
-            line,
-            if line == 0 { 0 } else { 1 },
-            format!("unsubscribe_url is set but {var} is not"),
-        )
-        .with_hint(hint)],
-        Ok(_) => Vec::new(),
-    }
-}
-
-/// The line of `key = …` in the config file, or 0 when it cannot be found.
-fn config_line(cfg: &Config, key: &str) -> usize {
-    let Ok(text) = std::fs::read_to_string(&cfg.path) else {
-        return 0;
-    };
-    text.lines()
-        .position(|l| {
-            let l = l.trim_start();
-            l.strip_prefix(key)
-                .is_some_and(|rest| rest.trim_start().starts_with('='))
-        })
-        .map_or(0, |i| i + 1)
+    Some(template.replace("{token}", &make(key.bytes(), &cfg.newsletter.list_id, email)))
 }
 
 #[cfg(test)]
@@ -250,63 +214,19 @@ mod tests {
         assert_eq!(verify(KEY, "l", &t), None);
     }
 
-    fn config(dir: &std::path::Path, extra: &str, secret_env: &str) -> Config {
-        let text = format!(
-            "[newsletter]\nname = \"N\"\nfrom = \"n@example.com\"\nlist_id = \"weekly.example.com\"\n{extra}unsubscribe_secret_env = \"{secret_env}\"\n"
-        );
-        let path = dir.join("newsletter.toml");
-        std::fs::write(&path, &text).unwrap();
-        crate::config::parse(&path, &text).unwrap()
+    fn config(extra: &str) -> Config {
+        let text =
+            format!("[newsletter]\nname = \"N\"\nfrom = \"n@example.com\"\nlist_id = \"weekly.example.com\"\n{extra}");
+        crate::config::parse(std::path::Path::new("newsletter.toml"), &text).unwrap()
     }
 
     #[test]
     fn unsubscribe_url_fills_the_token() {
-        let dir = tempfile::tempdir().unwrap();
-        let cfg = config(
-            dir.path(),
-            "unsubscribe_url = \"https://example.com/u?token={token}\"\n",
-            "UNUSED_VAR",
-        );
-        let url = unsubscribe_url(&cfg, KEY, "Ann@example.com").unwrap();
+        let key = UnsubscribeKey::new(KEY).unwrap();
+        let cfg = config("unsubscribe_url = \"https://example.com/u?token={token}\"\n");
+        let url = unsubscribe_url(&cfg, &key, "Ann@example.com").unwrap();
         let token = url.strip_prefix("https://example.com/u?token=").unwrap();
         assert_eq!(verify(KEY, LIST, token).as_deref(), Some("ann@example.com"));
-        let cfg = config(dir.path(), "", "UNUSED_VAR");
-        assert_eq!(unsubscribe_url(&cfg, KEY, "ann@example.com"), None);
-    }
-
-    #[test]
-    fn check_config_wants_a_long_enough_key_for_the_url() {
-        let dir = tempfile::tempdir().unwrap();
-        // Variables no other test sets: check_config reads the environment.
-        let cfg = config(
-            dir.path(),
-            "unsubscribe_url = \"https://example.com/u?token={token}\"\n",
-            "NL_TEST_TOKEN_KEY_A",
-        );
-        let d = check_config(&cfg);
-        assert_eq!(d.len(), 1);
-        let expected = format!(
-            "{}:5:1: error: unsubscribe_url is set but NL_TEST_TOKEN_KEY_A is not\n  hint: generate a key with `openssl rand -base64 32` and export it as NL_TEST_TOKEN_KEY_A",
-            cfg.path.display()
-        );
-        assert_eq!(d[0].to_string(), expected);
-
-        std::env::set_var("NL_TEST_TOKEN_KEY_B", "fifteen-bytes!!");
-        let cfg = config(dir.path(), "", "NL_TEST_TOKEN_KEY_B");
-        let d = check_config(&cfg);
-        assert_eq!(
-            d[0].to_string(),
-            format!(
-                "{}:0:0: error: NL_TEST_TOKEN_KEY_B is only 15 bytes long; the unsubscribe-token key needs at least 16 bytes (128 bits): generate one with `openssl rand -base64 32`",
-                cfg.path.display()
-            )
-        );
-        std::env::set_var("NL_TEST_TOKEN_KEY_C", "sixteen-bytes!!!");
-        let cfg = config(
-            dir.path(),
-            "unsubscribe_url = \"https://example.com/u?token={token}\"\n",
-            "NL_TEST_TOKEN_KEY_C",
-        );
-        assert!(check_config(&cfg).is_empty());
+        assert_eq!(unsubscribe_url(&config(""), &key, "ann@example.com"), None);
     }
 }

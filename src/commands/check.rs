@@ -57,11 +57,17 @@ pub fn run(config_path: &Path, args: CheckArgs) -> anyhow::Result<Exit> {
     Ok(if errors > 0 { Exit::Invalid } else { Exit::Ok })
 }
 
-/// The unsubscribe key, the subscriber list, and for each issue what sending
-/// it would build: the rendered body (warning above Gmail's clipping size) and
-/// the per-issue headers (subject template, line breaks, DKIM key).
+/// The keys, the subject template, the subscriber list, and for each issue
+/// what sending it would build: the rendered body (warning above Gmail's
+/// clipping size) and the per-issue headers (line breaks from the front matter).
 fn check_list_and_messages(config: &Config, issues: &[Issue]) -> Vec<Diagnostic> {
-    let mut diags = crate::token::check_config(config);
+    let (keys, mut diags) = match crate::keys::Keys::load(config) {
+        Ok(keys) => (Some(keys), Vec::new()),
+        Err(diags) => (None, diags),
+    };
+    if let Err(e) = crate::message::check_subject_template(&config.newsletter.subject) {
+        diags.push(config.diagnostic_at("newsletter.subject", true, e));
+    }
     if config.paths.subscribers.is_dir() {
         diags.extend(crate::subscribers::load(&config.paths.subscribers).diagnostics);
     } else {
@@ -72,6 +78,10 @@ fn check_list_and_messages(config: &Config, issues: &[Issue]) -> Vec<Diagnostic>
             "no subscribers folder",
         ));
     }
+    // With a broken key or template every issue would repeat the same error.
+    let Some(keys) = keys.filter(|_| diags.iter().all(|d| !d.is_error())) else {
+        return diags;
+    };
     for issue in issues {
         let prepared = match crate::render::prepare(issue, config) {
             Ok(p) => p,
@@ -83,11 +93,8 @@ fn check_list_and_messages(config: &Config, issues: &[Issue]) -> Vec<Diagnostic>
         if let Some(w) = prepared.clip_warning() {
             diags.push(Diagnostic::warning(&issue.path, 1, 1, w));
         }
-        if let Err(e) = crate::message::MessageFactory::new(config, issue, &prepared, std::time::SystemTime::now()) {
-            // A short key is reported once, by check_config, not per issue.
-            if e.downcast_ref::<crate::config::ShortKey>().is_some() {
-                continue;
-            }
+        let now = std::time::SystemTime::now();
+        if let Err(e) = crate::message::MessageFactory::new(config, issue, &prepared, &keys, now) {
             diags.push(Diagnostic::error(&issue.path, 1, 1, format!("{e:#}")));
         }
     }

@@ -8,23 +8,15 @@ use std::path::{Path, PathBuf};
 
 pub fn run(config: &Path, args: PreviewArgs) -> anyhow::Result<Exit> {
     let cfg = super::load_config(config)?;
+    let keys = super::load_keys(&cfg)?;
     let issue = super::load_issue(&args.issue)?;
     let reader =
         preview::reader(&cfg, args.as_email.as_deref()).map_err(|e| Failure::new(Exit::Invalid, format!("{e:#}")))?;
-    let key = cfg
-        .unsubscribe_secret()
-        .map_err(|e| Failure::new(Exit::Invalid, e.to_string()))?;
-    if cfg.newsletter.unsubscribe_url.is_some() && key.is_none() {
-        output::warn(&format!(
-            "${} is not set: the preview has no one-click unsubscribe link (send would refuse to run)",
-            cfg.newsletter.unsubscribe_secret_env
-        ));
-    }
     let out = args
         .out
         .clone()
         .unwrap_or_else(|| preview::default_out_dir(&cfg, &issue.id));
-    preview::build(&issue, &cfg, &reader, args.serve)?.write(&out)?;
+    preview::build(&issue, &cfg, &keys, &reader, args.serve)?.write(&out)?;
     output::log(&format!("wrote {}", out.join("index.html").display()));
     if !args.serve {
         if args.open {
@@ -51,10 +43,13 @@ pub fn run(config: &Path, args: PreviewArgs) -> anyhow::Result<Exit> {
 }
 
 fn rebuild(config: &Path, issue: &Path, reader: &lettre::message::Mailbox, out: &Path) -> anyhow::Result<()> {
-    let cfg = crate::config::load(config)
-        .map_err(|diags| anyhow::anyhow!(diags.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")))?;
+    let lines = |diags: Vec<crate::diag::Diagnostic>| {
+        anyhow::anyhow!(diags.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))
+    };
+    let cfg = crate::config::load(config).map_err(lines)?;
+    let keys = crate::keys::Keys::load(&cfg).map_err(lines)?;
     let issue = super::load_issue(issue)?;
-    preview::build(&issue, &cfg, reader, true)?.write(out)
+    preview::build(&issue, &cfg, &keys, reader, true)?.write(out)
 }
 
 /// The issue, the config, the templates folder and the subscribers.

@@ -21,8 +21,10 @@ pub fn run(config_path: &Path, cmd: SubscribersCommand) -> anyhow::Result<Exit> 
         SubscribersCommand::Export(args) => return super::export::run(&cfg, args),
         _ => {}
     }
-    drop(state::open(&cfg.paths.state)?);
-    let (list, suppressed) = super::load_list(&cfg)?;
+    let conn = state::open(&cfg.paths.state)?;
+    let mut list = subscribers::load(&cfg.paths.subscribers);
+    super::add_signups(&cfg, &mut list)?;
+    let suppressed = suppression::suppressed_set(&conn)?;
     for d in &list.diagnostics {
         output::diagnostic(d);
     }
@@ -67,13 +69,13 @@ fn broken_pipe_is_ok(e: std::io::Error) -> anyhow::Result<Exit> {
 fn summary(list: &Subscribers, suppressed: &std::collections::HashSet<String>) {
     let active = list.all.iter().filter(|s| s.status == Status::Active).count();
     let recipients = list.recipients(suppressed).count();
-    let from_signups = list.all.iter().filter(|s| s.from_signup()).count();
+    let is_signups = list.all.iter().filter(|s| s.is_signup()).count();
     let errors = list.diagnostics.iter().filter(|d| d.is_error()).count();
     let warnings = list.diagnostics.len() - errors;
     output::log(&format!(
-        "{} subscribers ({} in files, {from_signups} confirmed sign-ups): {active} active, {} inactive, {} suppressed; {recipients} recipients; {errors} error(s), {warnings} warning(s)",
+        "{} subscribers ({} in files, {is_signups} confirmed sign-ups): {active} active, {} inactive, {} suppressed; {recipients} recipients; {errors} error(s), {warnings} warning(s)",
         list.all.len(),
-        list.all.len() - from_signups,
+        list.all.len() - is_signups,
         list.all.len() - active,
         active - recipients,
     ));
@@ -119,7 +121,7 @@ fn add(cfg: &Config, args: AddArgs) -> anyhow::Result<Exit> {
 }
 
 fn remove(cfg: &Config, args: RemoveArgs) -> anyhow::Result<Exit> {
-    let email = subscribers::address_key(&args.email);
+    let email = crate::address::key(&args.email);
     let conn = state::open(&cfg.paths.state)?;
     let mut did = false;
     if signups::remove(&conn, &email)? {

@@ -2,10 +2,9 @@
 //! confirmation link points, which proxies may name the client address,
 //! whether to record it as proof of consent, and the abuse limits.
 
+use super::Errors;
 use serde::Deserialize;
 use std::net::IpAddr;
-use std::ops::Range;
-use toml::Spanned;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Serve {
@@ -67,35 +66,31 @@ fn prefix_eq(a: &[u8], b: &[u8], bits: u8) -> bool {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(super) struct RawServe {
-    confirm_url: Option<Spanned<String>>,
-    trusted_proxies: Option<Vec<Spanned<String>>>,
+pub(crate) struct RawServe {
+    confirm_url: Option<String>,
+    trusted_proxies: Option<Vec<String>>,
     record_ip: Option<bool>,
     subscribe_per_hour: Option<u32>,
-    max_connections: Option<Spanned<usize>>,
+    max_connections: Option<usize>,
     signups: Option<bool>,
 }
 
-/// `[serve]` with defaults; problems go to `err` with their span.
-pub(super) fn parse(
-    raw: Option<Spanned<RawServe>>,
-    unsubscribe_url: Option<&str>,
-    err: &mut dyn FnMut(Range<usize>, String),
-) -> Serve {
-    let raw = raw.map(Spanned::into_inner);
+/// `[serve]` with defaults; problems go to `errors` at their line.
+pub(super) fn parse(raw: Option<RawServe>, unsubscribe_url: Option<&str>, errors: &mut Errors<'_>) -> Serve {
     let r = raw.as_ref();
     let mut confirm_url = match r.and_then(|r| r.confirm_url.as_ref()) {
-        Some(u) => {
-            let v = u.get_ref();
-            if !v.starts_with("https://") && !v.starts_with("http://") {
-                err(u.span(), "[serve] confirm_url: must be an http(s) URL".into());
+        Some(v) => {
+            let problem = if !v.starts_with("https://") && !v.starts_with("http://") {
+                Some("must be an http(s) URL")
             } else if v.contains(|c: char| c.is_whitespace() || c.is_control()) {
-                err(
-                    u.span(),
-                    "[serve] confirm_url: must not contain spaces or control characters".into(),
-                );
+                Some("must not contain spaces or control characters")
             } else if !v.contains("{token}") {
-                err(u.span(), "[serve] confirm_url: must contain {token}".into());
+                Some("must contain {token}")
+            } else {
+                None
+            };
+            if let Some(p) = problem {
+                errors.at("serve.confirm_url", format!("[serve] confirm_url: {p}"));
             }
             Some(v.clone())
         }
@@ -112,26 +107,27 @@ pub(super) fn parse(
         Some(list) => list
             .iter()
             .filter_map(|p| {
-                let net = IpNet::parse(p.get_ref().trim());
+                let net = IpNet::parse(p.trim());
                 if net.is_none() {
-                    err(
-                        p.span(),
-                        format!(
-                            "[serve] trusted_proxies: \"{}\" is not an IP address or CIDR block",
-                            p.get_ref().escape_debug()
-                        ),
+                    let msg = format!(
+                        "[serve] trusted_proxies: \"{}\" is not an IP address or CIDR block",
+                        p.escape_debug()
                     );
+                    errors.at("serve.trusted_proxies", msg);
                 }
                 net
             })
             .collect(),
     };
-    let max_connections = match r.and_then(|r| r.max_connections.as_ref()) {
-        Some(m) if *m.get_ref() < 16 => {
-            err(m.span(), "[serve] max_connections: must be at least 16".into());
+    let max_connections = match r.and_then(|r| r.max_connections) {
+        Some(m) if m < 16 => {
+            errors.at(
+                "serve.max_connections",
+                "[serve] max_connections: must be at least 16".into(),
+            );
             16
         }
-        Some(m) => *m.get_ref(),
+        Some(m) => m,
         None => 512,
     };
     Serve {

@@ -27,16 +27,33 @@ impl Facts<'_> {
 }
 
 pub fn warnings(issue: &Issue, facts: &Facts<'_>) -> Vec<Diagnostic> {
-    let path = issue.path.as_path();
     let mut out = Vec::new();
     let mut warn = |(line, col): (usize, usize), msg: String, hint: Option<&str>| {
-        let d = Diagnostic::warning(path, line, col, msg);
+        let d = Diagnostic::warning(&issue.path, line, col, msg);
         out.push(match hint {
             Some(h) => d.with_hint(h),
             None => d,
         });
     };
+    front_and_period(issue, facts, &mut warn);
+    articles(issue, facts, &mut warn);
+    references(issue, facts, &mut warn);
+    for link in facts.links {
+        if link.url.starts_with("http://") {
+            warn(
+                facts.at(link.offset),
+                format!("insecure link `{}`", link.url),
+                Some("use https:// if the site supports it"),
+            );
+        }
+    }
+    out
+}
 
+/// Adds one warning: position, message, optional hint.
+type Warn<'w> = dyn FnMut((usize, usize), String, Option<&str>) + 'w;
+
+fn front_and_period(issue: &Issue, facts: &Facts<'_>, warn: &mut Warn<'_>) {
     if issue.front.draft {
         let line = key_line(&facts.text[..facts.body_start], "draft");
         warn(
@@ -65,7 +82,10 @@ pub fn warnings(issue: &Issue, facts: &Facts<'_>) -> Vec<Diagnostic> {
         ),
         Some(Ok(_)) => {}
     }
+}
 
+fn articles(issue: &Issue, facts: &Facts<'_>, warn: &mut Warn<'_>) {
+    let body_line = facts.at(0);
     if let Some(offset) = facts.preamble {
         warn(
             facts.at(offset),
@@ -99,7 +119,10 @@ pub fn warnings(issue: &Issue, facts: &Facts<'_>) -> Vec<Diagnostic> {
             seen.insert(&a.title, a.line);
         }
     }
+}
 
+fn references(issue: &Issue, facts: &Facts<'_>, warn: &mut Warn<'_>) {
+    let body_line = facts.at(0);
     let refs_line = facts.references_heading.map_or(body_line, |o| facts.at(o));
     if !facts.paired && !issue.articles.is_empty() {
         let (a, r) = (issue.articles.len(), issue.references.len());
@@ -129,17 +152,6 @@ pub fn warnings(issue: &Issue, facts: &Facts<'_>) -> Vec<Diagnostic> {
             Some("`## References` should come last"),
         );
     }
-
-    for link in facts.links {
-        if link.url.starts_with("http://") {
-            warn(
-                facts.at(link.offset),
-                format!("insecure link `{}`", link.url),
-                Some("use https:// if the site supports it"),
-            );
-        }
-    }
-    out
 }
 
 fn plural(n: usize) -> &'static str {

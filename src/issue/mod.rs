@@ -76,6 +76,51 @@ pub fn parse(path: &Path, text: &str) -> Result<Parsed, Vec<Diagnostic>> {
     let (preamble, raw_sections) = sections::split(body.items);
     let mut s = sections::classify(preamble, raw_sections);
 
+    let linked = link_up(text, body_start, &mut s);
+    let mut issue = Issue {
+        id: front.slug.clone().unwrap_or_else(|| {
+            path.file_stem()
+                .map_or_else(|| "issue".into(), |s| s.to_string_lossy().into_owned())
+        }),
+        path: path.to_path_buf(),
+        number: issue_number(&front.title),
+        period: s.period.and_then(Result::ok),
+        intro: s.intro.take().map(|i| {
+            let line = line_at(i.offset);
+            sections::section(i, line)
+        }),
+        articles: linked.articles,
+        references: linked.references,
+        lang: String::new(),
+        front,
+    };
+    issue.lang = detect_lang(&prose(&issue)).to_string();
+    let facts = lint::Facts {
+        text,
+        body_start,
+        links: &body.links,
+        period: s.period,
+        preamble: s.preamble,
+        references_heading: s.references.as_ref().map(|r| r.offset),
+        unreadable_refs: linked.unreadable_refs,
+        after_references: &s.after_references,
+        paired: linked.paired,
+    };
+    let warnings = lint::warnings(&issue, &facts);
+    Ok(Parsed { issue, warnings })
+}
+
+/// Articles with their references paired, or read from an overview issue's
+/// link bullets.
+struct Linked {
+    articles: Vec<Article>,
+    references: Vec<Reference>,
+    unreadable_refs: usize,
+    paired: bool,
+}
+
+fn link_up(text: &str, body_start: usize, s: &mut sections::Sections) -> Linked {
+    let line_at = |offset: usize| line_col(text, body_start + offset).0;
     // References and overview links are located by searching forward for
     // their URL from the section heading.
     let locator = |from: usize| {
@@ -116,38 +161,12 @@ pub fn parse(path: &Path, text: &str) -> Result<Parsed, Vec<Diagnostic>> {
     } else {
         sections::pair(&mut articles, &references)
     };
-
-    let mut issue = Issue {
-        id: front.slug.clone().unwrap_or_else(|| {
-            path.file_stem()
-                .map_or_else(|| "issue".into(), |s| s.to_string_lossy().into_owned())
-        }),
-        path: path.to_path_buf(),
-        number: issue_number(&front.title),
-        period: s.period.and_then(Result::ok),
-        intro: s.intro.take().map(|i| {
-            let line = line_at(i.offset);
-            sections::section(i, line)
-        }),
+    Linked {
         articles,
         references,
-        lang: String::new(),
-        front,
-    };
-    issue.lang = detect_lang(&prose(&issue)).to_string();
-    let facts = lint::Facts {
-        text,
-        body_start,
-        links: &body.links,
-        period: s.period,
-        preamble: s.preamble,
-        references_heading: s.references.as_ref().map(|r| r.offset),
         unreadable_refs,
-        after_references: &s.after_references,
         paired,
-    };
-    let warnings = lint::warnings(&issue, &facts);
-    Ok(Parsed { issue, warnings })
+    }
 }
 
 /// `Article Weekly, Issue 25` → 25 (also `Issue #25`).

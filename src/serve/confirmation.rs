@@ -6,21 +6,22 @@
 //! reader is not on the list yet. `Auto-Submitted: auto-generated` keeps
 //! vacation responders quiet.
 //!
-//! [`Mailer`] sends each queued message over one fresh SMTP connection
-//! through the configured transport (`transport::smtp::SmtpConnection`, the
-//! one `send` uses). This is the one place to port to the sink seam.
+//! [`Mailer`] hands each queued message to the configured transport through
+//! the same seam `send` uses ("envelope + bytes → sink": `transport::Sink`,
+//! `SmtpSink` from `[smtp]`), one connection per message, on its own thread.
 
 use super::store::Store;
 use super::texts::{fill, Texts};
 use crate::config::Config;
-use crate::message::{header_name, Built};
+use crate::message::Built;
 use crate::output;
 use crate::render::escape_html;
-use crate::transport::smtp::{SmtpConnection, SmtpSettings};
+use crate::transport::smtp::{SmtpSettings, SmtpSink};
+use crate::transport::Sink;
 use anyhow::anyhow;
 use lettre::address::Envelope;
 use lettre::message::dkim::DkimConfig;
-use lettre::message::header::{ContentType, HeaderValue};
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::{Address, Message};
 use sha2::{Digest, Sha256};
@@ -65,7 +66,10 @@ pub fn build(
         .subject(fill(t.mail_subject, &nl.name, "", ""))
         .date(date)
         .message_id(Some(message_id.clone()))
-        .raw_header(HeaderValue::new(header_name("Auto-Submitted"), "auto-generated".into()));
+        .raw_header(HeaderValue::new(
+            HeaderName::new_from_ascii_str("Auto-Submitted"),
+            "auto-generated".into(),
+        ));
     if let Some(reply_to) = &nl.reply_to {
         builder = builder.reply_to(reply_to.clone());
     }
@@ -138,39 +142,37 @@ pub struct Mailer {
 const QUEUE: usize = 1000;
 
 impl Mailer {
-    /// Resolves the SMTP settings and the DKIM key now (a wrong password
-    /// command or key file stops `serve` at start), then sends in the background.
-    pub fn start(cfg: Arc<Config>, t: &'static Texts, store: Arc<Store>) -> anyhow::Result<Mailer> {
-        let settings = SmtpSettings::from_config(&cfg.smtp)?;
-        let dkim = cfg.dkim.as_ref().map(crate::message::load_dkim).transpose()?;
-        let url = cfg.serve.confirm_url.clone().unwrap_or_default();
+    /// Resolves the SMTP settings now (a wrong password command stops `serve`
+    /// at start), then sends in the background through an [`SmtpSink`].
+    pub fn start(
+        cfg: Arc<Config>,
+        t: &'static Texts,
+        dkim: Option<DkimConfig>,
+        store: Arc<Store>,
+    ) -> anyhow::Result<Mailer> {
+        let sink = SmtpSink::new(SmtpSettings::from_config(&cfg.smtp)?);
         let (tx, mut rx) = mpsc::channel::<Job>(QUEUE);
-        tokio::spawn(async move {
-            while let Some(job) = rx.recv().await {
-                let link = url.replace("{token}", &job.token);
-                let sent = match build(&cfg, t, dkim.as_ref(), &job, &link, SystemTime::now()) {
-                    Ok(built) => deliver(&settings, &built).await,
-                    Err(e) => Err(format!("{e:#}")),
-                };
-                match sent {
-                    Ok(()) => output::log(&format!("confirmation sent to {}", super::log_safe(&job.address))),
-                    Err(e) => {
-                        output::warn(&format!(
-                            "confirmation to {} not sent: {}",
-                            super::log_safe(&job.address),
-                            super::log_safe(&e)
-                        ));
-                        let (address, hash) = (job.address.clone(), job.token_hash.clone());
-                        let forget = store
-                            .write(move |c| crate::state::signups::send_failed(c, &address, &hash))
-                            .await;
-                        if let Err(e) = forget {
-                            output::warn(&super::log_safe(&e.0));
+        // The sink's futures are not `Send`: they run on this thread's own runtime.
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        std::thread::Builder::new()
+            .name("confirmations".into())
+            .spawn(move || {
+                while let Some(job) = rx.blocking_recv() {
+                    let sent = rt.block_on(send_one(&sink, &cfg, t, dkim.as_ref(), &job, SystemTime::now()));
+                    let address = super::log_safe(&job.address);
+                    match sent {
+                        Ok(()) => output::log(&format!("confirmation sent to {address}")),
+                        Err(e) => {
+                            output::warn(&format!("confirmation to {address} not sent: {}", super::log_safe(&e)));
+                            let (address, hash) = (job.address.clone(), job.token_hash.clone());
+                            let forget = store.write(move |c| crate::state::signups::send_failed(c, &address, &hash));
+                            if let Err(e) = rt.block_on(forget) {
+                                output::warn(&super::log_safe(&e.0));
+                            }
                         }
                     }
                 }
-            }
-        });
+            })?;
         Ok(Mailer { tx })
     }
 
@@ -180,20 +182,68 @@ impl Mailer {
     }
 }
 
-async fn deliver(settings: &SmtpSettings, built: &Built) -> Result<(), String> {
-    let mut conn = SmtpConnection::connect(settings).await.map_err(|e| e.to_string())?;
-    let sent = conn
-        .send(&built.envelope, &built.bytes)
-        .await
-        .map_err(|e| e.to_string());
-    conn.quit().await;
-    sent
+/// Builds `job`'s message and hands it to `sink` on a connection of its own.
+async fn send_one<S: Sink>(
+    sink: &S,
+    cfg: &Config,
+    t: &Texts,
+    dkim: Option<&DkimConfig>,
+    job: &Job,
+    now: SystemTime,
+) -> Result<(), String> {
+    let link = cfg
+        .serve
+        .confirm_url
+        .as_deref()
+        .unwrap_or_default()
+        .replace("{token}", &job.token);
+    let built = build(cfg, t, dkim, job, &link, now).map_err(|e| format!("{e:#}"))?;
+    let mut conn = sink.connect().await.map_err(|e| e.to_string())?;
+    let sent = sink.send(&mut conn, &built.envelope, &built.bytes, &|| {}).await;
+    sink.quit(conn).await;
+    sent.map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::config::Language;
+
+    #[test]
+    fn confirmations_go_through_the_sink_seam() {
+        use crate::transport::smtp::{Cause, SmtpError, Stage};
+        use crate::transport::stub::StubSink;
+        let text = "[newsletter]\nname = \"N\"\nfrom = \"n@example.com\"\n[serve]\nconfirm_url = \"https://x.example/c?token={token}\"\n";
+        let cfg = crate::config::parse(std::path::Path::new("n.toml"), text).unwrap();
+        let t = super::super::texts::for_language(Language::En);
+        let job = Job {
+            address: "ann@example.org".into(),
+            name: None,
+            token: "tok".into(),
+            token_hash: vec![],
+        };
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let sink = StubSink::new();
+        rt.block_on(send_one(&sink, &cfg, t, None, &job, SystemTime::UNIX_EPOCH))
+            .unwrap();
+        assert_eq!(
+            (sink.delivered(), sink.connections()),
+            (vec!["ann@example.org".to_string()], 1)
+        );
+        let refused = SmtpError::new(
+            Stage::Rcpt,
+            Cause::Reply {
+                code: 550,
+                enhanced: Some("5.1.1".into()),
+                text: "unknown".into(),
+            },
+        );
+        let sink = StubSink::new().replies("ann@example.org", vec![Err(refused)]);
+        let err = rt
+            .block_on(send_one(&sink, &cfg, t, None, &job, SystemTime::UNIX_EPOCH))
+            .unwrap_err();
+        assert!(err.contains("550"), "{err}");
+    }
 
     #[test]
     fn the_message_is_personal_escaped_and_in_the_language() {

@@ -18,14 +18,14 @@ mod store;
 mod texts;
 mod unsubscribe;
 
-pub use confirmation::{build as build_confirmation, Job};
-
 use crate::config::Config;
+use crate::keys::UnsubscribeKey;
 use crate::output;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use lettre::message::dkim::DkimConfig;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -47,7 +47,7 @@ const CSP: &str =
 /// What every request handler shares.
 pub struct App {
     pub cfg: Arc<Config>,
-    pub key: Vec<u8>,
+    pub key: UnsubscribeKey,
     pages: pages::Pages,
     store: Arc<store::Store>,
     /// None: sign-ups are off (no `confirm_url`).
@@ -64,7 +64,7 @@ pub struct Client(pub std::net::IpAddr);
 pub struct Note(pub String);
 
 /// Serves until the process is stopped (SIGINT/SIGTERM end it cleanly).
-pub fn run(cfg: Config, key: Vec<u8>, listen: &str) -> anyhow::Result<()> {
+pub fn run(cfg: Config, key: UnsubscribeKey, dkim: Option<DkimConfig>, listen: &str) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .max_blocking_threads(8)
@@ -75,7 +75,12 @@ pub fn run(cfg: Config, key: Vec<u8>, listen: &str) -> anyhow::Result<()> {
         let t = texts::for_language(cfg.newsletter.language);
         let store = store::Store::open(cfg.paths.state.clone())?;
         let mailer = match cfg.serve.confirm_url {
-            Some(_) => Some(confirmation::Mailer::start(Arc::clone(&cfg), t, Arc::clone(&store))?),
+            Some(_) => Some(confirmation::Mailer::start(
+                Arc::clone(&cfg),
+                t,
+                dkim,
+                Arc::clone(&store),
+            )?),
             None => {
                 output::warn("sign-ups are off: set [serve] confirm_url or [newsletter] unsubscribe_url");
                 None

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 fn token_email(app: &App, req: &Request) -> Option<String> {
     let query = Form::urlencoded(req.uri().query().unwrap_or("").as_bytes());
-    crate::token::verify(&app.key, &app.cfg.newsletter.list_id, query.get("token")?)
+    crate::token::verify(app.key.bytes(), &app.cfg.newsletter.list_id, query.get("token")?)
 }
 
 fn bad_token(app: &App) -> Response {

@@ -1,8 +1,12 @@
 //! The state database (`state/newsletter.db`): opening it, WAL and busy
-//! timeout, and the ordered schema migrations. Tables live in submodules.
+//! timeout, and the ordered schema migrations. Each table's reads and writes
+//! live in a submodule: the suppression list, the delivery journal and the
+//! journal's writer thread.
 
+pub mod journal;
 pub mod signups;
 pub mod suppression;
+pub mod writer;
 
 use anyhow::{bail, Context};
 use rusqlite::{Connection, TransactionBehavior};
@@ -27,8 +31,25 @@ const MIGRATIONS: &[&str] = &[
         source     TEXT NOT NULL,
         created_at TEXT NOT NULL
     ) WITHOUT ROWID;",
-    // 2: the delivery journal.
-    crate::journal::MIGRATION,
+    // 2: the delivery journal: one row per (issue, recipient), one per issue.
+    "CREATE TABLE deliveries (
+        issue_id   TEXT NOT NULL,
+        email      TEXT NOT NULL,
+        state      TEXT NOT NULL CHECK (state IN ('pending', 'sending', 'sent', 'failed')),
+        attempts   INTEGER NOT NULL DEFAULT 0,
+        message_id TEXT NOT NULL,
+        last_error TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        sent_at    TEXT,
+        PRIMARY KEY (issue_id, email)
+    ) WITHOUT ROWID;
+    CREATE TABLE issue_runs (
+        issue_id    TEXT PRIMARY KEY,
+        started_at  TEXT NOT NULL,
+        last_run_at TEXT NOT NULL,
+        finished_at TEXT
+    );",
     // 3: sign-ups (double opt-in) and their confirmation tokens.
     signups::MIGRATION,
 ];

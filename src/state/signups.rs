@@ -82,7 +82,7 @@ pub fn stamp(t: DateTime<Utc>) -> String {
 /// Records a form sign-up as pending and stores its confirmation token,
 /// unless the address is confirmed, recently sent to, or suppressed by a complaint or by hand.
 pub fn request(conn: &mut Connection, r: &Request<'_>, now: DateTime<Utc>) -> anyhow::Result<Requested> {
-    let email = suppression::key(r.address);
+    let email = crate::address::key(r.address);
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let existing: Option<(String, Option<String>)> = tx
         .query_row(
@@ -126,7 +126,7 @@ pub fn send_failed(conn: &Connection, email: &str, token_hash: &[u8]) -> anyhow:
     conn.execute("DELETE FROM confirm_token WHERE hash = ?1", params![token_hash])?;
     conn.execute(
         "UPDATE signup SET last_sent_at = NULL WHERE email = ?1",
-        params![suppression::key(email)],
+        params![crate::address::key(email)],
     )?;
     Ok(())
 }
@@ -180,7 +180,7 @@ pub enum Added {
 
 /// Adds an address as confirmed by the list's author (`subscribers add`).
 pub fn add(conn: &mut Connection, address: &str, name: Option<&str>, now: DateTime<Utc>) -> anyhow::Result<Added> {
-    let email = suppression::key(address);
+    let email = crate::address::key(address);
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let status: Option<String> = tx
         .query_row("SELECT status FROM signup WHERE email = ?1", params![email], |r| {
@@ -211,7 +211,7 @@ pub fn add(conn: &mut Connection, address: &str, name: Option<&str>, now: DateTi
 pub fn remove(conn: &Connection, address: &str) -> anyhow::Result<bool> {
     let n = conn.execute(
         "DELETE FROM signup WHERE email = ?1",
-        params![suppression::key(address)],
+        params![crate::address::key(address)],
     )?;
     Ok(n == 1)
 }

@@ -8,7 +8,8 @@ pub mod import;
 mod toml;
 mod validate;
 
-pub use validate::{address_key, validate_email, validate_name};
+use crate::address::key as address_key;
+pub use validate::{validate_email, validate_name};
 
 use crate::diag::Diagnostic;
 use std::collections::{HashMap, HashSet};
@@ -99,7 +100,7 @@ impl Subscriber {
 
     /// Whether this entry is a confirmed sign-up from the state database
     /// (see [`Subscribers::add_confirmed`]) rather than a line of a file.
-    pub fn from_signup(&self) -> bool {
+    pub fn is_signup(&self) -> bool {
         self.line == 0
     }
 
@@ -143,11 +144,6 @@ impl Subscribers {
     /// (lower-cased addresses, from `state::suppression::suppressed_set`).
     pub fn recipients<'a>(&'a self, suppressed: &'a HashSet<String>) -> impl Iterator<Item = &'a Subscriber> + 'a {
         self.all.iter().filter(move |s| s.is_recipient(suppressed))
-    }
-
-    /// Keeps only the recipients, for callers that own the list.
-    pub fn retain_recipients(&mut self, suppressed: &HashSet<String>) {
-        self.all.retain(|s| s.is_recipient(suppressed));
     }
 
     /// Adds confirmed sign-ups `(address, name)` kept in the database `db`.
@@ -240,16 +236,6 @@ pub fn load(dir: &Path) -> Subscribers {
     }
     out.all.shrink_to_fit();
     out
-}
-
-/// Loads the list and keeps only its recipients: active entries whose
-/// address is not in `suppressed` (lower-cased, see
-/// `state::suppression::suppressed_set`). The diagnostics are those of the
-/// whole list; `has_errors()` means nothing should be sent.
-pub fn load_recipients(dir: &Path, suppressed: &HashSet<String>) -> Subscribers {
-    let mut list = load(dir);
-    list.retain_recipients(suppressed);
-    list
 }
 
 /// One entry as read from a file, before validation.

@@ -71,6 +71,19 @@ impl Server {
         self.log.lock().unwrap().clone()
     }
 
+    /// Waits (up to 10 s) until the log holds `needle`: the log arrives
+    /// through a pipe, after the answer may already have been read.
+    pub fn log_has(&self, needle: &str) -> bool {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !self.log().contains(needle) {
+            if std::time::Instant::now() > deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        true
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.id()
     }

@@ -12,6 +12,7 @@ mod preview;
 mod render;
 mod render_corpus;
 mod send;
+mod send_rules;
 mod serve;
 mod serve_hardening;
 mod smtp_server;

@@ -38,13 +38,9 @@ fn confirm_link(raw: &[u8]) -> String {
         .to_string()
 }
 
-#[test]
-fn signup_confirm_send_and_one_click_end_to_end() {
-    let smtp = SmtpServer::start();
-    let sb = sandbox(smtp.port(), "record_ip = true");
-    let server = Server::start(&sb);
-    assert_eq!(count(&sb), "2\n");
-
+/// Signs up through a trusted proxy (X-Forwarded-For) and returns the
+/// confirmation link's path and the page shown.
+fn sign_up(server: &Server, smtp: &SmtpServer) -> (String, String) {
     let form = server.request("GET", "/subscribe", "");
     assert_eq!(form.status, 200);
     for needle in [
@@ -56,8 +52,6 @@ fn signup_confirm_send_and_one_click_end_to_end() {
     ] {
         assert!(form.body.contains(needle), "{needle}: {}", form.body);
     }
-
-    // Through the (trusted, loopback) proxy: the client address is the forwarded one.
     let xff = [
         ("Content-Type", "application/x-www-form-urlencoded"),
         ("X-Forwarded-For", "198.51.100.23"),
@@ -88,6 +82,36 @@ fn signup_confirm_send_and_one_click_end_to_end() {
     assert_eq!((again.status, &again.body), (200, &r.body));
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(smtp.message_count(), 1, "a repeated sign-up must not send again");
+    (link, r.body)
+}
+
+/// The dry run's message to the new reader, and the token of its one-click link.
+fn dry_run_token(sb: &Sandbox) -> String {
+    sb.run(&["send", "issues/2026-w47.md", "--dry-run"]).expect_code(0);
+    let eml = std::fs::read(sb.path("outbox/2026-w47/new.reader@example.net.eml"))
+        .or_else(|_| std::fs::read(sb.path("outbox/2026-w47/New.Reader@example.net.eml")))
+        .expect("the dry run wrote a message for the new reader");
+    let parsed = MessageParser::default().parse(&eml).unwrap();
+    let lu = parsed.header_raw("List-Unsubscribe").unwrap();
+    let token = lu
+        .split("token=")
+        .nth(1)
+        .unwrap()
+        .split('>')
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(!token.contains('.'), "a v2 token: {token}");
+    token
+}
+
+#[test]
+fn signup_confirm_send_and_one_click_end_to_end() {
+    let smtp = SmtpServer::start();
+    let sb = sandbox(smtp.port(), "record_ip = true");
+    let server = Server::start(&sb);
+    assert_eq!(count(&sb), "2\n");
+    let (link, _) = sign_up(&server, &smtp);
 
     // A link scanner's GET changes nothing.
     let page = server.request("GET", &link, "");
@@ -117,22 +141,8 @@ fn signup_confirm_send_and_one_click_end_to_end() {
     assert_eq!(row.confirm_ip.as_deref(), Some("203.0.113.5"));
     assert!(row.confirmed_at.is_some());
 
-    // The next send includes them, with an opaque one-click link.
-    sb.run(&["send", "issues/2026-w47.md", "--dry-run"]).expect_code(0);
-    let eml = std::fs::read(sb.path("outbox/2026-w47/new.reader@example.net.eml"))
-        .or_else(|_| std::fs::read(sb.path("outbox/2026-w47/New.Reader@example.net.eml")))
-        .expect("the dry run wrote a message for the new reader");
-    let parsed = MessageParser::default().parse(&eml).unwrap();
-    let lu = parsed.header_raw("List-Unsubscribe").unwrap();
-    let token = lu
-        .split("token=")
-        .nth(1)
-        .unwrap()
-        .split('>')
-        .next()
-        .unwrap()
-        .to_string();
-    assert!(!token.contains('.'), "a v2 token: {token}");
+    // The next send includes them, with an opaque one-click link that works.
+    let token = dry_run_token(&sb);
     let (ct, mp) = multipart("List-Unsubscribe", "One-Click");
     let gone = server.request_with("POST", &format!("/u?token={token}"), &[("Content-Type", &ct)], &mp);
     assert_eq!(gone.status, 200, "{}", gone.body);
@@ -142,6 +152,11 @@ fn signup_confirm_send_and_one_click_end_to_end() {
     assert!(
         export.contains("New.Reader@example.net,김민지,unsubscribed,sign-up (form),"),
         "{export}"
+    );
+    assert!(
+        server.log_has("unsubscribed new.reader@example.net"),
+        "{}",
+        server.log()
     );
     let log = server.log();
     assert!(

@@ -233,9 +233,7 @@ fn the_connection_cap_answers_503_and_recovers() {
         assert!(Instant::now() < deadline, "never recovered");
         std::thread::sleep(Duration::from_millis(50));
     }
-    assert!(server
-        .log()
-        .contains("16 connections open ([serve] max_connections): answering 503"));
+    assert!(server.log_has("16 connections open ([serve] max_connections): answering 503"));
 }
 
 /// Pass: 30 sign-ups and 4 one-click unsubscribes posted concurrently while a
@@ -301,13 +299,13 @@ fn a_locked_or_vanished_database_answers_503() {
     assert_eq!(post(), 503, "a change that could not be stored");
     holder.execute_batch("ROLLBACK").unwrap();
     drop(holder);
-    assert!(server.log().contains("NOT STORED: state database"), "{}", server.log());
+    assert!(server.log_has("NOT STORED: state database"), "{}", server.log());
     assert!(!suppressed(&sb, "reader3@example.org"));
 
     std::fs::rename(sb.path("state"), sb.path("state-away")).unwrap();
     assert_eq!(post(), 503);
     assert_eq!(server.request("GET", "/healthz", "").status, 503);
-    assert!(server.log().contains("newsletter.db is gone"), "{}", server.log());
+    assert!(server.log_has("newsletter.db is gone"), "{}", server.log());
     assert!(
         !sb.path("state/newsletter.db").exists(),
         "the server must not recreate an empty database"

@@ -203,7 +203,28 @@ fn serve_refuses_to_start_without_a_key_or_with_a_short_one() {
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("error: NEWSLETTER_UNSUBSCRIBE_SECRET is not set"),
+        stderr.contains(": error: unsubscribe_url is set but NEWSLETTER_UNSUBSCRIBE_SECRET is not\n"),
+        "{stderr}"
+    );
+    // Without an unsubscribe_url the endpoint still needs the key to check tokens.
+    let cfg = sb.read("newsletter.toml");
+    let cfg: String = cfg
+        .lines()
+        .filter(|l| !l.starts_with("unsubscribe_url"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    sb.write("newsletter.toml", cfg);
+    let out = sb
+        .cmd(&["serve-unsubscribe", "--listen", "127.0.0.1:0"])
+        .env_remove("NEWSLETTER_UNSUBSCRIBE_SECRET")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "error: NEWSLETTER_UNSUBSCRIBE_SECRET is not set; it holds the key that signs unsubscribe tokens"
+        ),
         "{stderr}"
     );
     // Every command that uses the key refuses one shorter than 128 bits.
@@ -223,7 +244,7 @@ fn serve_refuses_to_start_without_a_key_or_with_a_short_one() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
         assert!(
-            stderr.contains("NEWSLETTER_UNSUBSCRIBE_SECRET is only 15 bytes long; the unsubscribe-token key needs at least 16 bytes (128 bits)"),
+            stderr.contains("NEWSLETTER_UNSUBSCRIBE_SECRET is only 15 bytes long; use at least 16 (128 bits)"),
             "{args:?}: {stderr}"
         );
     }
