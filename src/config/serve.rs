@@ -171,6 +171,44 @@ mod tests {
     }
 
     #[test]
+    fn bad_values_name_their_lines_and_defaults_apply() {
+        let head = "[newsletter]\nname = \"N\"\nfrom = \"n@example.com\"\nlanguage = \"ko\"\n";
+        let text = format!(
+            "{head}[serve]\nconfirm_url = \"https://example.com/confirm\"\ntrusted_proxies = [\"10.0.0.0/8\", \"proxy.local\"]\nmax_connections = 2\n"
+        );
+        let e = crate::config::parse(std::path::Path::new("n.toml"), &text).unwrap_err();
+        let shown: Vec<String> = e.iter().map(|d| d.to_string()).collect();
+        assert_eq!(
+            shown,
+            [
+                "n.toml:6:15: error: [serve] confirm_url: must contain {token}",
+                "n.toml:7:19: error: [serve] trusted_proxies: \"proxy.local\" is not an IP address or CIDR block",
+                "n.toml:8:19: error: [serve] max_connections: must be at least 16",
+            ]
+        );
+        let c = crate::config::parse(std::path::Path::new("n.toml"), head).unwrap();
+        assert_eq!(c.newsletter.language, crate::config::Language::Ko);
+        assert_eq!(
+            (c.serve.confirm_url, c.serve.record_ip, c.serve.subscribe_per_hour),
+            (None, false, 10)
+        );
+        let off = format!("{head}unsubscribe_url = \"https://e.com/u?token={{token}}\"\n[serve]\nsignups = false\n");
+        assert_eq!(
+            crate::config::parse(std::path::Path::new("n.toml"), &off)
+                .unwrap()
+                .serve
+                .confirm_url,
+            None
+        );
+        let bad = "[newsletter]\nname = \"N\"\nfrom = \"n@example.com\"\nlanguage = \"fr\"\n";
+        let e = crate::config::parse(std::path::Path::new("n.toml"), bad).unwrap_err();
+        assert_eq!(
+            e[0].to_string(),
+            "n.toml:4:12: error: [newsletter] language: unknown value \"fr\" (expected \"ko\" or \"en\")"
+        );
+    }
+
+    #[test]
     fn ip_blocks() {
         let net = IpNet::parse("10.1.0.0/16").unwrap();
         assert!(net.contains("10.1.200.3".parse().unwrap()));
