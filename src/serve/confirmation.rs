@@ -163,12 +163,13 @@ impl Mailer {
                     match sent {
                         Ok(()) => output::log(&format!("confirmation sent to {address}")),
                         Err(e) => {
-                            output::warn(&format!("confirmation to {address} not sent: {}", super::log_safe(&e)));
-                            let (address, hash) = (job.address.clone(), job.token_hash.clone());
-                            let forget = store.write(move |c| crate::state::signups::send_failed(c, &address, &hash));
+                            // Forget the token first: once the line is logged, a retry works.
+                            let (email, hash) = (job.address.clone(), job.token_hash.clone());
+                            let forget = store.write(move |c| crate::state::signups::send_failed(c, &email, &hash));
                             if let Err(e) = rt.block_on(forget) {
                                 output::warn(&super::log_safe(&e.0));
                             }
+                            output::warn(&format!("confirmation to {address} not sent: {}", super::log_safe(&e)));
                         }
                     }
                 }
