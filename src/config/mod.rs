@@ -6,14 +6,25 @@
 //! checks can name the line too.
 
 mod sections;
+pub mod serve;
 mod spans;
 
+pub use serve::Serve;
 pub use spans::Spans;
 
 use crate::diag::{line_col, Diagnostic};
 use lettre::message::Mailbox;
 use lettre::Address;
 use std::path::{Path, PathBuf};
+
+/// The language of the pages and messages the tool writes itself
+/// (`[newsletter] language`): sign-up and unsubscribe pages, confirmation mail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Language {
+    #[default]
+    En,
+    Ko,
+}
 
 /// How the SMTP connection is secured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +53,8 @@ pub struct Config {
     pub smtp: Smtp,
     pub dkim: Option<Dkim>,
     pub paths: Paths,
+    /// `[serve]`: the public endpoint.
+    pub serve: Serve,
     /// Where each key was written, for messages about values checked later.
     pub spans: Spans,
 }
@@ -62,6 +75,7 @@ pub struct Newsletter {
     pub max_age_days: u32,
     /// Name of the environment variable holding the unsubscribe-token key.
     pub unsubscribe_secret_env: String,
+    pub language: Language,
 }
 
 #[derive(Debug, Clone)]
@@ -156,6 +170,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, Vec<Diagnostic>> {
         .map_or_else(Smtp::local_relay, |s| sections::smtp(s, &mut errors));
     let dkim = raw.dkim.map(|d| sections::dkim(d, &base));
     let paths = sections::paths(raw.paths.unwrap_or_default(), &base);
+    let serve = serve::parse(raw.serve, newsletter.unsubscribe_url.as_deref(), &mut errors);
     if !errors.list.is_empty() {
         return Err(errors.list);
     }
@@ -165,6 +180,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, Vec<Diagnostic>> {
         smtp,
         dkim,
         paths,
+        serve,
         spans: errors.spans,
     })
 }

@@ -5,6 +5,7 @@
 
 mod guard;
 pub mod journal;
+pub mod signups;
 pub mod suppression;
 pub mod writer;
 
@@ -51,6 +52,8 @@ const MIGRATIONS: &[&str] = &[
         last_run_at TEXT NOT NULL,
         finished_at TEXT
     );",
+    // 3: sign-ups (double opt-in) and their confirmation tokens.
+    signups::MIGRATION,
 ];
 
 /// The schema version this build writes.
@@ -140,6 +143,22 @@ fn create(path: &Path) -> anyhow::Result<()> {
     })();
     let _ = std::fs::remove_file(&tmp);
     built
+}
+
+/// Opens the database only if it exists (never creates it) and migrates it.
+/// The endpoint reopens this way after the file was replaced: a missing
+/// database must be reported, not silently recreated empty.
+pub fn open_existing(state_dir: &Path) -> anyhow::Result<Connection> {
+    let path = state_dir.join(DB_FILE);
+    if std::fs::metadata(&path).is_ok_and(|m| m.is_file() && m.len() == 0) {
+        return Err(empty_database(&path));
+    }
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+    let mut conn =
+        Connection::open_with_flags(&path, flags).with_context(|| format!("cannot open {}", path.display()))?;
+    configure(&conn).with_context(|| format!("cannot configure {}", path.display()))?;
+    migrate(&mut conn).with_context(|| format!("cannot migrate {}", path.display()))?;
+    Ok(conn)
 }
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {

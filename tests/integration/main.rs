@@ -1,12 +1,15 @@
 //! The one integration test crate: runs the `newsletter` binary against temp
 //! folders, real SMTP servers on loopback and the shared corpus.
 
+mod bounce_corpus;
+mod bounces;
 mod check_command;
 mod corpus_parse;
 mod hardening_send;
 mod harness;
 mod headers;
 mod hostile_inputs;
+mod http_client;
 mod issue_errors;
 mod journal;
 mod parser_props;
@@ -16,6 +19,8 @@ mod render;
 mod render_corpus;
 mod send;
 mod send_rules;
+mod serve;
+mod serve_hardening;
 mod smtp_server;
 mod smtp_settings;
 mod smtp_tls;
