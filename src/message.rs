@@ -22,6 +22,15 @@ use std::time::SystemTime;
 /// Longest issue id: it names the Message-ID and the outbox folder.
 pub const MAX_ID_LEN: usize = 100;
 
+/// An issue id names the Message-ID's left part, the outbox and preview
+/// folders and the journal's rows: ASCII letters, digits, `-`, `_` and `.`
+/// (not first), as for a `slug`, so never a path. A file stem is held to it too.
+pub fn valid_issue_id(id: &str) -> bool {
+    (1..=MAX_ID_LEN).contains(&id.len())
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        && !id.starts_with('.')
+}
+
 /// Who one message goes to.
 #[derive(Debug, Clone, Copy)]
 pub struct Recipient<'a> {
@@ -88,13 +97,10 @@ impl<'a> MessageFactory<'a> {
                 subject.escape_debug()
             );
         }
-        if issue
-            .id
-            .contains(|c: char| !c.is_ascii_graphic() || c == '<' || c == '>' || c == '@')
-            || issue.id.len() > MAX_ID_LEN
-        {
+        if !valid_issue_id(&issue.id) {
             bail!(
-                "{}: issue id \"{}\" must be at most {MAX_ID_LEN} printable ASCII characters without <, > or @ (set `slug` in the front matter)",
+                "{}: issue id \"{}\" must be 1 to {MAX_ID_LEN} letters, digits, `-`, `_` and `.` \
+                 (not first); rename the file or set `slug` in the front matter",
                 issue.path.display(),
                 issue.id.escape_debug()
             );
@@ -289,4 +295,19 @@ fn issue_field(issue: &Issue, field: &str) -> Option<String> {
         "description" => f.description.clone().unwrap_or_default(),
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::valid_issue_id;
+
+    #[test]
+    fn issue_ids_are_never_paths() {
+        for ok in ["2026-w47", "issue-025", "a.b_c", &"x".repeat(100)] {
+            assert!(valid_issue_id(ok), "{ok}");
+        }
+        for bad in ["", "../x", "a/b", ".hidden", "a b", "a:b", "가나", &"x".repeat(101)] {
+            assert!(!valid_issue_id(bad), "{bad}");
+        }
+    }
 }
