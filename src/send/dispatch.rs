@@ -41,7 +41,8 @@ pub struct Report {
     /// Recipients whose connection broke after their message was sent and
     /// before the server answered: it may have arrived, and it was sent again.
     pub maybe_duplicated: Vec<String>,
-    /// Why the run stopped early: unreachable server, refused authentication, too many transient failures.
+    /// Why the run stopped early: unreachable server, refused authentication, the
+    /// server refusing the sender (see `breaker`), too many transient failures.
     pub aborted: Option<String>,
     pub interrupted: bool,
     pub elapsed: Duration,
