@@ -36,7 +36,7 @@ pub(crate) fn load_config(path: &Path) -> anyhow::Result<Config> {
         for d in &diags {
             output::diagnostic(d);
         }
-        Failure::new(Exit::Invalid, format!("{}: invalid configuration", path.display()))
+        crate::exit::reported(Exit::Invalid)
     })
 }
 
@@ -53,10 +53,7 @@ pub(crate) fn load_issue(path: &Path) -> anyhow::Result<crate::issue::Issue> {
             for d in &diags {
                 output::diagnostic(d);
             }
-            Err(Failure::new(
-                Exit::Invalid,
-                format!("{}: invalid issue", path.display()),
-            ))
+            Err(crate::exit::reported(Exit::Invalid))
         }
     }
 }
@@ -75,19 +72,19 @@ pub(crate) fn issue_files(dir: &Path) -> Result<Vec<PathBuf>, crate::diag::Diagn
 
 /// The keys messages need (DKIM, unsubscribe); problems are printed and mean exit 2.
 pub(crate) fn load_keys(cfg: &Config) -> anyhow::Result<crate::keys::Keys> {
-    crate::keys::Keys::load(cfg).map_err(|diags| invalid_config(cfg, &diags))
+    crate::keys::Keys::load(cfg).map_err(|diags| invalid_config(&diags))
 }
 
 /// The unsubscribe key, required (tokens are checked or made); exit 2 without it.
 pub(crate) fn require_unsubscribe_key(cfg: &Config) -> anyhow::Result<crate::keys::UnsubscribeKey> {
-    crate::keys::Keys::require_unsubscribe(cfg).map_err(|diags| invalid_config(cfg, &diags))
+    crate::keys::Keys::require_unsubscribe(cfg).map_err(|diags| invalid_config(&diags))
 }
 
-fn invalid_config(cfg: &Config, diags: &[crate::diag::Diagnostic]) -> anyhow::Error {
+fn invalid_config(diags: &[crate::diag::Diagnostic]) -> anyhow::Error {
     for d in diags {
         output::diagnostic(d);
     }
-    Failure::new(Exit::Invalid, format!("{}: invalid configuration", cfg.path.display()))
+    crate::exit::reported(Exit::Invalid)
 }
 
 /// Every entry of the subscriber list (every status), printing its problems.

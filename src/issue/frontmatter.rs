@@ -373,7 +373,10 @@ impl Fields<'_> {
     }
 }
 
-fn parse_date(raw: &str) -> Result<(DateTime<FixedOffset>, bool), &'static str> {
+/// An RFC 3339 date-time with its offset, or a bare date (midnight UTC);
+/// the flag says whether a time was given. Also reads `send_after` and
+/// `mark-sent --all-before`.
+pub(crate) fn parse_date(raw: &str) -> Result<(DateTime<FixedOffset>, bool), &'static str> {
     if let Ok(d) = DateTime::parse_from_rfc3339(raw) {
         return Ok((d, true));
     }

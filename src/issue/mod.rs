@@ -10,6 +10,7 @@ mod markdown;
 mod model;
 mod sections;
 
+pub(crate) use frontmatter::parse_date;
 pub use model::*;
 
 use crate::diag::{line_col, Diagnostic};

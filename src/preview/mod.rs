@@ -75,9 +75,7 @@ pub fn reader(cfg: &Config, as_email: Option<&str>) -> Result<Mailbox> {
     };
     match as_email {
         Some(spec) => {
-            let mbox = spec
-                .parse::<Mailbox>()
-                .with_context(|| format!("--as {spec:?}: not an email address"))?;
+            let mbox = crate::address::parse_mailbox(spec).map_err(|e| anyhow::anyhow!("--as: {e}"))?;
             match (&mbox.name, list.find(mbox.email.as_ref())) {
                 (None, Some(s)) => from_list(s),
                 _ => Ok(mbox),

@@ -105,9 +105,8 @@ impl SendPlan {
         let outbox = args.outbox.clone().unwrap_or_else(|| cfg.paths.outbox.clone());
         let mode = match (&args.to, args.dry_run) {
             (Some(to), dry) => Mode::TestCopy {
-                to: to
-                    .parse::<lettre::Address>()
-                    .map_err(|e| invalid(format!("--to {to}: invalid address: {e}")))?
+                to: crate::address::parse(to)
+                    .map_err(|e| invalid(format!("--to: {e}")))?
                     .to_string(),
                 dir: dry.then(|| outbox.join("test")),
             },
