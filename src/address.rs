@@ -131,8 +131,8 @@ mod tests {
                  bracket, semicolon or a dot at its start or end, or two dots in a row",
             ),
             (
-                "ann@exa_mple.com",
-                "the part after the @ (`exa_mple.com`) is not a domain name: letters, digits, `-` and dots between them",
+                "ann@example..com",
+                "the part after the @ (`example..com`) is not a domain name: letters, digits, `-` and dots between them",
             ),
             ("Ann <ann@example.com", "a `<` or `>` is missing (write `Name <name@example.com>`)"),
         ];

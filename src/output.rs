@@ -93,6 +93,21 @@ pub fn line(msg: &str) {
     eprintln!("{}{msg}", prefix());
 }
 
+/// "in 3 days 4 hours", "in 20 minutes", for when something will happen.
+pub fn humanize(d: chrono::Duration) -> String {
+    let mins = d.num_minutes().max(0);
+    let unit = |n: i64, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+    let (days, hours, minutes) = (mins / 1440, mins % 1440 / 60, mins % 60);
+    match (days, hours, minutes) {
+        (0, 0, 0) => "in less than a minute".into(),
+        (0, 0, m) => format!("in {}", unit(m, "minute")),
+        (0, h, 0) => format!("in {}", unit(h, "hour")),
+        (0, h, m) => format!("in {} {}", unit(h, "hour"), unit(m, "minute")),
+        (d, 0, _) => format!("in {}", unit(d, "day")),
+        (d, h, _) => format!("in {} {}", unit(d, "day"), unit(h, "hour")),
+    }
+}
+
 /// A detail line shown only with --verbose.
 pub fn debug(msg: &str) {
     if verbose() {

@@ -23,7 +23,14 @@ pub fn run(config_path: &Path, args: CheckArgs) -> anyhow::Result<Exit> {
             }
         }
     } else {
-        args.issues.clone()
+        let mut files = Vec::new();
+        for arg in &args.issues {
+            match super::issue_arg::resolve(&config, &arg.to_string_lossy()) {
+                Ok(p) => files.push(p),
+                Err(e) => diags.push(Diagnostic::error(&config.paths.issues, 0, 0, format!("{e:#}"))),
+            }
+        }
+        files
     };
 
     let mut issues: Vec<Issue> = Vec::new();

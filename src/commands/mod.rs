@@ -1,9 +1,12 @@
 //! One module per subcommand; `run` sets up output and dispatches.
 
 mod check;
+mod issue_arg;
 mod preview;
 mod progress;
 mod send;
+mod send_due;
+mod send_live;
 mod status;
 mod subscribers;
 mod unsubscribe;
@@ -58,13 +61,20 @@ pub(crate) fn load_issue(path: &Path) -> anyhow::Result<crate::issue::Issue> {
     }
 }
 
-/// Every `*.md` file in the issues folder, sorted by name.
+/// Every `*.md` file in the issues folder, sorted by name. Names starting
+/// with `_` or `.` are not issues: Hugo's `_index.md` section page, editor
+/// and hidden files.
 pub(crate) fn issue_files(dir: &Path) -> Result<Vec<PathBuf>, crate::diag::Diagnostic> {
     let entries = std::fs::read_dir(dir)
         .map_err(|e| crate::diag::Diagnostic::error(dir, 0, 0, format!("cannot read the issues folder: {e}")))?;
+    let not_an_issue = |p: &Path| {
+        p.file_name()
+            .and_then(|n| n.to_str())
+            .is_none_or(|n| n.starts_with('_') || n.starts_with('.'))
+    };
     let mut files: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "md"))
+        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "md") && !not_an_issue(p))
         .collect();
     files.sort();
     Ok(files)

@@ -156,7 +156,7 @@ fn retry_base_ms(env: &Env) -> anyhow::Result<u64> {
 }
 
 /// `NEWSLETTER_DATE` (RFC 3339) when set, else now.
-fn clock(env: &Env) -> anyhow::Result<SystemTime> {
+pub fn clock(env: &Env) -> anyhow::Result<SystemTime> {
     match &env.date {
         Some(s) => {
             let t = chrono::DateTime::parse_from_rfc3339(s)

@@ -19,12 +19,17 @@ pub struct Skipped {
     pub already_sent: usize,
     /// Left for a later run by `--limit`.
     pub over_limit: usize,
+    /// Left pending for the next window by `max_per_hour` / `max_per_day`.
+    pub over_cap: usize,
+    /// A `send --due` retry of a finished issue takes only the recipients
+    /// whose transient failure is ready for another try.
+    pub not_retried: usize,
 }
 
 impl Skipped {
-    /// Everyone left out for a reason other than the limit.
+    /// Everyone left out for a reason other than the limit or a cap.
     pub fn total(&self) -> usize {
-        self.inactive_or_suppressed + self.other_shard + self.already_sent
+        self.inactive_or_suppressed + self.other_shard + self.already_sent + self.not_retried
     }
 }
 
