@@ -43,6 +43,8 @@ pub enum Command {
     Send(SendArgs),
     /// Delivery state per issue
     Status(StatusArgs),
+    /// Record issues as sent without mailing them (a back catalogue)
+    MarkSent(MarkSentArgs),
     /// Inspect or import the subscriber list
     #[command(subcommand)]
     Subscribers(SubscribersCommand),
@@ -56,8 +58,11 @@ pub enum Command {
 
 #[derive(Args, Debug)]
 pub struct CheckArgs {
-    /// Issue files [default: every *.md in the issues folder]
+    /// Issue files or ids [default: every *.md in the issues folder]
     pub issues: Vec<PathBuf>,
+    /// Also connect to the SMTP server: TLS and login, then QUIT (nothing is sent)
+    #[arg(long)]
+    pub smtp: bool,
 }
 
 #[derive(Args, Debug)]
@@ -120,6 +125,16 @@ pub struct StatusArgs {
     /// Stable JSON output (see README)
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct MarkSentArgs {
+    /// Issue files or ids
+    #[arg(required_unless_present = "all_before", value_name = "ISSUE")]
+    pub issues: Vec<String>,
+    /// Also every issue (not drafts) dated before DATE: 2026-11-01 or 2026-11-01T09:00:00+09:00
+    #[arg(long, value_name = "DATE")]
+    pub all_before: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]

@@ -46,9 +46,23 @@ pub fn run(config_path: &Path, args: CheckArgs) -> anyhow::Result<Exit> {
     diags.extend(duplicate_ids(&issues));
 
     diags.extend(check_list_and_messages(&config, &issues));
+    diags.extend(super::check_send::smtp(&config, args.smtp));
+    diags.extend(super::check_send::address_warnings(&config));
+    let (dkim, publish) = super::check_send::dkim(&config);
+    diags.extend(dkim);
+    let mut connected = None;
+    if args.smtp {
+        match super::check_send::connect(&config) {
+            Ok(line) => connected = Some(line),
+            Err(d) => diags.push(d),
+        }
+    }
 
     for d in &diags {
         output::diagnostic(d);
+    }
+    if !output::quiet() {
+        publish.iter().chain(&connected).for_each(|line| println!("{line}"));
     }
     let errors = diags.iter().filter(|d| d.is_error()).count();
     let warnings = diags.len() - errors;

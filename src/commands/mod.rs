@@ -1,7 +1,9 @@
 //! One module per subcommand; `run` sets up output and dispatches.
 
 mod check;
+mod check_send;
 mod issue_arg;
+mod mark_sent;
 mod preview;
 mod progress;
 mod send;
@@ -26,6 +28,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Preview(a) => preview::run(&config_path, a),
         Command::Send(a) => send::run(&config_path, a),
         Command::Status(a) => status::run(&config_path, a),
+        Command::MarkSent(a) => mark_sent::run(&config_path, a),
         Command::Subscribers(c) => subscribers::run(&config_path, c),
         Command::Unsubscribe(a) => unsubscribe::unsubscribe(&config_path, a),
         Command::Resubscribe(a) => unsubscribe::resubscribe(&config_path, a),
@@ -78,6 +81,14 @@ pub(crate) fn issue_files(dir: &Path) -> Result<Vec<PathBuf>, crate::diag::Diagn
         .collect();
     files.sort();
     Ok(files)
+}
+
+/// The subject template, checked once at its config line (not once per issue).
+pub(crate) fn check_subject(cfg: &Config) -> anyhow::Result<()> {
+    match crate::message::check_subject_template(&cfg.newsletter.subject) {
+        Ok(()) => Ok(()),
+        Err(e) => Err(invalid_config(&[cfg.diagnostic_at("newsletter.subject", true, e)])),
+    }
 }
 
 /// The keys messages need (DKIM, unsubscribe); problems are printed and mean exit 2.

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 pub fn run(config: &Path, args: PreviewArgs) -> anyhow::Result<Exit> {
     let cfg = super::load_config(config)?;
+    super::check_subject(&cfg)?;
     let keys = super::load_keys(&cfg)?;
     let issue_path = super::issue_arg::resolve(&cfg, &args.issue.to_string_lossy())?;
     let reader =

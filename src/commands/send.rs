@@ -43,6 +43,7 @@ pub fn run(config_path: &std::path::Path, args: SendArgs) -> anyhow::Result<Exit
     // Under cron, systemd or a log file every line carries its time.
     output::set_stamps(!std::io::stderr().is_terminal());
     let cfg = load_config(config_path)?;
+    super::check_subject(&cfg)?;
     let env = Env::from_process();
     let plan = SendPlan::new(&args, &cfg, &env)?;
     if env.date.is_some() {

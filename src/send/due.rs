@@ -81,7 +81,9 @@ pub fn verdict(issue: &Issue, rules: &Rules<'_>) -> Verdict {
         return Verdict::NotYet;
     }
     if let Some(p) = rules.journal.get(&issue.id) {
-        return if !p.finished || p.unsent > 0 {
+        return if p.marked {
+            Verdict::Finished
+        } else if !p.finished || p.unsent > 0 {
             Verdict::Due
         } else if ready_retries(p, rules.now).next().is_some() {
             Verdict::Retry
@@ -187,9 +189,19 @@ mod tests {
             issue("at", "2026-11-01T00:00:00Z", false),
             issue("started", "2026-10-01T00:00:00Z", false),
             issue("capped", "2026-11-01T00:00:00Z", false),
+            issue("marked", "2026-11-02T00:00:00Z", false),
         ];
         let journal = HashMap::from([
             ("started".to_string(), Progress::default()),
+            (
+                "marked".to_string(),
+                Progress {
+                    finished: true,
+                    marked: true,
+                    unsent: 12,
+                    ..Progress::default()
+                },
+            ),
             (
                 "capped".to_string(),
                 Progress {
@@ -211,6 +223,7 @@ mod tests {
             ("at", Verdict::Due),
             ("started", Verdict::Due),
             ("capped", Verdict::Due),
+            ("marked", Verdict::Finished),
         ];
         assert_eq!(got, want.map(|(i, v)| (i.to_string(), v)));
         // A started issue far older than max_age_days is still finished.
@@ -238,6 +251,7 @@ mod tests {
             "w1".to_string(),
             Progress {
                 finished: true,
+                marked: false,
                 unsent: 0,
                 transient: vec![failure(1, "2026-11-23T01:00:00Z", "2026-11-23T00:00:00Z")],
             },

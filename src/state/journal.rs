@@ -239,6 +239,8 @@ pub fn nth_sent_since(
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Progress {
     pub finished: bool,
+    /// `mark-sent` was the last thing done to it: it is not sent again.
+    pub marked: bool,
     /// Recipients still `pending` or `sending` (a cap, a limit, an abort, a crash).
     pub unsent: u64,
     /// Failures that were transient (4xx, network), with the number of
@@ -267,6 +269,12 @@ pub fn progress(conn: &Connection) -> anyhow::Result<HashMap<String, Progress>> 
             (id, p)
         })
         .collect();
+    let mut stmt = conn.prepare(
+        "SELECT issue_id FROM runs WHERE outcome = 'marked' AND id IN (SELECT MAX(id) FROM runs GROUP BY issue_id)",
+    )?;
+    for id in stmt.query_map([], |r| r.get::<_, String>(0))? {
+        out.entry(id?).or_default().marked = true;
+    }
     let mut stmt = conn
         .prepare("SELECT issue_id, COUNT(*) FROM deliveries WHERE state IN ('pending', 'sending') GROUP BY issue_id")?;
     for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {

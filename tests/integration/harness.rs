@@ -100,6 +100,25 @@ impl Run {
     }
 }
 
+/// Whether `line` starts with a log timestamp (`2026-11-25T11:00:00Z `).
+pub fn is_stamped(line: &str) -> bool {
+    let b = line.as_bytes();
+    line.len() > 21
+        && b[4] == b'-'
+        && b[10] == b'T'
+        && &line[19..21] == "Z "
+        && line[..19].bytes().filter(u8::is_ascii_digit).count() == 14
+}
+
+/// `text` with the timestamp taken off every line that has one: `send`
+/// stamps every stderr line when stderr is not a terminal.
+pub fn unstamped(text: &str) -> String {
+    text.lines()
+        .map(|l| if is_stamped(l) { &l[21..] } else { l })
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
