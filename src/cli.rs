@@ -35,6 +35,8 @@ pub enum ColorChoice {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Create a newsletter folder: a commented config, an example issue, the list, .env
+    Init(InitArgs),
     /// Validate the config, the subscribers and the issues (default: every issue in issues/)
     Check(CheckArgs),
     /// Render one issue into email.html, email.txt, message.eml and a viewer page
@@ -54,6 +56,15 @@ pub enum Command {
     Resubscribe(ResubscribeArgs),
     /// Serve the RFC 8058 one-click unsubscribe endpoint
     ServeUnsubscribe(ServeUnsubscribeArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct InitArgs {
+    /// The folder to create or fill [default: the current folder]
+    pub dir: Option<PathBuf>,
+    /// Use an existing Hugo site's posts as the issues; the posts already there count as sent
+    #[arg(long, value_name = "CONTENT_DIR")]
+    pub from_hugo: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

@@ -130,7 +130,8 @@ pub fn diagnostic(d: &crate::diag::Diagnostic) {
     if !d.is_error() && quiet() {
         return;
     }
-    let text = d.to_string();
+    // Under stamps the hint line gets its own timestamp too.
+    let text = d.to_string().replace('\n', &format!("\n{}", prefix()));
     if color() {
         let text = text
             .replacen(": error: ", &format!(": {}: ", paint("31;1", "error")), 1)

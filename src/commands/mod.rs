@@ -2,6 +2,8 @@
 
 mod check;
 mod check_send;
+mod init;
+mod init_files;
 mod issue_arg;
 mod mark_sent;
 mod preview;
@@ -24,6 +26,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
     output::set_color(cli.color);
     let config_path = cli.config.clone().unwrap_or_else(|| PathBuf::from("newsletter.toml"));
     match cli.command {
+        Command::Init(a) => init::run(a),
         Command::Check(a) => check::run(&config_path, a),
         Command::Preview(a) => preview::run(&config_path, a),
         Command::Send(a) => send::run(&config_path, a),
