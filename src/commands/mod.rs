@@ -2,6 +2,7 @@
 
 mod check;
 mod check_send;
+mod docs;
 mod init;
 mod init_files;
 mod issue_arg;
@@ -27,6 +28,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
     let config_path = cli.config.clone().unwrap_or_else(|| PathBuf::from("newsletter.toml"));
     match cli.command {
         Command::Init(a) => init::run(a),
+        Command::Completions(a) => docs::completions(&a),
+        Command::Man(a) => docs::man(&a),
         Command::Check(a) => check::run(&config_path, a),
         Command::Preview(a) => preview::run(&config_path, a),
         Command::Send(a) => send::run(&config_path, a),
