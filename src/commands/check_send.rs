@@ -19,10 +19,9 @@ pub(super) fn smtp(cfg: &Config, live: bool) -> Vec<Diagnostic> {
         if std::env::var(var).map_or(true, |v| v.is_empty()) {
             let msg =
                 format!("[smtp] password_env: {var} is not set; a live send needs it (dry runs and previews do not)");
-            out.push(
-                cfg.diagnostic_at("smtp.password_env", live, msg)
-                    .with_hint(format!("export {var}=… (see .env.example), or use password_command")),
-            );
+            out.push(cfg.diagnostic_at("smtp.password_env", live, msg).with_hint(format!(
+                "export {var}=… where send runs, or name a command with password_command"
+            )));
         }
     }
     if let Some(msg) = smtp::security_problem(&cfg.smtp) {

@@ -233,7 +233,8 @@ pub(super) fn summarise(issue: &Issue, r: &Report, skipped: &Skipped, files: boo
         secs,
         rate
     );
-    if !output::quiet() || r.sent > 0 || !r.failed.is_empty() || r.aborted.is_some() || r.interrupted {
+    let mail_went_out = !files && r.sent > 0;
+    if !output::quiet() || mail_went_out || !r.failed.is_empty() || r.aborted.is_some() || r.interrupted {
         output::line(&line);
     }
     for (email, err) in r.failed.iter().take(10) {

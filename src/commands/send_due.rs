@@ -79,10 +79,13 @@ pub(super) fn run(cfg: &Config, keys: &Keys, plan: &SendPlan) -> anyhow::Result<
     Ok(worst)
 }
 
+/// Each issue's warnings, by issue id.
+type Warnings = HashMap<String, Vec<Diagnostic>>;
+
 /// Every issue of the folder, with its warnings kept aside (printed only
 /// for an issue that is sent). An issue that does not parse stops the run:
 /// its date is unknown, so it might be due.
-fn read_issues(cfg: &Config) -> anyhow::Result<(Vec<Issue>, HashMap<String, Vec<Diagnostic>>)> {
+fn read_issues(cfg: &Config) -> anyhow::Result<(Vec<Issue>, Warnings)> {
     let files = super::issue_files(&cfg.paths.issues).map_err(|d| {
         output::diagnostic(&d);
         crate::exit::reported(Exit::Invalid)

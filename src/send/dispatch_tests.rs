@@ -390,7 +390,7 @@ fn throttle_replies_slow_the_shared_rate_for_every_connection() {
     assert_eq!(report.throttled, 4);
     // Halved at least once (more if the replies were more than a cooldown apart).
     let slowed = report.slowed_to.expect("slowed down");
-    assert!(slowed <= 500.0 && slowed >= 1000.0 / 16.0, "{slowed}");
+    assert!((1000.0 / 16.0..=500.0).contains(&slowed), "{slowed}");
     // Other transient replies retry without touching the rate.
     let sink = StubSink::new().replies(&list[0], vec![Err(reply(Stage::Rcpt, 451, "4.3.0 try later"))]);
     let report = run_with(&sink, &list, &ManualJournal::default(), &o);

@@ -76,7 +76,12 @@ pub fn schema_version() -> usize {
 /// database. One connection per thread: connections are cheap and WAL lets
 /// readers and one writer at a time proceed while another process writes.
 pub fn open(state_dir: &Path) -> anyhow::Result<Connection> {
-    std::fs::create_dir_all(state_dir)
+    // The database holds addresses: a folder this creates is owner-only.
+    let mut dir = std::fs::DirBuilder::new();
+    dir.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut dir, 0o700);
+    dir.create(state_dir)
         .with_context(|| format!("cannot create the state folder {}", state_dir.display()))?;
     let path = state_dir.join(DB_FILE);
     let mut conn = Connection::open(&path).with_context(|| format!("cannot open {}", path.display()))?;

@@ -3,7 +3,9 @@
 
 mod check_command;
 mod corpus_parse;
+mod cron;
 mod harness;
+mod init;
 mod issue_errors;
 mod journal;
 mod parser_props;
@@ -18,3 +20,4 @@ mod smtp_tls;
 mod smtp_transport;
 mod subscribers;
 mod unsubscribe;
+mod ux_check;
