@@ -101,3 +101,35 @@ fn preview_command_reports_a_missing_issue() {
     run.expect_code(2);
     assert!(run.stderr.contains("issues/missing.md"), "{}", run.stderr);
 }
+
+#[test]
+fn the_served_preview_shows_the_error_lines_of_an_invalid_issue() {
+    use std::io::{BufRead, Read, Write};
+    let sb = Sandbox::example();
+    let text = sb.read("issues/2026-w47.md");
+    // Break the front matter: no closing `+++`.
+    sb.write("issues/broken.md", text.replacen("+++\n\n## Period", "\n## Period", 1));
+    let mut child = sb
+        .cmd(&["preview", "broken", "--serve", "--port", "0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let url = first
+        .strip_prefix("Serving the preview at http://")
+        .and_then(|r| r.split('/').next())
+        .unwrap_or_else(|| panic!("{first}"))
+        .to_string();
+    let mut stream = std::net::TcpStream::connect(&url).unwrap();
+    write!(stream, "GET / HTTP/1.0\r\nHost: {url}\r\n\r\n").unwrap();
+    let mut page = String::new();
+    stream.read_to_string(&mut page).unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        page.contains("issues/broken.md:1:1: error: unterminated front matter: no closing `+++` line"),
+        "{page}"
+    );
+}
