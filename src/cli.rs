@@ -100,11 +100,15 @@ pub enum Command {
     #[command(after_help = "Example:
   newsletter resubscribe reader@example.com")]
     Resubscribe(ResubscribeArgs),
-    /// Serve the RFC 8058 one-click unsubscribe endpoint
-    #[command(after_help = "Examples:
-  newsletter serve-unsubscribe                   # on 127.0.0.1:8026, behind a reverse proxy
-  newsletter serve-unsubscribe --listen 127.0.0.1:9000")]
-    ServeUnsubscribe(ServeUnsubscribeArgs),
+    /// Serve the public endpoint: sign-ups with double opt-in, one-click unsubscribe
+    #[command(
+        alias = "serve-unsubscribe",
+        after_help = "Examples:
+  newsletter serve                               # on 127.0.0.1:8026, behind a reverse proxy
+  newsletter serve --listen 127.0.0.1:9000
+  newsletter serve-unsubscribe                   # the same (the first round's name)"
+    )]
+    Serve(ServeArgs),
     /// Print a shell completion script
     #[command(after_help = "Examples:
   newsletter completions bash > ~/.local/share/bash-completion/completions/newsletter
@@ -231,6 +235,42 @@ pub enum SubscribersCommand {
   newsletter subscribers import mailchimp-members.csv
   newsletter subscribers import listmonk.csv --name main")]
     Import(ImportArgs),
+    /// Add a confirmed subscriber (kept in the state database, no file edited)
+    #[command(after_help = "Examples:
+  newsletter subscribers add ann@example.com --name 'Ann Lee'
+  newsletter subscribers add minji@example.com")]
+    Add(AddArgs),
+    /// Stop mailing an address: deletes its sign-up; suppresses it if a file lists it
+    #[command(after_help = "Example:
+  newsletter subscribers remove ann@example.com")]
+    Remove(RemoveArgs),
+    /// Everyone on the list (files and sign-ups, every status) as CSV, with consent records
+    #[command(after_help = "Examples:
+  newsletter subscribers export > list.csv
+  newsletter subscribers export --out backup.csv # created owner-only")]
+    Export(ExportArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct AddArgs {
+    /// The address to add
+    pub email: String,
+    /// The subscriber's name, for the To: header and {name}
+    #[arg(long)]
+    pub name: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct RemoveArgs {
+    /// The address to stop mailing
+    pub email: String,
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// Write to FILE (created owner-only) instead of standard output
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -259,8 +299,8 @@ pub struct ResubscribeArgs {
 }
 
 #[derive(Args, Debug)]
-pub struct ServeUnsubscribeArgs {
-    /// Address and port to listen on
+pub struct ServeArgs {
+    /// Address and port to listen on (put a TLS-terminating reverse proxy in front)
     #[arg(long, default_value = "127.0.0.1:8026")]
     pub listen: String,
 }

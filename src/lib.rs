@@ -4,7 +4,8 @@
 //! Pipeline: issue file → [`issue`] parser → [`issue::Issue`] → [`render`]
 //! (HTML + text bodies) → [`message`] (MIME, DKIM) → the dispatcher in
 //! `send` → a [`transport`] sink (SMTP or dry-run files) → [`state`] (the
-//! journal and the suppression list).
+//! journal, the suppression list and the sign-ups). `serve` is the public
+//! endpoint: sign-ups with double opt-in and one-click unsubscribe.
 //!
 //! The binary's entry point is [`commands::run`]; the modules made public
 //! here are the ones the binary, the integration tests and the benchmarks use.
@@ -24,8 +25,8 @@ pub mod output;
 pub mod preview;
 pub mod render;
 mod send;
+mod serve;
 pub mod state;
 mod subscribers;
 pub mod token;
 pub mod transport;
-mod unsubscribe_server;

@@ -3,6 +3,7 @@
 mod check;
 mod check_send;
 mod docs;
+mod export;
 mod init;
 mod init_files;
 mod issue_arg;
@@ -38,7 +39,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Subscribers(c) => subscribers::run(&config_path, c),
         Command::Unsubscribe(a) => unsubscribe::unsubscribe(&config_path, a),
         Command::Resubscribe(a) => unsubscribe::resubscribe(&config_path, a),
-        Command::ServeUnsubscribe(a) => unsubscribe::serve(&config_path, a),
+        Command::Serve(a) => unsubscribe::serve(&config_path, a),
     }
 }
 
@@ -114,10 +115,12 @@ fn invalid_config(diags: &[crate::diag::Diagnostic]) -> anyhow::Error {
     crate::exit::reported(Exit::Invalid)
 }
 
-/// Every entry of the subscriber list (every status), printing its problems.
-/// Any error in the list means exit 2: nothing is sent from a broken list.
+/// Every entry of the subscriber list (every status): the subscriber files
+/// plus the confirmed sign-ups, printing its problems. Any error in the list
+/// means exit 2: nothing is sent from a broken list.
 pub(crate) fn load_list(cfg: &Config) -> anyhow::Result<Vec<crate::subscribers::Subscriber>> {
-    let list = crate::subscribers::load(&cfg.paths.subscribers);
+    let mut list = crate::subscribers::load(&cfg.paths.subscribers);
+    add_signups(cfg, &mut list)?;
     for d in &list.diagnostics {
         output::diagnostic(d);
     }
@@ -131,4 +134,17 @@ pub(crate) fn load_list(cfg: &Config) -> anyhow::Result<Vec<crate::subscribers::
         ));
     }
     Ok(list.all)
+}
+
+/// Adds the confirmed sign-ups kept in the state database to `list`. A dry
+/// run on a fresh folder must not create the database just to read it.
+pub(crate) fn add_signups(cfg: &Config, list: &mut crate::subscribers::Subscribers) -> anyhow::Result<()> {
+    let db = cfg.paths.state.join(crate::state::DB_FILE);
+    if db.is_file() {
+        let confirmed = crate::state::open(&cfg.paths.state).and_then(|c| crate::state::signups::confirmed(&c));
+        let confirmed = confirmed
+            .map_err(|e| crate::exit::default_to(e, Exit::Aborted, "cannot read the sign-ups in the state database"))?;
+        list.add_confirmed(&db, confirmed);
+    }
+    Ok(())
 }

@@ -6,15 +6,26 @@
 //! checks can name the line too.
 
 mod sections;
+pub mod serve;
 mod spans;
 mod unknown;
 
+pub use serve::Serve;
 pub use spans::Spans;
 
 use crate::diag::{line_col, Diagnostic};
 use lettre::message::Mailbox;
 use lettre::Address;
 use std::path::{Path, PathBuf};
+
+/// The language of the pages and messages the tool writes itself
+/// (`[newsletter] language`): sign-up and unsubscribe pages, confirmation mail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Language {
+    #[default]
+    En,
+    Ko,
+}
 
 /// How the SMTP connection is secured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +54,8 @@ pub struct Config {
     pub smtp: Smtp,
     pub dkim: Option<Dkim>,
     pub paths: Paths,
+    /// `[serve]`: the public endpoint.
+    pub serve: Serve,
     /// Where each key was written, for messages about values checked later.
     pub spans: Spans,
 }
@@ -65,6 +78,7 @@ pub struct Newsletter {
     pub send_after: Option<chrono::DateTime<chrono::FixedOffset>>,
     /// Name of the environment variable holding the unsubscribe-token key.
     pub unsubscribe_secret_env: String,
+    pub language: Language,
 }
 
 #[derive(Debug, Clone)]
@@ -176,6 +190,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, Vec<Diagnostic>> {
         .map_or_else(Smtp::local_relay, |s| sections::smtp(s, &mut errors));
     let dkim = raw.dkim.map(|d| sections::dkim(d, &base));
     let paths = sections::paths(raw.paths.unwrap_or_default(), &base);
+    let serve = serve::parse(raw.serve, newsletter.unsubscribe_url.as_deref(), &mut errors);
     if !errors.list.is_empty() {
         return Err(errors.list);
     }
@@ -185,6 +200,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, Vec<Diagnostic>> {
         smtp,
         dkim,
         paths,
+        serve,
         spans: errors.spans,
     })
 }

@@ -1,7 +1,7 @@
 //! The sections of `newsletter.toml` as serde reads them, and one function
 //! per section that checks the values and fills in the defaults.
 
-use super::{Dkim, Errors, Newsletter, Paths, Security, Smtp};
+use super::{Dkim, Errors, Language, Newsletter, Paths, Security, Smtp};
 use lettre::message::Mailbox;
 use lettre::Address;
 use serde::Deserialize;
@@ -17,6 +17,8 @@ pub(super) struct RawConfig {
     pub dkim: Option<RawDkim>,
     #[serde(default)]
     pub paths: Option<RawPaths>,
+    #[serde(default)]
+    pub serve: Option<super::serve::RawServe>,
 }
 
 #[derive(Deserialize)]
@@ -35,6 +37,7 @@ pub(super) struct RawNewsletter {
     max_age_days: Option<u32>,
     send_after: Option<toml::Value>,
     unsubscribe_secret_env: Option<String>,
+    language: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -110,7 +113,17 @@ pub(super) fn newsletter(n: RawNewsletter, errors: &mut Errors<'_>) -> Newslette
         let msg = "[newsletter] unsubscribe_url: must contain {token}".to_string();
         errors.at("newsletter.unsubscribe_url", msg);
     }
+    let language = match n.language.as_deref() {
+        None | Some("en") => Language::En,
+        Some("ko") => Language::Ko,
+        Some(other) => {
+            let msg = format!("[newsletter] language: unknown value \"{other}\" (expected \"ko\" or \"en\")");
+            errors.at("newsletter.language", msg);
+            Language::En
+        }
+    };
     Newsletter {
+        language,
         list_id: n
             .list_id
             .unwrap_or_else(|| format!("newsletter.{}", from.email.domain())),
@@ -274,6 +287,7 @@ pub(super) fn section_keys(section: &str) -> Option<&'static [&'static str]> {
         "smtp" => super::unknown::fields::<RawSmtp>(),
         "dkim" => super::unknown::fields::<RawDkim>(),
         "paths" => super::unknown::fields::<RawPaths>(),
+        "serve" => super::unknown::fields::<super::serve::RawServe>(),
         _ => None,
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod journal;
 pub mod runs;
+pub mod signups;
 pub mod suppression;
 pub mod writer;
 
@@ -50,7 +51,9 @@ const MIGRATIONS: &[&str] = &[
         last_run_at TEXT NOT NULL,
         finished_at TEXT
     );",
-    // 3: one row per run of an issue (how it ended, what it suppressed), and
+    // 3: sign-ups (double opt-in) and their confirmation tokens.
+    signups::MIGRATION,
+    // 4: one row per run of an issue (how it ended, what it suppressed), and
     // whether a failure was transient (4xx, network): `send --due` retries those.
     "CREATE TABLE runs (
         id          INTEGER PRIMARY KEY,
@@ -85,6 +88,20 @@ pub fn open(state_dir: &Path) -> anyhow::Result<Connection> {
         .with_context(|| format!("cannot create the state folder {}", state_dir.display()))?;
     let path = state_dir.join(DB_FILE);
     let mut conn = Connection::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
+    configure(&conn).with_context(|| format!("cannot configure {}", path.display()))?;
+    migrate(&mut conn).with_context(|| format!("cannot migrate {}", path.display()))?;
+    Ok(conn)
+}
+
+/// Opens the database only if it exists (never creates it) and migrates it.
+/// The endpoint reopens this way after the file was replaced: a missing
+/// database must be reported, not silently recreated empty.
+pub fn open_existing(state_dir: &Path) -> anyhow::Result<Connection> {
+    use rusqlite::OpenFlags;
+    let path = state_dir.join(DB_FILE);
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+    let mut conn =
+        Connection::open_with_flags(&path, flags).with_context(|| format!("cannot open {}", path.display()))?;
     configure(&conn).with_context(|| format!("cannot configure {}", path.display()))?;
     migrate(&mut conn).with_context(|| format!("cannot migrate {}", path.display()))?;
     Ok(conn)

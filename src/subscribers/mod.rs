@@ -98,6 +98,19 @@ impl Subscriber {
         address_key(&self.email)
     }
 
+    /// Whether this entry is a confirmed sign-up from the state database
+    /// (see [`Subscribers::add_confirmed`]) rather than a line of a file.
+    pub fn is_signup(&self) -> bool {
+        self.line == 0
+    }
+
+    pub fn attribute(&self, name: &str) -> Option<&str> {
+        self.attributes
+            .iter()
+            .find(|(k, _)| &**k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
     /// Whether this subscriber is mailed: active and not suppressed.
     pub fn is_recipient(&self, suppressed: &HashSet<String>) -> bool {
         self.status == Status::Active && !suppressed.contains(&self.key())
@@ -131,6 +144,35 @@ impl Subscribers {
     /// (lower-cased addresses, from `state::suppression::suppressed_set`).
     pub fn recipients<'a>(&'a self, suppressed: &'a HashSet<String>) -> impl Iterator<Item = &'a Subscriber> + 'a {
         self.all.iter().filter(move |s| s.is_recipient(suppressed))
+    }
+
+    /// Adds confirmed sign-ups `(address, name)` kept in the database `db`.
+    /// An address not in the files is appended (its file is `db`, line 0).
+    /// One that a file marks unsubscribed, pending or bounced becomes active:
+    /// the confirmed sign-up is later, explicit consent. A blocklisted one
+    /// (a complaint) stays as it is, and a file's name and attributes win.
+    pub fn add_confirmed(&mut self, db: &Path, confirmed: Vec<(String, Option<String>)>) {
+        if confirmed.is_empty() {
+            return;
+        }
+        let mut by_key: HashMap<String, (String, Option<String>)> =
+            confirmed.into_iter().map(|(a, n)| (address_key(&a), (a, n))).collect();
+        for s in &mut self.all {
+            if by_key.remove(&s.key()).is_some() && s.status != Status::Blocklisted {
+                s.status = Status::Active;
+            }
+        }
+        let file: Arc<Path> = Arc::from(db);
+        let mut rest: Vec<_> = by_key.into_values().collect();
+        rest.sort();
+        self.all.extend(rest.into_iter().map(|(email, name)| Subscriber {
+            email,
+            name,
+            status: Status::Active,
+            attributes: Vec::new(),
+            file: Arc::clone(&file),
+            line: 0,
+        }));
     }
 
     pub fn find(&self, email: &str) -> Option<&Subscriber> {
