@@ -6,6 +6,7 @@
 //! recovery, as TCP does with a congested link). With no configured limit,
 //! the first throttle reply sets one at half the rate measured so far.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -19,6 +20,9 @@ const RECOVERY: f64 = 1.01;
 
 pub struct TokenBucket {
     state: Mutex<State>,
+    /// Set once a throttle reply lowered the rate: until then an accepted
+    /// message costs no lock.
+    slowed: AtomicBool,
 }
 
 struct State {
@@ -48,6 +52,7 @@ impl TokenBucket {
                 count: 0,
                 since: now,
             }),
+            slowed: AtomicBool::new(false),
         }
     }
 
@@ -98,11 +103,15 @@ impl TokenBucket {
         s.tokens = s.tokens.min(0.0);
         s.last = now;
         s.slowed_at = Some(now);
+        self.slowed.store(true, Ordering::Relaxed);
         Some(s.rate)
     }
 
     /// A message was accepted: a lowered rate recovers a little.
     pub fn accepted(&self) {
+        if !self.slowed.load(Ordering::Relaxed) {
+            return;
+        }
         let mut s = self.state.lock().expect("token bucket");
         if s.slowed_at.is_none() || s.rate <= 0.0 {
             return;
