@@ -39,7 +39,8 @@ pub fn run(config_path: &Path, args: MarkSentArgs) -> anyhow::Result<Exit> {
 }
 
 /// Issues of the folder (not drafts) dated before `cutoff`; problems with
-/// files are printed, and reported as `true`.
+/// files are printed, and reported as `true`. Files without front matter
+/// are not issues and are passed over.
 pub(crate) fn dated_before(
     cfg: &Config,
     cutoff: chrono::DateTime<chrono::FixedOffset>,
@@ -50,7 +51,7 @@ pub(crate) fn dated_before(
     })?;
     let mut out = Vec::new();
     let mut broken = false;
-    for path in files {
+    for path in files.into_iter().filter(|p| super::has_front_matter(p)) {
         match crate::issue::from_file(&path) {
             Ok(parsed) if !parsed.issue.front.draft && parsed.issue.front.date < cutoff => out.push(parsed.issue),
             Ok(_) => {}

@@ -98,6 +98,21 @@ pub(crate) fn check_subject(cfg: &Config) -> anyhow::Result<()> {
     }
 }
 
+/// Whether a markdown file opens with front matter (`+++` or `---`). One
+/// that does not has no date, so it can never be due: `send --due` and
+/// `init --from-hugo` pass over it (a README beside the posts), while
+/// `check` still reports it.
+pub(crate) fn has_front_matter(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 8];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .unwrap_or(0);
+    let head = &head[..n];
+    let head = head.strip_prefix("\u{feff}".as_bytes()).unwrap_or(head);
+    head.starts_with(b"+++") || head.starts_with(b"---")
+}
+
 /// The keys messages need (DKIM, unsubscribe); problems are printed and mean exit 2.
 pub(crate) fn load_keys(cfg: &Config) -> anyhow::Result<crate::keys::Keys> {
     crate::keys::Keys::load(cfg).map_err(|diags| invalid_config(&diags))

@@ -84,7 +84,8 @@ type Warnings = HashMap<String, Vec<Diagnostic>>;
 
 /// Every issue of the folder, with its warnings kept aside (printed only
 /// for an issue that is sent). An issue that does not parse stops the run:
-/// its date is unknown, so it might be due.
+/// its date is unknown, so it might be due. A file without front matter is
+/// not an issue at all and is passed over.
 fn read_issues(cfg: &Config) -> anyhow::Result<(Vec<Issue>, Warnings)> {
     let files = super::issue_files(&cfg.paths.issues).map_err(|d| {
         output::diagnostic(&d);
@@ -93,7 +94,7 @@ fn read_issues(cfg: &Config) -> anyhow::Result<(Vec<Issue>, Warnings)> {
     let mut issues = Vec::new();
     let mut warnings = HashMap::new();
     let mut broken = false;
-    for path in &files {
+    for path in files.iter().filter(|p| super::has_front_matter(p)) {
         match crate::issue::from_file(path) {
             Ok(parsed) => {
                 warnings.insert(parsed.issue.id.clone(), parsed.warnings);

@@ -39,6 +39,8 @@ fn due_quiet_over_52_old_issues_prints_nothing() {
         let name = p.file_name().unwrap().to_string_lossy().into_owned();
         sb.write(&format!("issues/{name}"), std::fs::read(&p).unwrap());
     }
+    // Notes beside the posts: no front matter, so no date: never due.
+    sb.write("issues/README.md", "# About these issues\n");
     let now = "2026-11-25T12:00:00Z";
     let r = send_at(&sb, now, &["--due", "--quiet"]);
     r.expect_code(0);

@@ -140,8 +140,9 @@ fn init_from_hugo_marks_the_posts_as_sent_and_cron_stays_silent() {
             std::fs::read(&p).unwrap(),
         );
     }
-    // Hugo's section page is not an issue.
+    // Hugo's section page is not an issue, nor are notes without front matter.
     sb.write("site/content/posts/_index.md", "---\ntitle: Posts\n---\n");
+    sb.write("site/content/posts/NOTES.md", "# Notes\n");
     let r = sb.run(&["init", "weekly", "--from-hugo", "site/content/posts"]);
     r.expect_code(0);
     assert!(
