@@ -97,6 +97,12 @@ fn entry(conn: &Connection, id: &str, progress: Option<&Progress>) -> anyhow::Re
 
 fn print_entry(e: &Entry) {
     let s = &e.status;
+    let marked = e.last_run.as_ref().filter(|r| r.outcome.as_deref() == Some("marked"));
+    if let (Some(run), 0) = (marked, s.recipients) {
+        let at = run.ended_at.as_deref().unwrap_or(&run.started_at);
+        println!("{}: marked as sent {at} (no mail was sent)", s.id);
+        return;
+    }
     let state = match &s.finished_at {
         Some(t) => format!("finished {t}"),
         None => format!("unfinished (last run {})", s.last_run_at),

@@ -76,6 +76,13 @@ fn due_quiet_over_52_old_issues_prints_nothing() {
     let r = send_at(&sb, now, &["--due"]);
     r.expect_code(0);
     assert_eq!(unstamped(&r.stderr), "nothing due\n");
+    let st = status_at(&sb, now);
+    assert_eq!(
+        st.lines().filter(|l| l.ends_with(" (no mail was sent)")).count(),
+        52,
+        "{st}"
+    );
+    assert!(st.starts_with("issue-001: marked as sent "), "{st}");
     assert_eq!(server.message_count(), 0);
 }
 
