@@ -223,3 +223,52 @@ fn help_lists_the_exit_codes_and_examples() {
     let page = sb.read("man1/newsletter-send.1");
     assert!(page.contains(".TH newsletter-send 1") && page.contains("dry"), "{page}");
 }
+
+/// `check --smtp` over STARTTLS with a certificate the system trusts only
+/// through SSL_CERT_FILE (as an operator would add a private CA): the
+/// certificate is checked, then AUTH, then QUIT.
+#[test]
+fn check_smtp_speaks_starttls_and_checks_the_certificate() {
+    let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let (cert, key) = (ck.cert.pem(), ck.signing_key.serialize_pem());
+    let server = SmtpServer::builder()
+        .starttls(&cert, &key)
+        .auth("weekly", "pw-tls-9")
+        .start();
+    let sb = folder(server.port(), 1, "");
+    let config = sb
+        .read("newsletter.toml")
+        .replace("host = \"127.0.0.1\"", "host = \"localhost\"")
+        .replace(
+            "security = \"none\"",
+            "security = \"starttls\"\nusername = \"weekly\"\npassword_env = \"NL_TLS_PW\"",
+        );
+    sb.write("newsletter.toml", config);
+    let ca = sb.write("ca.pem", &cert);
+    let run = |trust: bool| {
+        let mut c = sb.cmd(&["check", "--smtp"]);
+        c.env("NL_TLS_PW", "pw-tls-9");
+        if trust {
+            c.env("SSL_CERT_FILE", &ca);
+        }
+        Run::from(c.output().unwrap())
+    };
+    let untrusted = run(false);
+    untrusted.expect_code(2);
+    assert!(
+        untrusted.stderr.contains(": error: SMTP TLS: TLS failed ("),
+        "{}",
+        untrusted.stderr
+    );
+    let trusted = run(true);
+    trusted.expect_code(0);
+    assert!(
+        trusted.stdout.contains(&format!(
+            "smtp: localhost:{} accepted the connection (STARTTLS, authenticated as weekly)",
+            server.port()
+        )),
+        "{}",
+        trusted.stdout
+    );
+    assert_eq!(server.message_count(), 0);
+}
