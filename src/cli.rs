@@ -109,6 +109,9 @@ pub enum Command {
   newsletter serve-unsubscribe                   # the same (the first round's name)"
     )]
     Serve(ServeArgs),
+    /// Read bounce and complaint messages
+    #[command(subcommand)]
+    Bounces(BouncesCommand),
     /// Print a shell completion script
     #[command(after_help = "Examples:
   newsletter completions bash > ~/.local/share/bash-completion/completions/newsletter
@@ -303,6 +306,27 @@ pub struct ServeArgs {
     /// Address and port to listen on (put a TLS-terminating reverse proxy in front)
     #[arg(long, default_value = "127.0.0.1:8026")]
     pub listen: String,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BouncesCommand {
+    /// Print how each bounce, complaint or auto-reply reads, one line per
+    /// affected recipient; changes nothing
+    #[command(after_help = "Examples:
+  newsletter bounces parse ~/Maildir/bounces     # a Maildir, an mbox file, .eml files or folders
+  newsletter bounces parse --json bounce.eml | jq .class
+  cat bounce.eml | newsletter bounces parse -")]
+    Parse(BouncesParseArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct BouncesParseArgs {
+    /// One JSON object per line
+    #[arg(long)]
+    pub json: bool,
+    /// .eml files, folders of them, Maildirs, mbox files, or - for stdin
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
 }
 
 #[derive(Args, Debug)]

@@ -1,6 +1,8 @@
 //! The one integration test crate: runs the `newsletter` binary against temp
 //! folders, real SMTP servers on loopback and the shared corpus.
 
+mod bounce_corpus;
+mod bounces;
 mod check_command;
 mod corpus_parse;
 mod cron;
