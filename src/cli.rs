@@ -8,11 +8,12 @@ use std::path::PathBuf;
 
 const EXIT_CODES: &str = "\
 Exit codes:
-  0  done, or nothing to do
+  0  done, or nothing to do (also when max_per_hour/max_per_day stopped a run: the rest waits)
   1  the run finished but some recipients failed (see `newsletter status`)
   2  invalid usage, config, issue or subscribers: nothing was sent
-  3  aborted (server unreachable, login refused, interrupted, a cap of the journal…):
-     the journal is consistent and the same command resumes
+  3  aborted (server unreachable, login refused, too many temporary failures,
+     interrupted, the journal not writable): the journal is consistent and the
+     same command resumes
   4  another `send` holds the lock on this state folder
 
 Start with `newsletter init DIR`; `newsletter COMMAND --help` shows examples.";
