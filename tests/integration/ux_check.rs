@@ -197,7 +197,9 @@ fn help_lists_the_exit_codes_and_examples() {
     let r = sb.run(&["--help"]);
     r.expect_code(0);
     assert!(
-        r.stdout.contains("Exit codes:\n  0  done, or nothing to do\n  1  "),
+        r.stdout
+            .contains("Exit codes:\n  0  done, or nothing to do (also when max_per_hour")
+            && r.stdout.contains("\n  4  another `send` holds the lock"),
         "{}",
         r.stdout
     );
