@@ -95,6 +95,7 @@ fn message_build(c: &mut Criterion) {
         .build(Recipient {
             email: &emails[0],
             name: Some("김민지"),
+            attributes: &[],
         })
         .expect("builds")
         .bytes
@@ -110,6 +111,7 @@ fn message_build(c: &mut Criterion) {
                 .build(Recipient {
                     email: black_box(&emails[i]),
                     name: Some("김민지"),
+                    attributes: &[],
                 })
                 .expect("builds")
         })

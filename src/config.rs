@@ -3,7 +3,10 @@
 //! Parsing is pure (`parse(path, text)`); `load` reads the file. Values are
 //! checked after serde and every error names the file, line and key.
 
+pub mod theme;
+
 use crate::diag::{line_col, Diagnostic};
+use crate::i18n::Language;
 use lettre::message::Mailbox;
 use lettre::Address;
 use serde::Deserialize;
@@ -26,6 +29,7 @@ pub struct Config {
     pub smtp: Smtp,
     pub dkim: Option<Dkim>,
     pub paths: Paths,
+    pub theme: theme::Theme,
 }
 
 #[derive(Debug, Clone)]
@@ -34,8 +38,13 @@ pub struct Newsletter {
     pub from: Mailbox,
     pub reply_to: Option<Mailbox>,
     pub list_id: String,
-    /// Template with `{field}` placeholders from the issue's front matter.
+    /// Template with `{field}` placeholders: the issue's front matter fields
+    /// and the subscriber's (`{name|fallback}`).
     pub subject: String,
+    /// Line of `subject` in the config file (0 when not set), for `check`.
+    pub subject_line: usize,
+    /// The language of labels and `lang`; None: detected per issue.
+    pub language: Option<Language>,
     pub archive_url: Option<String>,
     pub unsubscribe_url: Option<String>,
     pub unsubscribe_mailto: Option<Address>,
@@ -89,6 +98,8 @@ struct RawConfig {
     dkim: Option<Spanned<RawDkim>>,
     #[serde(default)]
     paths: Option<RawPaths>,
+    #[serde(default)]
+    theme: Option<theme::RawTheme>,
 }
 
 #[derive(Deserialize)]
@@ -106,6 +117,7 @@ struct RawNewsletter {
     bounce_address: Option<Spanned<String>>,
     max_age_days: Option<u32>,
     unsubscribe_secret_env: Option<Spanned<String>>,
+    language: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -218,6 +230,25 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, Vec<Diagnostic>> {
             err(u.span(), "[newsletter] unsubscribe_url: must contain {token}".into());
         }
     }
+    let language = n.language.as_ref().and_then(|l| {
+        let parsed = Language::parse(l.get_ref());
+        if parsed.is_none() {
+            let msg = format!(
+                "[newsletter] language: unknown value \"{}\" (expected \"ko\" or \"en\")",
+                l.get_ref()
+            );
+            err(l.span(), msg);
+        }
+        parsed
+    });
+    let subject_line = n.subject.as_ref().map_or(0, |s| line_col(text, s.span().start).0);
+    if let Some(Err(e)) = n.subject.as_ref().map(|s| crate::fields::Template::parse(s.get_ref())) {
+        err(
+            n.subject.as_ref().expect("checked").span(),
+            format!("[newsletter] subject: {e}"),
+        );
+    }
+    let theme = theme::validate(raw.theme, text, &mut err);
     let list_id = n
         .list_id
         .map(|s| s.into_inner())
@@ -342,6 +373,8 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, Vec<Diagnostic>> {
             reply_to,
             list_id,
             subject: n.subject.map_or_else(|| "{title}".into(), |s| s.into_inner()),
+            subject_line,
+            language,
             archive_url: n.archive_url.map(|s| s.into_inner()),
             unsubscribe_url: n.unsubscribe_url.map(|s| s.into_inner()),
             unsubscribe_mailto,
@@ -355,6 +388,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, Vec<Diagnostic>> {
         smtp,
         dkim,
         paths,
+        theme,
     })
 }
 

@@ -11,6 +11,8 @@ pub mod config;
 pub mod diag;
 pub mod dispatch;
 pub mod exit;
+pub mod fields;
+pub mod i18n;
 pub mod issue;
 pub mod journal;
 pub mod lock;

@@ -62,16 +62,9 @@ pub(crate) fn load_issue(path: &Path) -> anyhow::Result<crate::issue::Issue> {
     }
 }
 
-/// Every `*.md` file in the issues folder, sorted by name.
+/// Every issue in the issues folder (posts, page bundles, sections), sorted by path.
 pub(crate) fn issue_files(dir: &Path) -> Result<Vec<PathBuf>, crate::diag::Diagnostic> {
-    let entries = std::fs::read_dir(dir)
-        .map_err(|e| crate::diag::Diagnostic::error(dir, 0, 0, format!("cannot read the issues folder: {e}")))?;
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "md"))
-        .collect();
-    files.sort();
-    Ok(files)
+    crate::issue::files::issue_files(dir)
 }
 
 /// The active, non-suppressed subscribers, and how many entries were left

@@ -47,20 +47,15 @@ pub fn run(config: &Path, args: PreviewArgs) -> anyhow::Result<Exit> {
     Ok(Exit::Ok)
 }
 
-fn rebuild(config: &Path, issue: &Path, reader: &lettre::message::Mailbox, out: &Path) -> anyhow::Result<()> {
+fn rebuild(config: &Path, issue: &Path, reader: &preview::Reader, out: &Path) -> anyhow::Result<()> {
     let cfg = crate::config::load(config)
         .map_err(|diags| anyhow::anyhow!(diags.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")))?;
     let issue = super::load_issue(issue)?;
     preview::build(&issue, &cfg, reader, true)?.write(out)
 }
 
-/// The issue, the config, the templates folder and the subscribers.
+/// The issue (with its folder, for a page bundle's images), the config and
+/// the subscribers. Templates are compiled into the binary: nothing to watch.
 fn watched_paths(config: &Path, cfg: &Config, issue: &Path) -> Vec<PathBuf> {
-    let base = config.parent().map(Path::to_path_buf).unwrap_or_default();
-    vec![
-        issue.to_path_buf(),
-        config.to_path_buf(),
-        base.join("templates"),
-        cfg.paths.subscribers.clone(),
-    ]
+    vec![issue.to_path_buf(), config.to_path_buf(), cfg.paths.subscribers.clone()]
 }

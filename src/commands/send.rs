@@ -104,6 +104,7 @@ pub(super) fn send_issue(
         let recipients = [Recipient {
             email: &email,
             name: None,
+            attributes: &[],
         }];
         let transport = transport_for(cfg, args)?;
         let report = deliver(&factory, &recipients, &transport, None, &opts, Duration::ZERO)?;
@@ -113,10 +114,7 @@ pub(super) fn send_issue(
     let mut recipients: Vec<Recipient> = list
         .iter()
         .filter(|s| shard.is_none_or(|sh| in_shard(&s.email, sh)))
-        .map(|s| Recipient {
-            email: &s.email,
-            name: s.name.as_deref(),
-        })
+        .map(Recipient::from)
         .collect();
 
     let other_shard = list.len() - recipients.len();
@@ -138,6 +136,7 @@ pub(super) fn send_issue(
         return Ok(summarise(issue, &report, 0, suppressed + other_shard, true));
     }
 
+    super::check::gate(cfg, issue, &list)?;
     let _lock = crate::lock::acquire(&cfg.paths.state)?;
     let mut conn = crate::state::open(&cfg.paths.state)?;
     let known = journal::states(&conn, &issue.id)?;

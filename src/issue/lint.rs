@@ -1,8 +1,9 @@
 //! Warnings about a parsed issue: things that parse but are probably
 //! mistakes (unpaired references, empty or duplicate articles, `http://`
-//! links, no period, a draft).
+//! links, no period, a draft), and what mail shows differently from the
+//! site (HTML elements it drops, site-generator template syntax).
 
-use super::markdown::LinkSite;
+use super::markdown::{LinkSite, Note};
 use super::model::{Issue, Period};
 use crate::diag::{line_col, Diagnostic};
 use std::collections::HashMap;
@@ -13,7 +14,7 @@ pub struct Facts<'a> {
     pub body_start: usize,
     pub links: &'a [LinkSite],
     pub period: Option<Result<Period, usize>>,
-    pub preamble: Option<usize>,
+    pub notes: &'a [(usize, Note)],
     pub references_heading: Option<usize>,
     pub unreadable_refs: usize,
     pub after_references: &'a [usize],
@@ -47,7 +48,11 @@ pub fn warnings(issue: &Issue, facts: &Facts<'_>) -> Vec<Diagnostic> {
     }
 
     let body_line = facts.at(0);
+    // Posts from other site generators have neither section: the Article
+    // Weekly checks apply once the issue uses one of them.
+    let weekly_format = facts.period.is_some() || facts.references_heading.is_some();
     match facts.period {
+        None if !weekly_format => {}
         None => warn(
             body_line,
             "missing `## Period` section".into(),
@@ -66,13 +71,7 @@ pub fn warnings(issue: &Issue, facts: &Facts<'_>) -> Vec<Diagnostic> {
         Some(Ok(_)) => {}
     }
 
-    if let Some(offset) = facts.preamble {
-        warn(
-            facts.at(offset),
-            "text before the first `##` heading is not part of any article".into(),
-            None,
-        );
-    }
+    notes(facts, &mut warn);
 
     if issue.articles.is_empty() {
         warn(
@@ -101,7 +100,7 @@ pub fn warnings(issue: &Issue, facts: &Facts<'_>) -> Vec<Diagnostic> {
     }
 
     let refs_line = facts.references_heading.map_or(body_line, |o| facts.at(o));
-    if !facts.paired && !issue.articles.is_empty() {
+    if !facts.paired && !issue.articles.is_empty() && weekly_format {
         let (a, r) = (issue.articles.len(), issue.references.len());
         let msg = if facts.references_heading.is_none() {
             format!("no `## References` section: {a} article(s) have no link")
@@ -140,6 +139,41 @@ pub fn warnings(issue: &Issue, facts: &Facts<'_>) -> Vec<Diagnostic> {
         }
     }
     out
+}
+
+/// One warning per dropped element name and one for template syntax, at
+/// their first occurrence: a post full of `<details>` needs one line, not fifty.
+fn notes(facts: &Facts<'_>, warn: &mut impl FnMut((usize, usize), String, Option<&str>)) {
+    let mut seen: Vec<&Note> = Vec::new();
+    let mut template_syntax = 0;
+    for (offset, note) in facts.notes {
+        match note {
+            Note::TemplateSyntax(snippet) => {
+                template_syntax += 1;
+                if template_syntax == 1 {
+                    warn(
+                        facts.at(*offset),
+                        format!("`{snippet}` is site-generator template syntax: mail shows it as text"),
+                        Some("replace shortcodes and partials with markdown in the issue"),
+                    );
+                }
+            }
+            Note::DroppedHtml(name) if !seen.contains(&note) => {
+                seen.push(note);
+                let msg = if super::rawhtml::CONTENT_DROPPED.contains(&name.as_str()) {
+                    format!("HTML element `<{name}>` is not shown in mail: dropped")
+                } else {
+                    format!("HTML element `<{name}>` is not shown in mail: its tags are dropped, its text kept")
+                };
+                warn(
+                    facts.at(*offset),
+                    msg,
+                    Some("use markdown, or inline tags such as <span>, <b>, <em>, <sup>, <kbd>"),
+                );
+            }
+            Note::DroppedHtml(_) => {}
+        }
+    }
 }
 
 fn plural(n: usize) -> &'static str {

@@ -4,13 +4,20 @@
 //! rejects binary, non-UTF-8 and empty files with a line number.
 
 mod autolink;
+mod dates;
+pub mod files;
 mod frontmatter;
+mod images;
+mod keys;
 mod lint;
 mod markdown;
 mod model;
+mod pelican;
+mod rawhtml;
 mod sections;
 
 pub use model::*;
+pub use rawhtml::{BLOCK_ALLOWED, CONTENT_DROPPED, INLINE_ALLOWED};
 
 use crate::diag::{line_col, Diagnostic};
 use std::path::Path;
@@ -42,7 +49,9 @@ pub fn from_file(path: &Path) -> Result<Parsed, Vec<Diagnostic>> {
             ]);
         }
     };
-    parse(path, text)
+    let mut parsed = parse(path, text)?;
+    images::fill_sizes(&mut parsed.issue, path.parent().unwrap_or(Path::new(".")));
+    Ok(parsed)
 }
 
 /// Parses issue text. `path` names the file in diagnostics and gives the id.
@@ -70,11 +79,12 @@ pub fn parse(path: &Path, text: &str) -> Result<Parsed, Vec<Diagnostic>> {
     let front = frontmatter::parse(path, text, &split)?;
     let body_start = split.body_start;
     let body_text = &text[body_start..];
-    let body = markdown::parse(body_text);
+    let mut body = markdown::parse(body_text);
     let line_at = |offset: usize| line_col(text, body_start + offset).0;
+    let summary = body.more_at.map(|at| summary_before(&body.items, at));
 
-    let (preamble, raw_sections) = sections::split(body.items);
-    let mut s = sections::classify(preamble, raw_sections);
+    let (lead, raw_sections) = sections::split(std::mem::take(&mut body.items));
+    let mut s = sections::classify(lead, raw_sections);
 
     // References and overview links are located by searching forward for
     // their URL from the section heading.
@@ -118,19 +128,22 @@ pub fn parse(path: &Path, text: &str) -> Result<Parsed, Vec<Diagnostic>> {
     };
 
     let mut issue = Issue {
-        id: front.slug.clone().unwrap_or_else(|| {
-            path.file_stem()
-                .map_or_else(|| "issue".into(), |s| s.to_string_lossy().into_owned())
-        }),
+        id: front
+            .slug
+            .clone()
+            .unwrap_or_else(|| dates::issue_stem(path).unwrap_or_else(|| "issue".into())),
         path: path.to_path_buf(),
-        number: issue_number(&front.title),
+        number: front.number.or_else(|| issue_number(&front.title)),
         period: s.period.and_then(Result::ok),
+        lead: std::mem::take(&mut s.lead),
+        summary: summary.filter(|s| !s.is_empty()),
         intro: s.intro.take().map(|i| {
             let line = line_at(i.offset);
             sections::section(i, line)
         }),
         articles,
         references,
+        footnotes: std::mem::take(&mut body.footnotes),
         lang: String::new(),
         front,
     };
@@ -140,7 +153,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Parsed, Vec<Diagnostic>> {
         body_start,
         links: &body.links,
         period: s.period,
-        preamble: s.preamble,
+        notes: &body.notes,
         references_heading: s.references.as_ref().map(|r| r.offset),
         unreadable_refs,
         after_references: &s.after_references,
@@ -148,6 +161,32 @@ pub fn parse(path: &Path, text: &str) -> Result<Parsed, Vec<Diagnostic>> {
     };
     let warnings = lint::warnings(&issue, &facts);
     Ok(Parsed { issue, warnings })
+}
+
+/// A markdown snippet (the theme's header or footer) as blocks; headings
+/// are blocks too, there are no sections.
+pub fn snippet_blocks(text: &str) -> Vec<Block> {
+    markdown::parse(text)
+        .items
+        .into_iter()
+        .map(|l| match l.top {
+            markdown::Top::Block(b) => b,
+            markdown::Top::Heading { level, content } => Block::Heading { level, content },
+        })
+        .collect()
+}
+
+/// The text of the top-level blocks before `<!-- more -->`, on one line.
+fn summary_before(items: &[markdown::Located], more_at: usize) -> String {
+    let text: Vec<String> = items
+        .iter()
+        .take_while(|l| l.offset < more_at)
+        .filter_map(|l| match &l.top {
+            markdown::Top::Block(b) => Some(markdown::block_text(b)),
+            markdown::Top::Heading { .. } => None,
+        })
+        .collect();
+    text.join(" ").split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// `Article Weekly, Issue 25` → 25 (also `Issue #25`).
@@ -170,6 +209,7 @@ fn prose(issue: &Issue) -> String {
             match i {
                 Inline::Text(t) => out.push_str(t),
                 Inline::Emphasis(c) | Inline::Strong(c) | Inline::Strikethrough(c) => inlines(out, c),
+                Inline::Image { alt, .. } => out.push_str(alt),
                 Inline::Link { url, content } if Inline::plain_text(content) != *url => inlines(out, content),
                 _ => {}
             }
@@ -182,11 +222,17 @@ fn prose(issue: &Issue) -> String {
                 Block::Paragraph(c) | Block::Heading { content: c, .. } => inlines(out, c),
                 Block::List(l) => l.items.iter().for_each(|item| blocks(out, item)),
                 Block::BlockQuote(c) => blocks(out, c),
-                Block::CodeBlock { .. } | Block::Rule => {}
+                Block::Table(t) => t
+                    .head
+                    .iter()
+                    .chain(t.rows.iter().flatten())
+                    .for_each(|c| inlines(out, c)),
+                Block::CodeBlock { .. } | Block::Rule | Block::Html(_) => {}
             }
         }
     }
     let mut out = String::new();
+    blocks(&mut out, &issue.lead);
     if let Some(intro) = &issue.intro {
         blocks(&mut out, &intro.blocks);
     }

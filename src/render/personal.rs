@@ -17,6 +17,9 @@ pub enum Slot {
     Recipient,
     /// The recipient's one-click unsubscribe URL.
     UnsubscribeUrl,
+    /// Personal field N of the field list (`{name|fallback}` in the
+    /// subject or the theme's header and footer).
+    Field(usize),
 }
 
 /// Which recipients a static piece is for: regions of the template that
@@ -67,6 +70,9 @@ impl Slots {
     pub fn end(&self) -> String {
         self.mark("end")
     }
+    pub fn field(&self, n: usize) -> String {
+        self.mark(&format!("field-{n}"))
+    }
 
     /// Splits a rendered body at the sentinels.
     pub fn split(&self, body: &str) -> Result<Segments> {
@@ -84,6 +90,10 @@ impl Slots {
             match &after[..name_end] {
                 "-recipient" => pieces.push((when, Piece::Value(Slot::Recipient))),
                 "-unsubscribe-url" => pieces.push((when, Piece::Value(Slot::UnsubscribeUrl))),
+                other if other.starts_with("-field-") => match other["-field-".len()..].parse() {
+                    Ok(n) => pieces.push((when, Piece::Value(Slot::Field(n)))),
+                    Err(_) => bail!("misplaced placeholder {other:?} in rendered body"),
+                },
                 "-if-url" if when == When::Always => when = When::WithUnsubscribeUrl,
                 "-if-no-url" if when == When::Always => when = When::WithoutUnsubscribeUrl,
                 "-end" if when != When::Always => when = When::Always,
@@ -155,12 +165,13 @@ mod tests {
     fn split_and_fill() {
         let s = Slots::new();
         let body = format!(
-            "<p>To {r}</p>{iu}<a href=\"{u}\">x</a>{e}{inu}reply{e}!",
+            "<p>To {r}</p>{iu}<a href=\"{u}\">x</a>{e}{inu}reply{e}!{f}",
             r = s.recipient(),
             u = s.unsubscribe_url(),
             iu = s.if_url(),
             inu = s.if_no_url(),
-            e = s.end()
+            e = s.end(),
+            f = s.field(3)
         );
         let seg = s.split(&body).unwrap();
         let fill = |has_url| {
@@ -169,12 +180,13 @@ mod tests {
                 out.push_str(match slot {
                     Slot::Recipient => "A",
                     Slot::UnsubscribeUrl => "U",
+                    Slot::Field(_) => "F",
                 })
             });
             out
         };
-        assert_eq!(fill(true), "<p>To A</p><a href=\"U\">x</a>!");
-        assert_eq!(fill(false), "<p>To A</p>reply!");
+        assert_eq!(fill(true), "<p>To A</p><a href=\"U\">x</a>!F");
+        assert_eq!(fill(false), "<p>To A</p>reply!F");
     }
 
     #[test]

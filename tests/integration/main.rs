@@ -1,6 +1,7 @@
 //! The one integration test crate: runs the `newsletter` binary against temp
 //! folders, real SMTP servers on loopback and the shared corpus.
 
+mod authoring;
 mod check_command;
 mod corpus_parse;
 mod harness;
@@ -15,5 +16,6 @@ mod smtp_server;
 mod smtp_settings;
 mod smtp_tls;
 mod smtp_transport;
+mod spamassassin;
 mod subscribers;
 mod unsubscribe;

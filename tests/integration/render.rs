@@ -20,6 +20,7 @@ pub const READER: Personal<'static> = Personal {
     name: Some("Reader"),
     email: "reader@example.com",
     unsubscribe_url: Some("https://example.com/u?token=PREVIEW-TOKEN"),
+    attributes: &[],
 };
 
 /// Compares `actual` with the golden file, or rewrites it under UPDATE_GOLDEN=1.
@@ -74,6 +75,7 @@ fn every_recipient_gets_the_same_static_body() {
         name: None,
         email: "other@example.com",
         unsubscribe_url: Some("https://example.com/u?token=OTHER"),
+        attributes: &[],
     };
     let a = prepared.html(&READER);
     let b = prepared.html(&other);
