@@ -16,6 +16,7 @@ mod pelican;
 mod rawhtml;
 mod sections;
 
+pub use images::walk_blocks;
 pub use model::*;
 pub use rawhtml::{BLOCK_ALLOWED, CONTENT_DROPPED, INLINE_ALLOWED};
 

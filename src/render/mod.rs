@@ -11,6 +11,7 @@ mod html_blocks;
 mod inline_css;
 mod personal;
 mod sanitize;
+mod snippet;
 mod text;
 mod text_html;
 mod text_writer;
@@ -63,6 +64,9 @@ pub struct PreparedIssue {
     text: Segments,
     /// The personal fields the bodies show, by slot number.
     fields: Vec<FieldRef>,
+    /// Text-body snippets rendered per recipient, by slot number.
+    snippets: Vec<snippet::TextSnippet>,
+    snippet_context: snippet::SnippetContext,
     /// Plain title of the issue (front matter), CR/LF removed.
     pub title: String,
 }
@@ -103,9 +107,11 @@ pub fn prepare(issue: &Issue, cfg: &Config) -> Result<PreparedIssue> {
         footer: footer.as_deref(),
         slots: &slots,
     };
-    let mut text = text::EmailText::new(issue, &v, &extras)
+    let text_body = text::EmailText::new(issue, &v, &extras);
+    let mut text = text_body
         .render()
         .with_context(|| format!("{}: rendering the text body", issue.path.display()))?;
+    let snippets = text_body.personal;
     text.push('\n');
     let html = html::EmailHtml::new(issue, &v, extras)
         .render()
@@ -133,6 +139,12 @@ pub fn prepare(issue: &Issue, cfg: &Config) -> Result<PreparedIssue> {
         html,
         text,
         fields,
+        snippets,
+        snippet_context: snippet::SnippetContext {
+            slots,
+            labels: v.labels,
+            base: v.base,
+        },
         title: v.title,
     })
 }
@@ -143,7 +155,7 @@ fn mark_fields(t: &fields::Template, slots: &Slots, list: &mut Vec<FieldRef>, on
     let mut out = String::new();
     for p in &t.parts {
         match p {
-            Part::Text(s) if one_line => out.push_str(&view::one_line(s)),
+            Part::Text(s) if one_line => out.extend(s.chars().map(|c| if c.is_control() { ' ' } else { c })),
             Part::Text(s) => out.push_str(s),
             Part::Field(f) => {
                 out.push_str(&slots.field(list.len()));
@@ -172,6 +184,7 @@ impl PreparedIssue {
             Slot::Recipient => html_blocks::escape_into(out, &recipient(p)),
             Slot::UnsubscribeUrl => html_blocks::escape_into(out, url.unwrap_or_default()),
             Slot::Field(n) => html_blocks::escape_into(out, &self.field(n, p)),
+            Slot::Snippet(_) => {}
         });
     }
 
@@ -182,6 +195,11 @@ impl PreparedIssue {
             Slot::Recipient => out.push_str(&recipient(p)),
             Slot::UnsubscribeUrl => out.push_str(url.unwrap_or_default()),
             Slot::Field(n) => out.push_str(&self.field(n, p)),
+            Slot::Snippet(n) => {
+                if let Some(s) = self.snippets.get(n) {
+                    out.push_str(&s.render(&self.snippet_context, &|f| self.field(f, p)));
+                }
+            }
         });
     }
 

@@ -2,6 +2,7 @@
 //! by templates/email.txt.
 
 use super::personal::Slots;
+use super::snippet::TextSnippet;
 use super::text_writer::{RefNumbers, TextWriter};
 use super::view::{article_url, one_line, IssueView, LinkView};
 use super::wrap::{underline, wrap_hanging, TEXT_WIDTH};
@@ -25,6 +26,9 @@ pub struct EmailText<'a> {
     pub why: String,
     pub unsubscribe_fallback: String,
     pub slots: &'a Slots,
+    /// Header (0) and footer (1) snippets that hold personal fields: the
+    /// body has a `Slot::Snippet` marker where each goes.
+    pub personal: Vec<TextSnippet>,
 }
 
 impl<'a> EmailText<'a> {
@@ -35,9 +39,10 @@ impl<'a> EmailText<'a> {
             header_lines.push(p.clone());
         }
         let mut numbers = RefNumbers::default();
+        let mut personal = Vec::new();
         let mut opening = Vec::new();
-        for blocks in [extras.header.unwrap_or_default(), &issue.lead] {
-            let text = plain(&mut numbers, v, blocks);
+        let header = snippet(&mut numbers, v, extras.header, extras.slots, &mut personal);
+        for text in [header, plain(&mut numbers, v, &issue.lead)] {
             if !text.is_empty() {
                 opening.push(text);
             }
@@ -70,12 +75,35 @@ impl<'a> EmailText<'a> {
             sections,
             more_links: more.join("\n"),
             notes: notes(&mut numbers, issue, v),
-            footer: plain(&mut numbers, v, extras.footer.unwrap_or_default()),
+            footer: snippet(&mut numbers, v, extras.footer, extras.slots, &mut personal),
             why: wrap_hanging(&why, TEXT_WIDTH, "", "").join("\n"),
             unsubscribe_fallback: wrap_hanging(&fallback, TEXT_WIDTH, "", "").join("\n"),
             slots: extras.slots,
+            personal,
         }
     }
+}
+
+/// A theme snippet's text, or, when it holds personal fields, the marker of
+/// a snippet rendered per recipient (its link numbers reserved here).
+fn snippet(
+    numbers: &mut RefNumbers,
+    v: &IssueView,
+    blocks: Option<&[Block]>,
+    slots: &Slots,
+    personal: &mut Vec<TextSnippet>,
+) -> String {
+    let blocks = blocks.unwrap_or_default();
+    let first_ref = numbers.used();
+    let text = plain(numbers, v, blocks);
+    if !slots.has_field(&text) {
+        return text;
+    }
+    personal.push(TextSnippet {
+        blocks: blocks.to_vec(),
+        first_ref,
+    });
+    slots.snippet(personal.len() - 1)
 }
 
 fn toc(issue: &Issue, v: &IssueView) -> String {
@@ -98,10 +126,7 @@ fn toc(issue: &Issue, v: &IssueView) -> String {
 
 /// Untitled blocks (a snippet, the lead) and their link references.
 fn plain(numbers: &mut RefNumbers, v: &IssueView, blocks: &[Block]) -> String {
-    let mut w = TextWriter::new(numbers, v.base.as_ref(), &v.labels);
-    w.blocks(blocks);
-    w.flush_refs();
-    trimmed(w.lines)
+    super::snippet::plain(numbers, v.base.as_ref(), &v.labels, blocks)
 }
 
 /// The footnotes as `[^n] text`, under their heading.

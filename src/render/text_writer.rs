@@ -17,6 +17,18 @@ pub struct RefNumbers {
     next: usize,
 }
 
+impl RefNumbers {
+    /// Numbers that continue after `used` links.
+    pub fn after(used: usize) -> Self {
+        RefNumbers { next: used }
+    }
+
+    /// How many numbers have been given out.
+    pub fn used(&self) -> usize {
+        self.next
+    }
+}
+
 pub struct TextWriter<'n> {
     numbers: &'n mut RefNumbers,
     base: Option<&'n Url>,

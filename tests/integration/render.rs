@@ -109,6 +109,12 @@ fn golden_example_issues() {
     let root = crate::harness::repo_root();
     golden_pair("example-2026-w47", &parsed(&root.join("issues/2026-w47.md")));
     golden_pair("example-2026-w48", &parsed(&root.join("issues/2026-w48.md")));
+    // Posts in other shapes: a Hugo post with capitalised keys, a lead,
+    // `<!-- more -->`, inline HTML, a table, an image, footnotes and tasks.
+    golden_pair(
+        "breadth",
+        &parsed(&root.join("tests/integration/fixtures/issues/breadth.md")),
+    );
 }
 
 #[test]
