@@ -27,6 +27,9 @@ impl Facts<'_> {
     }
 }
 
+/// Receives one warning: position, message, hint.
+type Warn<'w> = dyn FnMut((usize, usize), String, Option<&str>) + 'w;
+
 pub fn warnings(issue: &Issue, facts: &Facts<'_>) -> Vec<Diagnostic> {
     let path = issue.path.as_path();
     let mut out = Vec::new();
@@ -37,7 +40,6 @@ pub fn warnings(issue: &Issue, facts: &Facts<'_>) -> Vec<Diagnostic> {
             None => d,
         });
     };
-
     if issue.front.draft {
         let line = key_line(&facts.text[..facts.body_start], "draft");
         warn(
@@ -46,13 +48,32 @@ pub fn warnings(issue: &Issue, facts: &Facts<'_>) -> Vec<Diagnostic> {
             Some("remove `draft = true` when it is ready"),
         );
     }
+    period(facts, &mut warn);
+    notes(facts, &mut warn);
+    articles(issue, facts, &mut warn);
+    references(issue, facts, &mut warn);
+    for link in facts.links {
+        if link.url.starts_with("http://") {
+            warn(
+                facts.at(link.offset),
+                format!("insecure link `{}`", link.url),
+                Some("use https:// if the site supports it"),
+            );
+        }
+    }
+    out
+}
 
+/// Posts from other site generators have neither `## Period` nor
+/// `## References`: the Article Weekly checks apply once one is there.
+fn weekly_format(facts: &Facts<'_>) -> bool {
+    facts.period.is_some() || facts.references_heading.is_some()
+}
+
+fn period(facts: &Facts<'_>, warn: &mut Warn<'_>) {
     let body_line = facts.at(0);
-    // Posts from other site generators have neither section: the Article
-    // Weekly checks apply once the issue uses one of them.
-    let weekly_format = facts.period.is_some() || facts.references_heading.is_some();
     match facts.period {
-        None if !weekly_format => {}
+        None if !weekly_format(facts) => {}
         None => warn(
             body_line,
             "missing `## Period` section".into(),
@@ -70,17 +91,16 @@ pub fn warnings(issue: &Issue, facts: &Facts<'_>) -> Vec<Diagnostic> {
         ),
         Some(Ok(_)) => {}
     }
+}
 
-    notes(facts, &mut warn);
-
+fn articles(issue: &Issue, facts: &Facts<'_>, warn: &mut Warn<'_>) {
     if issue.articles.is_empty() {
         warn(
-            body_line,
+            facts.at(0),
             "no articles: expected one `##` heading per article".into(),
             None,
         );
     }
-
     let mut seen: HashMap<&str, usize> = HashMap::new();
     for a in &issue.articles {
         if a.blocks.is_empty() {
@@ -98,9 +118,11 @@ pub fn warnings(issue: &Issue, facts: &Facts<'_>) -> Vec<Diagnostic> {
             seen.insert(&a.title, a.line);
         }
     }
+}
 
-    let refs_line = facts.references_heading.map_or(body_line, |o| facts.at(o));
-    if !facts.paired && !issue.articles.is_empty() && weekly_format {
+fn references(issue: &Issue, facts: &Facts<'_>, warn: &mut Warn<'_>) {
+    let refs_line = facts.references_heading.map_or(facts.at(0), |o| facts.at(o));
+    if !facts.paired && !issue.articles.is_empty() && weekly_format(facts) {
         let (a, r) = (issue.articles.len(), issue.references.len());
         let msg = if facts.references_heading.is_none() {
             format!("no `## References` section: {a} article(s) have no link")
@@ -128,22 +150,11 @@ pub fn warnings(issue: &Issue, facts: &Facts<'_>) -> Vec<Diagnostic> {
             Some("`## References` should come last"),
         );
     }
-
-    for link in facts.links {
-        if link.url.starts_with("http://") {
-            warn(
-                facts.at(link.offset),
-                format!("insecure link `{}`", link.url),
-                Some("use https:// if the site supports it"),
-            );
-        }
-    }
-    out
 }
 
 /// One warning per dropped element name and one for template syntax, at
 /// their first occurrence: a post full of `<details>` needs one line, not fifty.
-fn notes(facts: &Facts<'_>, warn: &mut impl FnMut((usize, usize), String, Option<&str>)) {
+fn notes(facts: &Facts<'_>, warn: &mut Warn<'_>) {
     let mut seen: Vec<&Note> = Vec::new();
     let mut template_syntax = 0;
     for (offset, note) in facts.notes {

@@ -1,7 +1,7 @@
 //! Unit tests of the markdown → blocks folding (kept apart to keep markdown.rs short).
 
 use super::*;
-use crate::issue::model::{Align, Table};
+use crate::issue::model::{Align, List, Table};
 
 fn blocks(src: &str) -> Vec<Block> {
     parse(src)

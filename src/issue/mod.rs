@@ -15,6 +15,7 @@ mod model;
 mod pelican;
 mod rawhtml;
 mod sections;
+mod yaml;
 
 pub use images::walk_blocks;
 pub use model::*;
@@ -58,24 +59,7 @@ pub fn from_file(path: &Path) -> Result<Parsed, Vec<Diagnostic>> {
 /// Parses issue text. `path` names the file in diagnostics and gives the id.
 pub fn parse(path: &Path, text: &str) -> Result<Parsed, Vec<Diagnostic>> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    if text.trim().is_empty() {
-        let hint =
-            "an issue starts with `+++` front matter (title, date), then `## Period`, articles and `## References`";
-        return Err(vec![Diagnostic::error(
-            path,
-            1,
-            1,
-            "empty file: no front matter and no articles",
-        )
-        .with_hint(hint)]);
-    }
-    if let Some(nul) = text.find('\0') {
-        let (line, col) = line_col(text, nul);
-        let msg = "not a text file: contains a NUL byte";
-        return Err(vec![
-            Diagnostic::error(path, line, col, msg).with_hint("save the issue as UTF-8 markdown")
-        ]);
-    }
+    reject_non_text(path, text)?;
     let split = frontmatter::split(path, text).map_err(|d| vec![d])?;
     let front = frontmatter::parse(path, text, &split)?;
     let body_start = split.body_start;
@@ -87,46 +71,12 @@ pub fn parse(path: &Path, text: &str) -> Result<Parsed, Vec<Diagnostic>> {
     let (lead, raw_sections) = sections::split(std::mem::take(&mut body.items));
     let mut s = sections::classify(lead, raw_sections);
 
-    // References and overview links are located by searching forward for
-    // their URL from the section heading.
-    let locator = |from: usize| {
-        let mut cursor = body_start + from;
-        move |url: &str| -> usize {
-            match text.get(cursor..).and_then(|t| t.find(url)) {
-                Some(i) => {
-                    cursor += i + url.len();
-                    line_col(text, cursor - url.len()).0
-                }
-                None => line_col(text, cursor).0,
-            }
-        }
-    };
+    let locator = |from: usize| locate_from(text, body_start + from);
     let (references, unreadable_refs) = match &s.references {
         Some(r) => sections::references(&r.blocks, &mut locator(r.offset)),
         None => (Vec::new(), 0),
     };
-    let overview = s.articles.is_empty() && s.intro.is_some();
-    let mut articles: Vec<Article> = if overview {
-        let intro = s.intro.take().expect("checked above");
-        let found = sections::overview_articles(&intro, &mut locator(intro.offset));
-        if found.is_empty() {
-            s.intro = Some(intro);
-        }
-        found
-    } else {
-        let raw = std::mem::take(&mut s.articles);
-        raw.into_iter()
-            .map(|a| {
-                let line = line_at(a.offset);
-                sections::article(a, line)
-            })
-            .collect()
-    };
-    let paired = if overview {
-        articles.len() == references.len()
-    } else {
-        sections::pair(&mut articles, &references)
-    };
+    let (articles, paired) = articles(&mut s, &references, &locator, &line_at);
 
     let mut issue = Issue {
         id: front
@@ -162,6 +112,73 @@ pub fn parse(path: &Path, text: &str) -> Result<Parsed, Vec<Diagnostic>> {
     };
     let warnings = lint::warnings(&issue, &facts);
     Ok(Parsed { issue, warnings })
+}
+
+/// References and overview links are located by searching forward for
+/// their URL from `start`: the 1-based line of each URL in turn.
+fn locate_from(text: &str, start: usize) -> impl FnMut(&str) -> usize + '_ {
+    let mut cursor = start;
+    move |url: &str| -> usize {
+        match text.get(cursor..).and_then(|t| t.find(url)) {
+            Some(i) => {
+                cursor += i + url.len();
+                line_col(text, cursor - url.len()).0
+            }
+            None => line_col(text, cursor).0,
+        }
+    }
+}
+
+/// The articles: one per `##` section, or, in overview issues (no article
+/// headings), the link bullets of the intro; and whether they are paired
+/// with the references.
+fn articles<L: FnMut(&str) -> usize>(
+    s: &mut sections::Sections,
+    references: &[Reference],
+    locator: &dyn Fn(usize) -> L,
+    line_at: &dyn Fn(usize) -> usize,
+) -> (Vec<Article>, bool) {
+    if s.articles.is_empty() && s.intro.is_some() {
+        let intro = s.intro.take().expect("checked above");
+        let found = sections::overview_articles(&intro, &mut locator(intro.offset));
+        if found.is_empty() {
+            s.intro = Some(intro);
+        }
+        let paired = found.len() == references.len();
+        return (found, paired);
+    }
+    let mut articles: Vec<Article> = std::mem::take(&mut s.articles)
+        .into_iter()
+        .map(|a| {
+            let line = line_at(a.offset);
+            sections::article(a, line)
+        })
+        .collect();
+    let paired = sections::pair(&mut articles, references);
+    (articles, paired)
+}
+
+/// An empty file or one with NUL bytes is not an issue.
+fn reject_non_text(path: &Path, text: &str) -> Result<(), Vec<Diagnostic>> {
+    if text.trim().is_empty() {
+        let hint =
+            "an issue starts with `+++` front matter (title, date), then `## Period`, articles and `## References`";
+        return Err(vec![Diagnostic::error(
+            path,
+            1,
+            1,
+            "empty file: no front matter and no articles",
+        )
+        .with_hint(hint)]);
+    }
+    if let Some(nul) = text.find('\0') {
+        let (line, col) = line_col(text, nul);
+        let msg = "not a text file: contains a NUL byte";
+        return Err(vec![
+            Diagnostic::error(path, line, col, msg).with_hint("save the issue as UTF-8 markdown")
+        ]);
+    }
+    Ok(())
 }
 
 /// A markdown snippet (the theme's header or footer) as blocks; headings
