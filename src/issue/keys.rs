@@ -1,7 +1,8 @@
 //! Front matter keys across site generators, mapped onto one set of names:
 //! keys are case-insensitive (Hugo lower-cases them, Eleventy posts write
 //! `Title`), Zola keeps taxonomies in `[taxonomies]` and custom values in
-//! `[extra]`, Hugo in `[params]`, and Jekyll's `published: false` means draft.
+//! `[extra]`, Hugo in `[params]` (and its `summary` is a description), and
+//! Jekyll's `published: false` means draft.
 
 use toml::{Table, Value};
 
@@ -44,6 +45,12 @@ pub fn normalise(table: Table) -> (Table, Table, Vec<(String, String)>) {
                 out.insert("date".into(), v);
                 break;
             }
+        }
+    }
+    // Hugo's `summary` is the preview line when there is no `description`.
+    if !out.contains_key("description") {
+        if let Some(v @ Value::String(_)) = out.remove("summary") {
+            out.insert("description".into(), v);
         }
     }
     if let Some(Value::Boolean(false)) = out.get("published") {

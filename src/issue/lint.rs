@@ -183,6 +183,15 @@ fn notes(facts: &Facts<'_>, warn: &mut Warn<'_>) {
                 );
             }
             Note::DroppedHtml(_) => {}
+            Note::TooDeep if !seen.contains(&note) => {
+                seen.push(note);
+                let msg = format!(
+                    "HTML nested deeper than {} levels is shown as text",
+                    super::rawhtml::MAX_DEPTH
+                );
+                warn(facts.at(*offset), msg, Some("flatten the HTML, or write markdown"));
+            }
+            Note::TooDeep => {}
         }
     }
 }

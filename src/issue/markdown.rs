@@ -39,6 +39,8 @@ pub enum Note {
     DroppedHtml(String),
     /// `{{< figure >}}`, `{{> partial}}`, `{% include %}`: shown as text.
     TemplateSyntax(String),
+    /// HTML nested deeper than `rawhtml::MAX_DEPTH`: shown as its text.
+    TooDeep,
 }
 
 #[derive(Debug, Default)]
@@ -50,6 +52,9 @@ pub struct Body {
     pub more_at: Option<usize>,
     pub notes: Vec<(usize, Note)>,
 }
+
+/// Frames (lists, items, quotes, inlines) open at once, at most.
+const MAX_NESTING: usize = 64;
 
 /// GFM: strikethrough, tables, footnotes and task lists. No metadata blocks
 /// (the front matter is split off before this runs).
@@ -99,6 +104,10 @@ struct Builder<'a> {
     /// Footnote labels in the order of their first reference.
     footnote_order: Vec<String>,
     footnote_defs: Vec<(String, Vec<Block>)>,
+    /// Inline HTML elements open so far (they may span paragraphs).
+    html_depth: usize,
+    /// Lists and quotes not opened because they nest too deep.
+    skipped: usize,
 }
 
 /// Parses a markdown body into top-level items, link sites and footnotes.
@@ -109,6 +118,8 @@ pub fn parse(source: &str) -> Body {
         body: Body::default(),
         footnote_order: Vec::new(),
         footnote_defs: Vec::new(),
+        html_depth: 0,
+        skipped: 0,
     };
     for (event, range) in Parser::new_ext(source, options()).into_offset_iter() {
         b.event(event, range.start);
@@ -147,6 +158,13 @@ impl Builder<'_> {
     }
 
     fn start(&mut self, tag: Tag<'_>, at: usize) {
+        let container = matches!(tag, Tag::List(_) | Tag::Item | Tag::BlockQuote(_));
+        if container && (self.skipped > 0 || self.stack.len() >= MAX_NESTING) {
+            // Deeper lists and quotes flow into the one that holds them, so
+            // no input can nest the model (and the renderers' recursion) deeper.
+            self.skipped += 1;
+            return;
+        }
         let frame = match tag {
             Tag::Paragraph => Frame::Inlines {
                 kind: InlineKind::Paragraph,
@@ -226,6 +244,11 @@ impl Builder<'_> {
     fn end(&mut self, end: TagEnd) {
         // An `<a>` tag left open ends with the element that holds it.
         self.close_html_links();
+        if self.skipped > 0 && matches!(end, TagEnd::List(_) | TagEnd::Item | TagEnd::BlockQuote(_)) {
+            self.skipped -= 1;
+            self.close_implicit_paragraph();
+            return;
+        }
         let inline_end = matches!(
             end,
             TagEnd::Emphasis | TagEnd::Strong | TagEnd::Strikethrough | TagEnd::Link | TagEnd::Image

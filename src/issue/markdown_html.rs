@@ -51,8 +51,17 @@ impl Builder<'_> {
                     self.close();
                 }
             }
-            (name, _) if rawhtml::INLINE_ALLOWED.contains(&name) => {
-                self.inline(Inline::Html(clean.trim().to_string()), at)
+            (name, closing) if rawhtml::INLINE_ALLOWED.contains(&name) => {
+                if closing {
+                    self.html_depth = self.html_depth.saturating_sub(1);
+                } else if rawhtml::opens(&tag) {
+                    if self.html_depth >= rawhtml::MAX_DEPTH {
+                        self.body.notes.push((at, Note::TooDeep));
+                        return;
+                    }
+                    self.html_depth += 1;
+                }
+                self.inline(Inline::Html(clean.trim().to_string()), at);
             }
             (name, closing) if rawhtml::is_element(name) => {
                 if !closing {
@@ -72,6 +81,17 @@ impl Builder<'_> {
         }
         let trimmed = clean.trim();
         if trimmed.is_empty() {
+            return;
+        }
+        if rawhtml::depth(trimmed) > rawhtml::MAX_DEPTH {
+            self.body.notes.push((at, Note::TooDeep));
+            let text = rawhtml::strip_tags(trimmed)
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
+            if !text.is_empty() {
+                self.block(Block::Paragraph(vec![Inline::Text(text)]), at);
+            }
             return;
         }
         for (offset, name) in rawhtml::dropped_elements(raw) {

@@ -162,3 +162,23 @@ fn bare_urls_in_a_list_item_are_linked_and_located() {
         }]
     );
 }
+
+#[test]
+fn deep_nesting_is_flattened_not_recursed() {
+    fn depth(blocks: &[Block]) -> usize {
+        blocks
+            .iter()
+            .map(|b| match b {
+                Block::List(l) => 1 + l.items.iter().map(|i| depth(i)).max().unwrap_or(0),
+                Block::BlockQuote(q) => 1 + depth(q),
+                _ => 0,
+            })
+            .max()
+            .unwrap_or(0)
+    }
+    let src = format!("{}deep list\n\n{}deep quote\n", "- ".repeat(5000), "> ".repeat(5000));
+    let got = blocks(&src);
+    assert!(depth(&got) < 64, "{}", depth(&got));
+    let text: String = got.iter().map(block_text).collect();
+    assert!(text.contains("deep list") && text.contains("deep quote"), "{text}");
+}

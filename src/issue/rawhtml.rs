@@ -48,6 +48,54 @@ pub const CONTENT_DROPPED: &[&str] = &[
     "textarea", "video",
 ];
 
+/// Elements that never have content or a closing tag.
+const VOID: &[&str] = &[
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track", "wbr",
+];
+
+/// HTML nested deeper than this is read as text: browsers (and html5ever,
+/// which cleans and inlines the mail) check scopes per tag, so depth costs
+/// time quadratically, and no mail needs it.
+pub const MAX_DEPTH: usize = 32;
+
+/// Whether `tag` opens an element that a closing tag must end.
+pub fn opens(tag: &Tag) -> bool {
+    !tag.closing && !tag.self_closing && !VOID.contains(&tag.name.as_str())
+}
+
+/// How deeply the elements of `html` nest (comments skipped).
+pub fn depth(html: &str) -> usize {
+    let (mut depth, mut max) = (0usize, 0usize);
+    for_each_tag(html, |_, tag| {
+        if tag.closing {
+            depth = depth.saturating_sub(1);
+        } else if opens(tag) {
+            depth += 1;
+            max = max.max(depth);
+        }
+    });
+    max
+}
+
+/// The text of `html` with every tag and comment removed (entities kept).
+pub fn strip_tags(html: &str) -> String {
+    let (clean, _) = strip_comments(html);
+    let mut out = String::new();
+    let mut rest = clean.as_str();
+    while let Some(i) = rest.find('<') {
+        out.push_str(&rest[..i]);
+        match tag_at(&rest[i..]) {
+            Some((_, after)) => rest = after,
+            None => {
+                out.push('<');
+                rest = &rest[i + 1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Every HTML element name, so that `<T>` or `<String>` in prose stays text
 /// while `<iframe>` is recognised (and dropped).
 const ELEMENTS: &[&str] = &[
@@ -182,6 +230,8 @@ pub struct Tag {
     /// Lower-cased.
     pub name: String,
     pub closing: bool,
+    /// Written `<x/>`.
+    pub self_closing: bool,
     pub attrs: Vec<(String, String)>,
 }
 
@@ -215,8 +265,23 @@ fn tag_at(s: &str) -> Option<(Tag, &str)> {
     let mut attrs = Vec::new();
     loop {
         rest = rest.trim_start();
-        if let Some(after) = rest.strip_prefix("/>").or_else(|| rest.strip_prefix('>')) {
-            return Some((Tag { name, closing, attrs }, after));
+        if let Some(after) = rest.strip_prefix("/>") {
+            let tag = Tag {
+                name,
+                closing,
+                self_closing: true,
+                attrs,
+            };
+            return Some((tag, after));
+        }
+        if let Some(after) = rest.strip_prefix('>') {
+            let tag = Tag {
+                name,
+                closing,
+                self_closing: false,
+                attrs,
+            };
+            return Some((tag, after));
         }
         let key_len = rest.find(|c: char| c.is_whitespace() || matches!(c, '=' | '>' | '/' | '"' | '\''))?;
         if key_len == 0 {
@@ -277,6 +342,17 @@ pub fn strip_comments(html: &str) -> (String, bool) {
 /// known elements outside [`BLOCK_ALLOWED`] and [`INLINE_ALLOWED`].
 pub fn dropped_elements(html: &str) -> Vec<(usize, String)> {
     let mut out = Vec::new();
+    for_each_tag(html, |at, tag| {
+        let kept = BLOCK_ALLOWED.contains(&tag.name.as_str()) || INLINE_ALLOWED.contains(&tag.name.as_str());
+        if !tag.closing && !kept && is_element(&tag.name) {
+            out.push((at, tag.name.clone()));
+        }
+    });
+    out
+}
+
+/// Calls `f` with the byte offset of each tag in `html`, skipping comments.
+fn for_each_tag(html: &str, mut f: impl FnMut(usize, &Tag)) {
     let mut from = 0;
     while let Some(i) = html[from..].find('<') {
         let at = from + i;
@@ -285,14 +361,10 @@ pub fn dropped_elements(html: &str) -> Vec<(usize, String)> {
             continue;
         }
         if let Some((tag, _)) = tag_at(&html[at..]) {
-            let kept = BLOCK_ALLOWED.contains(&tag.name.as_str()) || INLINE_ALLOWED.contains(&tag.name.as_str());
-            if !tag.closing && !kept && is_element(&tag.name) {
-                out.push((at, tag.name));
-            }
+            f(at, &tag);
         }
         from = at + 1;
     }
-    out
 }
 
 #[cfg(test)]
@@ -321,6 +393,13 @@ mod tests {
         assert_eq!(strip_comments("a<!-- open"), ("a".to_string(), false));
         assert!(is_more_marker("<!-- more -->"));
         assert!(!is_more_marker("<!-- more to come -->"));
+    }
+
+    #[test]
+    fn depth_and_text() {
+        assert_eq!(depth("<div><p>a<br>b<img src=x/></p><p>c</p></div>"), 2);
+        assert_eq!(depth("</div></div><b>x</b>"), 1);
+        assert_eq!(strip_tags("<div>a <b>b</b><!-- c --> 1 < 2</div>"), "a b 1 < 2");
     }
 
     #[test]

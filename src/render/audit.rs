@@ -56,8 +56,13 @@ pub fn audit(issue: &Issue, cfg: &Config, html: &str, source: &str) -> Vec<Diagn
     for el in doc.select(&img) {
         let src = el.value().attr("src").unwrap_or_default();
         if el.value().attr("alt").is_none_or(|a| a.trim().is_empty()) {
+            let needle = if source.contains(src) {
+                src.to_string()
+            } else {
+                relative_part(src)
+            };
             warn(
-                &relative_part(src),
+                &needle,
                 format!("image `{src}` has no alt text: screen readers and mail with images off show nothing"),
                 "describe the image: ![what it shows](url)",
             );
