@@ -31,6 +31,7 @@ if [ ! -d "$pw/node_modules/playwright-core" ]; then
     (cd "$pw" && npm init -y >/dev/null && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --silent playwright-core >/dev/null)
 fi
 
+export NEWSLETTER_UNSUBSCRIBE_SECRET="${NEWSLETTER_UNSUBSCRIBE_SECRET:-browser-test-secret-0123456789}"
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 # A copy of the issue, so the reload check can touch it without changing the repo.
 cp "$root/$issue" "$work/issue.md"

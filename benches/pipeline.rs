@@ -10,8 +10,10 @@
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use newsletter::config::Config;
 use newsletter::issue::Issue;
-use newsletter::journal::{self, Event, JournalWriter};
+use newsletter::keys::Keys;
 use newsletter::message::{MessageFactory, Recipient};
+use newsletter::state::journal;
+use newsletter::state::writer::{Event, Journal, JournalWriter, WriterThread};
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
@@ -89,7 +91,8 @@ fn message_build(c: &mut Criterion) {
     let cfg = config();
     let issue = message_issue();
     let prepared = newsletter::render::prepare(&issue, &cfg).expect("renders");
-    let factory = MessageFactory::new(&cfg, &issue, &prepared, SystemTime::UNIX_EPOCH).expect("factory");
+    let keys = Keys::default();
+    let factory = MessageFactory::new(&cfg, &issue, &prepared, &keys, SystemTime::UNIX_EPOCH).expect("factory");
     let emails: Vec<String> = (0..1024).map(|i| format!("reader{i:06}@example.com")).collect();
     let size = factory
         .build(Recipient {
@@ -119,8 +122,6 @@ fn message_build(c: &mut Criterion) {
     g.finish();
 }
 
-type WriterThread = std::thread::JoinHandle<anyhow::Result<()>>;
-
 /// A fresh state folder whose journal knows `n` pending recipients, and the writer.
 fn journal_with(n: u64) -> (tempfile::TempDir, Vec<String>, JournalWriter, WriterThread) {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -129,7 +130,8 @@ fn journal_with(n: u64) -> (tempfile::TempDir, Vec<String>, JournalWriter, Write
     let emails: Vec<String> = (0..n).map(|i| format!("reader{i:07}@example.com")).collect();
     let new: Vec<(String, String)> = emails.iter().map(|e| (e.clone(), format!("<b.{e}>"))).collect();
     journal::begin_run(&mut conn, "bench", &new).expect("begin run");
-    let (writer, handle) = JournalWriter::start(newsletter::state::open(&state).expect("state db"), "bench".into());
+    let (writer, handle) =
+        JournalWriter::start(newsletter::state::open(&state).expect("state db"), "bench".into()).expect("writer");
     (dir, emails, writer, handle)
 }
 

@@ -1,4 +1,4 @@
-//! Command-line interface (DESIGN.md "Commands"), parsed with clap.
+//! Command-line interface (README "Commands"), parsed with clap.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -50,8 +50,9 @@ pub enum Command {
     Unsubscribe(UnsubscribeArgs),
     /// Mail an address again after it unsubscribed
     Resubscribe(ResubscribeArgs),
-    /// Serve the RFC 8058 one-click unsubscribe endpoint
-    ServeUnsubscribe(ServeUnsubscribeArgs),
+    /// Serve the public endpoint: sign-ups with double opt-in, one-click unsubscribe
+    #[command(alias = "serve-unsubscribe")]
+    Serve(ServeArgs),
 }
 
 #[derive(Args, Debug)]
@@ -132,6 +133,31 @@ pub enum SubscribersCommand {
     Check,
     /// Normalise a CSV export from another tool into the subscribers folder
     Import(ImportArgs),
+    /// Add a confirmed subscriber (kept in the state database, no file edited)
+    Add(AddArgs),
+    /// Stop mailing an address: deletes its sign-up; suppresses it if a file lists it
+    Remove(RemoveArgs),
+    /// Everyone on the list (files and sign-ups, every status) as CSV, with consent records
+    Export(ExportArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct AddArgs {
+    pub email: String,
+    #[arg(long)]
+    pub name: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct RemoveArgs {
+    pub email: String,
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// Write to FILE (created owner-only) instead of standard output
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -157,7 +183,8 @@ pub struct ResubscribeArgs {
 }
 
 #[derive(Args, Debug)]
-pub struct ServeUnsubscribeArgs {
+pub struct ServeArgs {
+    /// Address and port to listen on (put a TLS-terminating reverse proxy in front)
     #[arg(long, default_value = "127.0.0.1:8026")]
     pub listen: String,
 }

@@ -1,4 +1,4 @@
-//! Exit codes (DESIGN.md) and the error type that carries one to `main`.
+//! Exit codes (README "Exit codes") and the error type that carries one to `main`.
 
 use std::fmt;
 
@@ -51,7 +51,39 @@ impl std::error::Error for Failure {}
 
 /// The exit code an error chain asks for: the first [`Failure`] in it, else 2.
 pub fn exit_for(err: &anyhow::Error) -> Exit {
-    err.chain()
-        .find_map(|e| e.downcast_ref::<Failure>())
-        .map_or(Exit::Invalid, |f| f.exit)
+    failure(err).map_or(Exit::Invalid, |f| f.exit)
+}
+
+/// The outermost [`Failure`]: a context (from [`default_to`]) or an error in the chain.
+fn failure(err: &anyhow::Error) -> Option<&Failure> {
+    err.downcast_ref::<Failure>()
+        .or_else(|| err.chain().find_map(|e| e.downcast_ref::<Failure>()))
+}
+
+/// Gives an error that names no exit code this one, with `message` in front.
+/// A chain that already carries a [`Failure`] keeps it.
+pub fn default_to(err: anyhow::Error, exit: Exit, message: &str) -> anyhow::Error {
+    if failure(&err).is_some() {
+        return err;
+    }
+    err.context(Failure {
+        exit,
+        message: message.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_without_a_code_are_invalid_unless_defaulted() {
+        let plain = anyhow::anyhow!("disk I/O error");
+        assert_eq!(exit_for(&plain), Exit::Invalid);
+        let e = default_to(plain, Exit::Aborted, "stopped");
+        assert_eq!(exit_for(&e), Exit::Aborted);
+        assert_eq!(format!("{e:#}"), "stopped: disk I/O error");
+        let locked = Failure::new(Exit::Locked, "held by pid 1");
+        assert_eq!(exit_for(&default_to(locked, Exit::Aborted, "stopped")), Exit::Locked);
+    }
 }

@@ -1,14 +1,10 @@
-//! Built-in texts in Korean and English: the labels of the mail (and of any
-//! page the tool serves), chosen by `[newsletter] language` or, when it is
-//! not set, by the language of the issue. `[theme.labels]` overrides single
-//! labels by their key.
+//! Built-in texts of the mail in Korean and English, chosen by
+//! `[newsletter] language` or, when it is not set, by the language of the
+//! issue. `[theme.labels]` overrides single labels by their key. (The pages
+//! of `newsletter serve` keep theirs in `serve/texts.rs`.)
 
-/// A language the built-in texts exist in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Language {
-    Ko,
-    En,
-}
+/// A language the built-in texts exist in (`[newsletter] language`).
+pub use crate::config::Language;
 
 impl Language {
     /// `ko` or `en` (also `ko-KR`, `en-US`, any case).

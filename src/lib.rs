@@ -1,29 +1,34 @@
-//! newsletter: send a weekly newsletter issue, written as a Hugo markdown post,
+//! newsletter: send a weekly newsletter issue, written as a markdown post,
 //! to a list of subscribers by email.
 //!
 //! Pipeline: issue file → [`issue`] parser → [`issue::Issue`] → [`render`]
-//! (HTML + text bodies) → [`message`] (MIME) → [`dispatch`] → [`transport`]
-//! (SMTP or dry-run files) → [`state`] (journal and suppression list).
+//! (HTML + text bodies) → [`message`] (MIME, DKIM) → the dispatcher in
+//! `send` → a [`transport`] sink (SMTP or dry-run files) → [`state`] (the
+//! journal, the suppression list and the sign-ups). `serve` is the public
+//! endpoint: sign-ups with double opt-in and one-click unsubscribe.
+//!
+//! The binary's entry point is [`commands::run`]; the modules made public
+//! here are the ones the binary, the integration tests and the benchmarks use.
 
+mod address;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod diag;
-pub mod dispatch;
 pub mod exit;
 pub mod fields;
 pub mod i18n;
 pub mod issue;
-pub mod journal;
-pub mod lock;
+pub mod keys;
+mod lock;
 pub mod message;
-pub mod mime_body;
+mod mime_body;
 pub mod output;
 pub mod preview;
-pub mod ratelimit;
 pub mod render;
+mod send;
+mod serve;
 pub mod state;
-pub mod subscribers;
+mod subscribers;
 pub mod token;
 pub mod transport;
-pub mod unsubscribe_server;

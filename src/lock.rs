@@ -28,10 +28,7 @@ pub fn acquire(state_dir: &Path) -> anyhow::Result<RunLock> {
     match file.try_lock() {
         Ok(()) => {}
         Err(std::fs::TryLockError::WouldBlock) => {
-            let mut holder = String::new();
-            let _ = file.read_to_string(&mut holder);
-            let holder = holder.trim();
-            let holder = if holder.is_empty() { "another process" } else { holder };
+            let holder = holder(&mut file);
             return Err(Failure::new(
                 Exit::Locked,
                 format!(
@@ -54,6 +51,23 @@ pub fn acquire(state_dir: &Path) -> anyhow::Result<RunLock> {
     )?;
     file.flush()?;
     Ok(RunLock { _file: file })
+}
+
+/// The holder's `pid N started T` line. A holder that has just taken the
+/// lock may not have written it yet (the file is empty, or still names the
+/// previous holder, who is gone): look again for a moment.
+fn holder(file: &mut File) -> String {
+    for _ in 0..25 {
+        let mut text = String::new();
+        let _ = file.seek(SeekFrom::Start(0));
+        let _ = file.read_to_string(&mut text);
+        let pid = text.strip_prefix("pid ").and_then(|r| r.split_whitespace().next());
+        if pid.is_some_and(|p| Path::new("/proc").join(p).exists()) {
+            return text.trim().to_string();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    "another process".into()
 }
 
 #[cfg(test)]

@@ -9,13 +9,11 @@
 use crate::config::Config;
 use crate::fields::{Part, Template, Values};
 use crate::issue::Issue;
+use crate::keys::Keys;
 use crate::mime_body::PreEncoded;
 use crate::render::{Personal, PreparedIssue};
-use anyhow::{anyhow, bail, Context};
+use anyhow::{anyhow, bail};
 use lettre::address::Envelope;
-use lettre::message::dkim::{
-    DkimCanonicalization, DkimCanonicalizationType, DkimConfig, DkimSigningAlgorithm, DkimSigningKey,
-};
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::{Address, Message};
@@ -29,6 +27,17 @@ pub struct Recipient<'a> {
     pub name: Option<&'a str>,
     /// The subscriber's other columns, for personal fields (`{city}`).
     pub attributes: &'a [(std::sync::Arc<str>, String)],
+}
+
+impl<'a> Recipient<'a> {
+    /// An address (and name) with no other columns: a test copy, a preview reader.
+    pub fn bare(email: &'a str, name: Option<&'a str>) -> Self {
+        Recipient {
+            email,
+            name,
+            attributes: &[],
+        }
+    }
 }
 
 impl<'a> From<&'a crate::subscribers::Subscriber> for Recipient<'a> {
@@ -49,6 +58,18 @@ pub struct Built {
     pub bytes: Vec<u8>,
 }
 
+/// Builds one recipient's message; what the dispatcher needs from a message
+/// factory (tests give it a stand-in).
+pub trait Compose: Sync {
+    fn build(&self, r: Recipient<'_>) -> anyhow::Result<Built>;
+}
+
+impl Compose for MessageFactory<'_> {
+    fn build(&self, r: Recipient<'_>) -> anyhow::Result<Built> {
+        MessageFactory::build(self, r)
+    }
+}
+
 /// Builds every recipient's message for one issue.
 pub struct MessageFactory<'a> {
     cfg: &'a Config,
@@ -59,8 +80,7 @@ pub struct MessageFactory<'a> {
     subject: Template,
     from_domain: String,
     date: SystemTime,
-    unsubscribe_key: Option<Vec<u8>>,
-    dkim: Option<DkimConfig>,
+    keys: &'a Keys,
     list_id: HeaderValue,
     /// `<mailto:…?subject=unsubscribe>` for List-Unsubscribe, when configured.
     unsubscribe_mailto: Option<String>,
@@ -71,18 +91,21 @@ pub struct MessageFactory<'a> {
 
 impl<'a> MessageFactory<'a> {
     /// Prepares the per-issue parts. Fails (naming the source) when a header
-    /// value would carry CR or LF, when the subject template is malformed, or
-    /// when the DKIM key cannot be read. (Unknown fields are `check`'s job:
-    /// it knows the list's columns.)
-    pub fn new(cfg: &'a Config, issue: &Issue, prepared: &'a PreparedIssue, date: SystemTime) -> anyhow::Result<Self> {
+    /// value would carry CR or LF or when the subject template is malformed.
+    /// (Unknown fields are `check`'s job: it knows the list's columns.) The
+    /// keys and the clock come from the caller.
+    pub fn new(
+        cfg: &'a Config,
+        issue: &Issue,
+        prepared: &'a PreparedIssue,
+        keys: &'a Keys,
+        date: SystemTime,
+    ) -> anyhow::Result<Self> {
         let subject = Template::parse(&cfg.newsletter.subject)
             .map_err(|e| anyhow!("{}: [newsletter] subject: {e}", cfg.path.display()))?
             .fill_issue(issue);
-        let issue_part = subject
-            .parts
-            .iter()
-            .any(|p| matches!(p, Part::Text(t) if t.contains(['\r', '\n'])));
-        if issue_part {
+        let line_break = |p: &Part| matches!(p, Part::Text(t) if t.contains(['\r', '\n']));
+        if subject.parts.iter().any(line_break) {
             let subject = subject.render(&Values {
                 name: None,
                 email: "",
@@ -104,10 +127,6 @@ impl<'a> MessageFactory<'a> {
                 issue.id.escape_debug()
             );
         }
-        let dkim = match &cfg.dkim {
-            Some(d) => Some(load_dkim(d)?),
-            None => None,
-        };
         let list_id = format!("{} <{}>", cfg.newsletter.name, cfg.newsletter.list_id);
         Ok(MessageFactory {
             cfg,
@@ -116,8 +135,7 @@ impl<'a> MessageFactory<'a> {
             subject,
             from_domain: cfg.newsletter.from.email.domain().to_string(),
             date,
-            unsubscribe_key: cfg.unsubscribe_secret(),
-            dkim,
+            keys,
             list_id: HeaderValue::new(header_name("List-Id"), list_id),
             unsubscribe_mailto: cfg
                 .newsletter
@@ -158,7 +176,7 @@ impl<'a> MessageFactory<'a> {
 
     /// The recipient's one-click unsubscribe URL, when a URL and a key are configured.
     pub fn unsubscribe_url(&self, email: &str) -> Option<String> {
-        let key = self.unsubscribe_key.as_deref()?;
+        let key = self.keys.unsubscribe.as_ref()?;
         crate::token::unsubscribe_url(self.cfg, key, email)
     }
 
@@ -233,7 +251,7 @@ impl<'a> MessageFactory<'a> {
         let mut message = builder
             .multipart(body)
             .map_err(|e| anyhow!("recipient {}: cannot build message: {e}", r.email))?;
-        if let Some(dkim) = &self.dkim {
+        if let Some(dkim) = &self.keys.dkim {
             message.sign(dkim);
         }
         Ok(Built {
@@ -253,41 +271,7 @@ pub fn recipient_hash(issue_id: &str, email: &str) -> String {
     let mut h = Sha256::new();
     h.update(issue_id.as_bytes());
     h.update([0u8]);
-    h.update(email.to_ascii_lowercase().as_bytes());
+    h.update(crate::address::key(email).as_bytes());
     let digest = h.finalize();
     digest[..8].iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn load_dkim(d: &crate::config::Dkim) -> anyhow::Result<DkimConfig> {
-    let pem =
-        std::fs::read_to_string(&d.key_file).with_context(|| format!("[dkim] key_file {}", d.key_file.display()))?;
-    let key = DkimSigningKey::new(&pem, DkimSigningAlgorithm::Rsa).map_err(|e| {
-        anyhow!(
-            "[dkim] key_file {}: not an RSA PKCS#1 PEM key: {e:?}",
-            d.key_file.display()
-        )
-    })?;
-    let headers = [
-        "From",
-        "To",
-        "Subject",
-        "Date",
-        "Message-ID",
-        "List-Id",
-        "List-Unsubscribe",
-        "List-Unsubscribe-Post",
-    ]
-    .into_iter()
-    .map(header_name)
-    .collect();
-    Ok(DkimConfig::new(
-        d.selector.clone(),
-        d.domain.clone(),
-        key,
-        headers,
-        DkimCanonicalization {
-            header: DkimCanonicalizationType::Relaxed,
-            body: DkimCanonicalizationType::Relaxed,
-        },
-    ))
 }

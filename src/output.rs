@@ -2,7 +2,7 @@
 //! timestamped log lines for cron, and the one place errors are printed.
 
 use crate::cli::ColorChoice;
-use is_terminal::IsTerminal;
+use std::io::IsTerminal;
 use std::sync::atomic::{AtomicU8, Ordering};
 
 static LEVEL: AtomicU8 = AtomicU8::new(1);

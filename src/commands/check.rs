@@ -61,11 +61,14 @@ pub fn run(config_path: &Path, args: CheckArgs) -> anyhow::Result<Exit> {
     Ok(if errors > 0 { Exit::Invalid } else { Exit::Ok })
 }
 
-/// The unsubscribe key, the subscriber list, and for each issue what sending
-/// it would build: the rendered body (audited) and the per-issue headers
-/// (subject template, line breaks, DKIM key).
+/// The keys, the subscriber list, the theme and personal fields, and for
+/// each issue what sending it would build: the rendered body (audited) and
+/// the per-issue headers (line breaks from the front matter).
 fn check_list_and_messages(config: &Config, issues: &[Issue]) -> Vec<Diagnostic> {
-    let mut diags = crate::token::check_config(config);
+    let (keys, mut diags) = match crate::keys::Keys::load(config) {
+        Ok(keys) => (Some(keys), Vec::new()),
+        Err(diags) => (None, diags),
+    };
     let mut list = Vec::new();
     if config.paths.subscribers.is_dir() {
         let loaded = crate::subscribers::load(&config.paths.subscribers);
@@ -80,8 +83,12 @@ fn check_list_and_messages(config: &Config, issues: &[Issue]) -> Vec<Diagnostic>
         ));
     }
     diags.extend(config_problems(config, &list));
+    // With a broken key every issue would repeat the same error.
+    let Some(keys) = keys else {
+        return diags;
+    };
     for issue in issues {
-        diags.extend(issue_problems(config, issue));
+        diags.extend(issue_problems(config, issue, &keys));
     }
     diags
 }
@@ -101,7 +108,10 @@ fn config_problems(config: &Config, list: &[Subscriber]) -> Vec<Diagnostic> {
     let templates = [
         (
             "[newsletter] subject",
-            Some((config.newsletter.subject.as_str(), config.newsletter.subject_line)),
+            Some((
+                config.newsletter.subject.as_str(),
+                config.spans.key("newsletter.subject").0,
+            )),
         ),
         ("[theme] header", t.header.as_ref().map(|s| (s.text.as_str(), s.line))),
         ("[theme] footer", t.footer.as_ref().map(|s| (s.text.as_str(), s.line))),
@@ -134,7 +144,7 @@ fn config_problems(config: &Config, list: &[Subscriber]) -> Vec<Diagnostic> {
 
 /// What sending `issue` would build: rendering, the audit of the HTML body
 /// (for a sample reader) and the message headers.
-fn issue_problems(config: &Config, issue: &Issue) -> Vec<Diagnostic> {
+fn issue_problems(config: &Config, issue: &Issue, keys: &crate::keys::Keys) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
     let prepared = match crate::render::prepare(issue, config) {
         Ok(p) => p,
@@ -156,7 +166,8 @@ fn issue_problems(config: &Config, issue: &Issue) -> Vec<Diagnostic> {
         &prepared.html(&reader),
         &source,
     ));
-    if let Err(e) = crate::message::MessageFactory::new(config, issue, &prepared, std::time::SystemTime::now()) {
+    let now = std::time::SystemTime::now();
+    if let Err(e) = crate::message::MessageFactory::new(config, issue, &prepared, keys, now) {
         diags.push(Diagnostic::error(&issue.path, 1, 1, format!("{e:#}")));
     }
     diags
@@ -164,9 +175,14 @@ fn issue_problems(config: &Config, issue: &Issue) -> Vec<Diagnostic> {
 
 /// The pre-send gate: a live send of `issue` to `list` refuses to start
 /// while `check` would report an error for it. Prints every problem found.
-pub(super) fn gate(config: &Config, issue: &Issue, list: &[Subscriber]) -> anyhow::Result<()> {
+pub(super) fn gate(
+    config: &Config,
+    keys: &crate::keys::Keys,
+    issue: &Issue,
+    list: &[Subscriber],
+) -> anyhow::Result<()> {
     let mut diags = config_problems(config, list);
-    diags.extend(issue_problems(config, issue));
+    diags.extend(issue_problems(config, issue, keys));
     let errors = diags.iter().filter(|d| d.is_error()).count();
     if errors == 0 {
         return Ok(());

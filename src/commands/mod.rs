@@ -1,7 +1,7 @@
 //! One module per subcommand; `run` sets up output and dispatches.
 
 mod check;
-mod due;
+mod export;
 mod preview;
 mod progress;
 mod send;
@@ -27,7 +27,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Subscribers(c) => subscribers::run(&config_path, c),
         Command::Unsubscribe(a) => unsubscribe::unsubscribe(&config_path, a),
         Command::Resubscribe(a) => unsubscribe::resubscribe(&config_path, a),
-        Command::ServeUnsubscribe(a) => unsubscribe::serve(&config_path, a),
+        Command::Serve(a) => unsubscribe::serve(&config_path, a),
     }
 }
 
@@ -67,21 +67,33 @@ pub(crate) fn issue_files(dir: &Path) -> Result<Vec<PathBuf>, crate::diag::Diagn
     crate::issue::files::issue_files(dir)
 }
 
-/// The active, non-suppressed subscribers, and how many entries were left
-/// out (inactive in the files, or on the suppression list). Any error in the list means exit 2: nothing is sent.
-pub(crate) fn load_recipients(cfg: &Config) -> anyhow::Result<(Vec<crate::subscribers::Subscriber>, usize)> {
-    // A dry run on a fresh folder must not create the database just to read it.
-    let suppressed = if cfg.paths.state.join(crate::state::DB_FILE).exists() {
-        let conn = crate::state::open(&cfg.paths.state)?;
-        crate::state::suppression::suppressed_set(&conn)?
-    } else {
-        Default::default()
-    };
-    let all = crate::subscribers::load(&cfg.paths.subscribers);
-    for d in &all.diagnostics {
+/// The keys messages need (DKIM, unsubscribe); problems are printed and mean exit 2.
+pub(crate) fn load_keys(cfg: &Config) -> anyhow::Result<crate::keys::Keys> {
+    crate::keys::Keys::load(cfg).map_err(|diags| invalid_config(cfg, &diags))
+}
+
+/// The unsubscribe key, required (tokens are checked or made); exit 2 without it.
+pub(crate) fn require_unsubscribe_key(cfg: &Config) -> anyhow::Result<crate::keys::UnsubscribeKey> {
+    crate::keys::Keys::require_unsubscribe(cfg).map_err(|diags| invalid_config(cfg, &diags))
+}
+
+fn invalid_config(cfg: &Config, diags: &[crate::diag::Diagnostic]) -> anyhow::Error {
+    for d in diags {
         output::diagnostic(d);
     }
-    if all.has_errors() {
+    Failure::new(Exit::Invalid, format!("{}: invalid configuration", cfg.path.display()))
+}
+
+/// Every entry of the subscriber list (every status): the subscriber files
+/// plus the confirmed sign-ups, printing its problems. Any error in the list
+/// means exit 2: nothing is sent from a broken list.
+pub(crate) fn load_list(cfg: &Config) -> anyhow::Result<Vec<crate::subscribers::Subscriber>> {
+    let mut list = crate::subscribers::load(&cfg.paths.subscribers);
+    add_signups(cfg, &mut list)?;
+    for d in &list.diagnostics {
+        output::diagnostic(d);
+    }
+    if list.has_errors() {
         return Err(Failure::new(
             Exit::Invalid,
             format!(
@@ -90,8 +102,18 @@ pub(crate) fn load_recipients(cfg: &Config) -> anyhow::Result<(Vec<crate::subscr
             ),
         ));
     }
-    let total = all.all.len();
-    let recipients: Vec<_> = all.all.into_iter().filter(|s| s.is_recipient(&suppressed)).collect();
-    let skipped = total - recipients.len();
-    Ok((recipients, skipped))
+    Ok(list.all)
+}
+
+/// Adds the confirmed sign-ups kept in the state database to `list`. A dry
+/// run on a fresh folder must not create the database just to read it.
+pub(crate) fn add_signups(cfg: &Config, list: &mut crate::subscribers::Subscribers) -> anyhow::Result<()> {
+    let db = cfg.paths.state.join(crate::state::DB_FILE);
+    if db.is_file() {
+        let confirmed = crate::state::open(&cfg.paths.state).and_then(|c| crate::state::signups::confirmed(&c));
+        let confirmed = confirmed
+            .map_err(|e| crate::exit::default_to(e, Exit::Aborted, "cannot read the sign-ups in the state database"))?;
+        list.add_confirmed(&db, confirmed);
+    }
+    Ok(())
 }

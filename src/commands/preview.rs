@@ -8,20 +8,15 @@ use std::path::{Path, PathBuf};
 
 pub fn run(config: &Path, args: PreviewArgs) -> anyhow::Result<Exit> {
     let cfg = super::load_config(config)?;
+    let keys = super::load_keys(&cfg)?;
     let issue = super::load_issue(&args.issue)?;
     let reader =
         preview::reader(&cfg, args.as_email.as_deref()).map_err(|e| Failure::new(Exit::Invalid, format!("{e:#}")))?;
-    if cfg.newsletter.unsubscribe_url.is_some() && cfg.unsubscribe_secret().is_none() {
-        output::warn(&format!(
-            "${} is not set: the preview has no one-click unsubscribe link (send would refuse to run)",
-            cfg.newsletter.unsubscribe_secret_env
-        ));
-    }
     let out = args
         .out
         .clone()
         .unwrap_or_else(|| preview::default_out_dir(&cfg, &issue.id));
-    preview::build(&issue, &cfg, &reader, args.serve)?.write(&out)?;
+    preview::build(&issue, &cfg, &keys, &reader, args.serve)?.write(&out)?;
     output::log(&format!("wrote {}", out.join("index.html").display()));
     if !args.serve {
         if args.open {
@@ -48,14 +43,17 @@ pub fn run(config: &Path, args: PreviewArgs) -> anyhow::Result<Exit> {
 }
 
 fn rebuild(config: &Path, issue: &Path, reader: &preview::Reader, out: &Path) -> anyhow::Result<()> {
-    let cfg = crate::config::load(config)
-        .map_err(|diags| anyhow::anyhow!(diags.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")))?;
+    let lines = |diags: Vec<crate::diag::Diagnostic>| {
+        anyhow::anyhow!(diags.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))
+    };
+    let cfg = crate::config::load(config).map_err(lines)?;
+    let keys = crate::keys::Keys::load(&cfg).map_err(lines)?;
     let issue = super::load_issue(issue)?;
-    preview::build(&issue, &cfg, reader, true)?.write(out)
+    preview::build(&issue, &cfg, &keys, reader, true)?.write(out)
 }
 
-/// The issue (with its folder, for a page bundle's images), the config and
-/// the subscribers. Templates are compiled into the binary: nothing to watch.
+/// The issue, the config and the subscribers. The templates are compiled
+/// into the binary: there is no folder of them to watch.
 fn watched_paths(config: &Path, cfg: &Config, issue: &Path) -> Vec<PathBuf> {
     vec![issue.to_path_buf(), config.to_path_buf(), cfg.paths.subscribers.clone()]
 }

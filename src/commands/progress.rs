@@ -1,8 +1,8 @@
 //! Send progress: an indicatif bar with rate and ETA on a terminal, plain
 //! timestamped log lines on stderr otherwise (cron, pipes).
 
-use crate::dispatch::Progress;
 use crate::output;
+use crate::send::dispatch::Progress;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -84,5 +84,13 @@ impl Progress for Display {
             None => output::log(&format!("failed {email}: {error}")),
         }
         self.tick();
+    }
+
+    fn uncertain(&self, email: &str, error: &str) {
+        let msg = format!("{email}: {error}; the message may have arrived: sending it again");
+        match &self.bar {
+            Some(b) => b.println(format!("{}: {msg}", output::paint("33", "warning"))),
+            None => output::warn(&msg),
+        }
     }
 }

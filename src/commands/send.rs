@@ -1,244 +1,228 @@
-//! `newsletter send`: deliver an issue (or every due issue) to the list.
+//! `newsletter send`: the command line becomes one [`SendPlan`]; each issue
+//! of the plan then goes through the sink its mode asks for (SMTP, `.eml`
+//! files), with the journal for live sends.
 
-use super::load_config;
+use super::{load_config, load_issue, load_keys, load_list};
 use crate::cli::SendArgs;
 use crate::config::Config;
-use crate::dispatch::{self, Options, Report};
-use crate::exit::{Exit, Failure};
+use crate::exit::{self, Exit, Failure};
 use crate::issue::Issue;
-use crate::journal::{self, JournalWriter, State};
-use crate::message::{MessageFactory, Recipient};
+use crate::keys::Keys;
+use crate::message::{Compose, MessageFactory, Recipient};
 use crate::output;
-use crate::transport::smtp::SmtpSettings;
-use crate::transport::Transport;
-use anyhow::{bail, Context};
+use crate::send::dispatch::{self, Report};
+use crate::send::due::{due_issues, Verdict};
+use crate::send::plan::{Env, Mode, SendPlan, Target};
+use crate::send::recipients::{self, Planned, Skipped};
+use crate::state::writer::{Journal, JournalWriter, NoJournal};
+use crate::state::{self, journal, suppression};
+use crate::subscribers::Subscriber;
+use crate::transport::eml::EmlSink;
+use crate::transport::smtp::{SmtpSettings, SmtpSink};
+use crate::transport::Sink;
+use anyhow::Context;
+use std::collections::{HashMap, HashSet};
 use std::io::IsTerminal;
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
 
-pub fn run(config_path: &Path, args: SendArgs) -> anyhow::Result<Exit> {
+pub fn run(config_path: &std::path::Path, args: SendArgs) -> anyhow::Result<Exit> {
     let cfg = load_config(config_path)?;
-    let shard = args.shard.as_deref().map(parse_shard).transpose()?;
-    if args.due {
-        return super::due::run(&cfg, &args, shard);
-    }
-    let path = args.issue.as_deref().expect("clap requires ISSUE without --due");
-    let issue = super::load_issue(path)?;
-    send_issue(&cfg, &issue, &args, shard)
-}
-
-/// `--shard K/N` → (k, n) with 1 <= k <= n.
-pub fn parse_shard(s: &str) -> anyhow::Result<(u64, u64)> {
-    let bad = || {
-        Failure::new(
-            Exit::Invalid,
-            format!("--shard {s}: expected K/N with 1 <= K <= N, e.g. 2/4"),
-        )
-    };
-    let (k, n) = s.split_once('/').ok_or_else(bad)?;
-    let (k, n): (u64, u64) = (
-        k.trim().parse().map_err(|_| bad())?,
-        n.trim().parse().map_err(|_| bad())?,
-    );
-    if n == 0 || k == 0 || k > n {
-        return Err(bad());
-    }
-    Ok((k, n))
-}
-
-/// Whether an address falls in shard k of n: a stable hash of the lower-cased address.
-pub fn in_shard(email: &str, (k, n): (u64, u64)) -> bool {
-    use sha2::{Digest, Sha256};
-    let d = Sha256::digest(email.to_ascii_lowercase().as_bytes());
-    let h = u64::from_be_bytes(d[..8].try_into().expect("8 bytes"));
-    h % n == k - 1
-}
-
-/// The clock: `NEWSLETTER_DATE` (RFC 3339) when set, for reproducible output; else now.
-fn clock() -> anyhow::Result<SystemTime> {
-    match std::env::var("NEWSLETTER_DATE") {
-        Ok(s) if !s.is_empty() => {
-            let t = chrono::DateTime::parse_from_rfc3339(&s)
-                .map_err(|e| Failure::new(Exit::Invalid, format!("NEWSLETTER_DATE={s}: {e}")))?;
-            Ok(SystemTime::from(t))
-        }
-        _ => Ok(SystemTime::now()),
+    let plan = SendPlan::new(&args, &cfg, &Env::from_process())?;
+    let keys = load_keys(&cfg)?;
+    match &plan.target {
+        Target::Issue(path) => send_issue(&cfg, &keys, &plan, &load_issue(path)?),
+        Target::Due => send_due(&cfg, &keys, &plan),
     }
 }
 
-pub(super) fn send_issue(
-    cfg: &Config,
-    issue: &Issue,
-    args: &SendArgs,
-    shard: Option<(u64, u64)>,
-) -> anyhow::Result<Exit> {
-    let (list, suppressed) = super::load_recipients(cfg)?;
-    let prepared = crate::render::prepare(issue, cfg).with_context(|| format!("rendering {}", issue.path.display()))?;
-    let mut factory = MessageFactory::new(cfg, issue, &prepared, clock()?)
-        .map_err(|e| Failure::new(Exit::Invalid, format!("{e:#}")))?;
-    if cfg.newsletter.unsubscribe_url.is_some() && cfg.unsubscribe_secret().is_none() {
-        return Err(Failure::new(
-            Exit::Invalid,
-            format!(
-                "unsubscribe_url is set but ${} is empty: messages would go out without a working unsubscribe link",
-                cfg.newsletter.unsubscribe_secret_env
-            ),
-        ));
-    }
-    let opts = Options {
-        concurrency: args.concurrency.unwrap_or(cfg.smtp.concurrency).max(1),
-        rate_per_second: args.rate.unwrap_or(cfg.smtp.rate_per_second),
-        retries: cfg.smtp.retries,
-        retry_base: retry_base(),
-    };
-
-    // A test copy: one message, real SMTP, no journal.
-    if let Some(to) = &args.to {
-        let addr: lettre::Address = to
-            .parse()
-            .map_err(|e| Failure::new(Exit::Invalid, format!("--to {to}: invalid address: {e}")))?;
-        factory = factory.test_copies();
-        let email = addr.to_string();
-        let recipients = [Recipient {
-            email: &email,
-            name: None,
-            attributes: &[],
-        }];
-        let transport = transport_for(cfg, args)?;
-        let report = deliver(&factory, &recipients, &transport, None, &opts, Duration::ZERO)?;
-        return Ok(summarise(issue, &report, 0, 0, args.dry_run));
-    }
-
-    let mut recipients: Vec<Recipient> = list
+/// Every due issue, oldest file name first; stops after an aborted one.
+fn send_due(cfg: &Config, keys: &Keys, plan: &SendPlan) -> anyhow::Result<Exit> {
+    let files = super::issue_files(&cfg.paths.issues).map_err(|d| {
+        output::diagnostic(&d);
+        Failure::new(Exit::Invalid, "no issues to look at")
+    })?;
+    let issues = files
         .iter()
-        .filter(|s| shard.is_none_or(|sh| in_shard(&s.email, sh)))
-        .map(Recipient::from)
-        .collect();
-
-    let other_shard = list.len() - recipients.len();
-    if args.dry_run {
-        let dir = args
-            .outbox
-            .clone()
-            .unwrap_or_else(|| cfg.paths.outbox.clone())
-            .join(&issue.id);
-        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-        if let Some(limit) = args.limit {
-            recipients.truncate(limit);
+        .map(|p| load_issue(p))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let finished = match plan.mode {
+        Mode::Live { .. } => journal::finished_issues(&state::open(&cfg.paths.state)?)?,
+        _ => HashSet::new(),
+    };
+    let max_age = chrono::Duration::days(i64::from(cfg.newsletter.max_age_days));
+    let mut due = Vec::new();
+    for (issue, verdict) in due_issues(&issues, plan.now.into(), max_age, &finished) {
+        match verdict {
+            Verdict::Due => due.push(issue),
+            Verdict::TooOld => output::warn(&format!(
+                "{}: dated {}, older than max_age_days = {}: not sent (send it by name to override)",
+                issue.path.display(),
+                issue.front.date.format("%Y-%m-%d %H:%M %:z"),
+                cfg.newsletter.max_age_days
+            )),
+            Verdict::Draft | Verdict::NotYet | Verdict::Finished => {}
         }
-        let transport = Transport::DryRun { dir: dir.clone() };
-        let report = deliver(&factory, &recipients, &transport, None, &opts, Duration::ZERO)?;
-        if !output::quiet() {
-            println!("dry run: wrote {} messages to {}", report.sent, dir.display());
-        }
-        return Ok(summarise(issue, &report, 0, suppressed + other_shard, true));
     }
+    if due.is_empty() {
+        output::log("nothing due");
+        return Ok(Exit::Ok);
+    }
+    let mut worst = Exit::Ok;
+    for issue in due {
+        let exit = send_issue(cfg, keys, plan, issue)?;
+        if exit != Exit::Ok {
+            worst = exit;
+        }
+        if exit == Exit::Aborted {
+            break;
+        }
+    }
+    Ok(worst)
+}
 
-    super::check::gate(cfg, issue, &list)?;
-    let _lock = crate::lock::acquire(&cfg.paths.state)?;
-    let mut conn = crate::state::open(&cfg.paths.state)?;
+fn send_issue(cfg: &Config, keys: &Keys, plan: &SendPlan, issue: &Issue) -> anyhow::Result<Exit> {
+    let prepared = crate::render::prepare(issue, cfg).with_context(|| format!("rendering {}", issue.path.display()))?;
+    let factory = MessageFactory::new(cfg, issue, &prepared, keys, plan.now)
+        .map_err(|e| Failure::new(Exit::Invalid, format!("{e:#}")))?;
+    match &plan.mode {
+        Mode::TestCopy { to, dir } => {
+            let factory = factory.test_copies();
+            let recipients = [Recipient::bare(to, None)];
+            let report = match dir {
+                Some(dir) => deliver(&EmlSink::new(dir.clone())?, &factory, &recipients, &NoJournal, plan),
+                None => deliver(&smtp_sink(cfg)?, &factory, &recipients, &NoJournal, plan),
+            };
+            Ok(summarise(issue, &report, &Skipped::default(), dir.is_some()))
+        }
+        Mode::DryRun { outbox } => {
+            let list = load_list(cfg)?;
+            let suppressed = suppressed_if_any(cfg)?;
+            let planned = recipients::plan(&list, &suppressed, plan.shard, &HashMap::new(), plan.limit);
+            let sink = EmlSink::new(outbox.join(&issue.id))?;
+            let report = deliver(&sink, &factory, &planned.recipients, &NoJournal, plan);
+            if !output::quiet() {
+                println!("dry run: wrote {} messages to {}", report.sent, sink.dir().display());
+            }
+            Ok(summarise(issue, &report, &planned.skipped, true))
+        }
+        Mode::Live { confirmed, journal } => {
+            let list = load_list(cfg)?;
+            super::check::gate(cfg, keys, issue, &list)?;
+            let _lock = crate::lock::acquire(&cfg.paths.state)?;
+            // From here on delivery may have started: an error that does not
+            // say otherwise means "aborted, re-run to resume".
+            let stopped = "the run stopped; the journal is consistent: re-run the same command to resume";
+            live(cfg, plan, issue, &factory, &list, !*journal, *confirmed)
+                .map_err(|e| exit::default_to(e, Exit::Aborted, stopped))
+        }
+    }
+}
+
+/// A live send with the run lock held.
+fn live(
+    cfg: &Config,
+    plan: &SendPlan,
+    issue: &Issue,
+    factory: &MessageFactory<'_>,
+    list: &[Subscriber],
+    without_journal: bool,
+    confirmed: bool,
+) -> anyhow::Result<Exit> {
+    let mut conn = state::open(&cfg.paths.state)?;
+    let suppressed = suppression::suppressed_set(&conn)?;
     let known = journal::states(&conn, &issue.id)?;
-    let before = recipients.len();
-    recipients.retain(|r| known.get(&r.email.to_ascii_lowercase()) != Some(&State::Sent));
-    let already = before - recipients.len();
-    if let Some(limit) = args.limit {
-        recipients.truncate(limit);
-    }
-    if recipients.is_empty() {
+    let planned = recipients::plan(list, &suppressed, plan.shard, &known, plan.limit);
+    if planned.recipients.is_empty() {
+        let already = planned.skipped.already_sent;
         output::log(&format!("{}: nothing to send ({already} already sent)", issue.id));
-        if args.limit.is_none() {
+        if plan.limit.is_none() {
             journal::finish_run(&conn, &issue.id)?;
         }
         return Ok(Exit::Ok);
     }
-    let transport = transport_for(cfg, args)?;
-    confirm(args, issue, recipients.len(), cfg)?;
-
-    // Benchmarks measure the journal's cost by sending without it; a run like
-    // that records nothing, so a re-run would mail everyone again.
-    if std::env::var_os("NEWSLETTER_BENCH_WITHOUT_JOURNAL").is_some() {
+    let sink = smtp_sink(cfg)?;
+    confirm(confirmed, issue, planned.recipients.len(), cfg)?;
+    if without_journal {
+        // Benchmarks measure the journal's cost by sending without it; a run
+        // like that records nothing, so a re-run would mail everyone again.
         output::warn("NEWSLETTER_BENCH_WITHOUT_JOURNAL is set: nothing is journalled (benchmarks only)");
-        let report = deliver(&factory, &recipients, &transport, None, &opts, Duration::from_secs(5))?;
-        return Ok(summarise(issue, &report, already, suppressed + other_shard, false));
+        let report = deliver(&sink, factory, &planned.recipients, &NoJournal, plan);
+        return Ok(summarise(issue, &report, &planned.skipped, false));
     }
-
-    let new: Vec<(String, String)> = recipients
+    let new: Vec<(String, String)> = planned
+        .recipients
         .iter()
-        .map(|r| r.email.to_ascii_lowercase())
-        .filter(|e| !known.contains_key(e))
-        .map(|e| {
-            let id = factory.message_id(&e);
-            (e, id)
+        .map(|r| crate::address::key(r.email))
+        .filter(|k| !known.contains_key(k))
+        .map(|k| {
+            let id = factory.message_id(&k);
+            (k, id)
         })
         .collect();
     journal::begin_run(&mut conn, &issue.id, &new)?;
-    let (writer, handle) = JournalWriter::start(crate::state::open(&cfg.paths.state)?, issue.id.clone());
     output::log(&format!(
-        "{}: sending to {} recipients ({already} already sent) via {}:{}, {} connection(s)",
+        "{}: sending to {} recipients ({} already sent) via {}:{}, {} connection(s)",
         issue.id,
-        recipients.len(),
+        planned.recipients.len(),
+        planned.skipped.already_sent,
         cfg.smtp.host,
         cfg.smtp.port,
-        opts.concurrency
+        plan.dispatch.concurrency
     ));
-    let report = deliver(
-        &factory,
-        &recipients,
-        &transport,
-        Some(&writer),
-        &opts,
-        Duration::from_secs(5),
-    )?;
+    let report = journalled(cfg, plan, issue, factory, &sink, &planned)?;
+    let complete = report.aborted.is_none() && !report.interrupted && report.not_attempted == 0;
+    if complete && plan.limit.is_none() {
+        journal::finish_run(&conn, &issue.id)?;
+    }
+    Ok(summarise(issue, &report, &planned.skipped, false))
+}
+
+/// Delivers with the journal writer running; a writer failure aborts (exit 3).
+fn journalled(
+    cfg: &Config,
+    plan: &SendPlan,
+    issue: &Issue,
+    factory: &MessageFactory<'_>,
+    sink: &SmtpSink,
+    planned: &Planned<'_>,
+) -> anyhow::Result<Report> {
+    let (writer, thread) = JournalWriter::start(state::open(&cfg.paths.state)?, issue.id.clone())?;
+    let report = deliver(sink, factory, &planned.recipients, &writer, plan);
     drop(writer);
-    let journal_result = handle
+    let written = thread
         .join()
         .unwrap_or_else(|_| Err(anyhow::anyhow!("journal writer panicked")));
-    if let Err(e) = journal_result {
+    if let Err(e) = written {
         return Err(Failure::new(
             Exit::Aborted,
             format!("the journal could not be written ({e:#}); messages in flight may be sent again by a re-run"),
         ));
     }
-    let complete = report.aborted.is_none() && !report.interrupted && report.not_attempted == 0 && args.limit.is_none();
-    if complete {
-        journal::finish_run(&conn, &issue.id)?;
-    }
-    Ok(summarise(issue, &report, already, suppressed + other_shard, false))
+    Ok(report)
 }
 
-fn retry_base() -> Duration {
-    let ms = std::env::var("NEWSLETTER_RETRY_BASE_MS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1000);
-    Duration::from_millis(ms)
+/// The suppression list, or nothing when there is no database yet: a dry
+/// run on a fresh folder must not create one just to read it.
+fn suppressed_if_any(cfg: &Config) -> anyhow::Result<HashSet<String>> {
+    if !cfg.paths.state.join(state::DB_FILE).exists() {
+        return Ok(HashSet::new());
+    }
+    suppression::suppressed_set(&state::open(&cfg.paths.state)?)
 }
 
-fn transport_for(cfg: &Config, args: &SendArgs) -> anyhow::Result<Transport> {
-    if args.dry_run {
-        let dir = args
-            .outbox
-            .clone()
-            .unwrap_or_else(|| cfg.paths.outbox.clone())
-            .join("test");
-        std::fs::create_dir_all(&dir)?;
-        return Ok(Transport::DryRun { dir });
-    }
+fn smtp_sink(cfg: &Config) -> anyhow::Result<SmtpSink> {
     let settings = SmtpSettings::from_config(&cfg.smtp).map_err(|e| Failure::new(Exit::Invalid, format!("{e:#}")))?;
-    Ok(Transport::Smtp(settings))
+    Ok(SmtpSink::new(settings))
 }
 
-fn confirm(args: &SendArgs, issue: &Issue, n: usize, cfg: &Config) -> anyhow::Result<()> {
-    if args.yes {
+fn confirm(confirmed: bool, issue: &Issue, n: usize, cfg: &Config) -> anyhow::Result<()> {
+    if confirmed {
         return Ok(());
     }
     if !std::io::stdin().is_terminal() {
-        return Err(Failure::new(
-            Exit::Invalid,
-            "a live send needs confirmation: pass --yes (there is no terminal to ask)",
-        ));
+        let msg = "a live send needs confirmation: pass --yes (there is no terminal to ask)";
+        return Err(Failure::new(Exit::Invalid, msg));
     }
     eprint!(
         "Send \"{}\" to {n} recipients via {}:{}? [y/N] ",
@@ -249,27 +233,23 @@ fn confirm(args: &SendArgs, issue: &Issue, n: usize, cfg: &Config) -> anyhow::Re
     if matches!(answer.trim(), "y" | "Y" | "yes") {
         Ok(())
     } else {
-        bail!(Failure {
-            exit: Exit::Invalid,
-            message: "not confirmed: nothing was sent".into()
-        })
+        Err(Failure::new(Exit::Invalid, "not confirmed: nothing was sent"))
     }
 }
 
 /// Runs the dispatcher with Ctrl-C/SIGTERM wired to a graceful stop and a progress display.
-fn deliver(
-    factory: &MessageFactory<'_>,
+fn deliver<S: Sink>(
+    sink: &S,
+    compose: &dyn Compose,
     recipients: &[Recipient<'_>],
-    transport: &Transport,
-    journal: Option<&JournalWriter>,
-    opts: &Options,
-    log_every: Duration,
-) -> anyhow::Result<Report> {
+    journal: &dyn Journal,
+    plan: &SendPlan,
+) -> Report {
     let cancel = interrupt_flag();
-    let progress = super::progress::Display::new(recipients.len() as u64, log_every);
-    let report = dispatch::run(factory, recipients, transport, journal, opts, &progress, &cancel);
+    let progress = super::progress::Display::new(recipients.len() as u64, plan.log_every);
+    let report = dispatch::run(sink, compose, recipients, journal, &plan.dispatch, &progress, &cancel);
     progress.finish();
-    Ok(report)
+    report
 }
 
 /// A flag set by the first SIGINT/SIGTERM; a second one exits at once.
@@ -289,16 +269,29 @@ fn interrupt_flag() -> Arc<AtomicBool> {
     .clone()
 }
 
-fn summarise(issue: &Issue, r: &Report, already: usize, suppressed_or_filtered: usize, dry_run: bool) -> Exit {
+/// The summary line, the first failures, and the exit code of the run.
+fn summarise(issue: &Issue, r: &Report, skipped: &Skipped, files: bool) -> Exit {
     let secs = r.elapsed.as_secs_f64();
     let rate = if secs > 0.0 { r.sent as f64 / secs } else { 0.0 };
-    let verb = if dry_run { "written" } else { "sent" };
+    let verb = if files { "written" } else { "sent" };
+    let mut notes = String::new();
+    if skipped.over_limit > 0 {
+        notes.push_str(&format!(", left for a later run by --limit {}", skipped.over_limit));
+    }
+    if !r.maybe_duplicated.is_empty() {
+        let n = r.maybe_duplicated.len();
+        notes.push_str(&format!(
+            ", {n} may have arrived twice (connection lost after sending; sent again)"
+        ));
+    }
     let line = format!(
-        "{}: {verb} {}, failed {}, skipped {} (already sent {already}, unsubscribed, suppressed or in another shard {suppressed_or_filtered}), not attempted {}, {:.1} s, {:.0} msg/s",
+        "{}: {verb} {}, failed {}, skipped {} (already sent {}, unsubscribed, suppressed or in another shard {}), not attempted {}{notes}, {:.1} s, {:.0} msg/s",
         issue.id,
         r.sent,
         r.failed.len(),
-        already + suppressed_or_filtered,
+        skipped.total(),
+        skipped.already_sent,
+        skipped.inactive_or_suppressed + skipped.other_shard,
         r.not_attempted,
         secs,
         rate

@@ -1,7 +1,7 @@
-//! `newsletter unsubscribe`, `resubscribe` and `serve-unsubscribe`.
+//! `newsletter unsubscribe`, `resubscribe` and `serve` (alias `serve-unsubscribe`).
 
 use super::load_config;
-use crate::cli::{ResubscribeArgs, ServeUnsubscribeArgs, UnsubscribeArgs};
+use crate::cli::{ResubscribeArgs, ServeArgs, UnsubscribeArgs};
 use crate::config::Config;
 use crate::exit::{Exit, Failure};
 use crate::output;
@@ -13,8 +13,8 @@ pub fn unsubscribe(config_path: &Path, args: UnsubscribeArgs) -> anyhow::Result<
     let cfg = load_config(config_path)?;
     let (email, source) = match (&args.email, &args.token) {
         (_, Some(token)) => {
-            let key = secret(&cfg)?;
-            let email = crate::token::verify(&key, &cfg.newsletter.list_id, token).ok_or_else(|| {
+            let key = super::require_unsubscribe_key(&cfg)?;
+            let email = crate::token::verify(key.bytes(), &cfg.newsletter.list_id, token).ok_or_else(|| {
                 Failure::new(
                     Exit::Invalid,
                     "invalid unsubscribe token (altered, or made with another key or list)",
@@ -65,27 +65,18 @@ pub fn resubscribe(config_path: &Path, args: ResubscribeArgs) -> anyhow::Result<
     Ok(Exit::Ok)
 }
 
-pub fn serve(config_path: &Path, args: ServeUnsubscribeArgs) -> anyhow::Result<Exit> {
+pub fn serve(config_path: &Path, args: ServeArgs) -> anyhow::Result<Exit> {
     let cfg = load_config(config_path)?;
-    let key = secret(&cfg)?;
-    crate::unsubscribe_server::serve(&cfg, key, &args.listen)?;
+    let key = super::require_unsubscribe_key(&cfg)?;
+    let keys = super::load_keys(&cfg)?;
+    crate::serve::run(cfg, key, keys.dkim, &args.listen)?;
     Ok(Exit::Ok)
-}
-
-fn secret(cfg: &Config) -> anyhow::Result<Vec<u8>> {
-    cfg.unsubscribe_secret().ok_or_else(|| {
-        let var = &cfg.newsletter.unsubscribe_secret_env;
-        Failure::new(
-            Exit::Invalid,
-            format!("{var} is not set; it holds the key that signs unsubscribe tokens"),
-        )
-    })
 }
 
 /// The address, lower-cased, or exit 2 with the validation message.
 fn checked_address(email: &str) -> anyhow::Result<String> {
     validate_email(email)
-        .map(|e| subscribers::address_key(&e))
+        .map(|e| crate::address::key(&e))
         .map_err(|msg| Failure::new(Exit::Invalid, msg))
 }
 

@@ -3,6 +3,7 @@
 //! is a config error); whether text and links are readable on the background
 //! (WCAG AA contrast) is judged by `newsletter check` ([`contrast_problems`]).
 
+use super::{Config, Errors, Language};
 use crate::diag::{line_col, Diagnostic};
 use crate::i18n::LABEL_KEYS;
 use serde::Deserialize;
@@ -138,8 +139,26 @@ impl Color {
     }
 }
 
+/// Reads `[theme]` into `errors` (the spans of its values point into `text`).
+pub(crate) fn parse(raw: Option<RawTheme>, text: &str, errors: &mut Errors<'_>) -> Theme {
+    let path = errors.path;
+    let mut err = |span: Range<usize>, msg: String| {
+        let (line, col) = line_col(text, span.start);
+        errors.list.push(Diagnostic::error(path, line, col, msg));
+    };
+    validate(raw, text, &mut err)
+}
+
+impl Config {
+    /// The language `[newsletter] language` sets for the mail's labels, or
+    /// None when it is not written (each issue's own language is used).
+    pub fn mail_language(&self) -> Option<Language> {
+        (self.spans.key("newsletter.language") != (0, 0)).then_some(self.newsletter.language)
+    }
+}
+
 /// Reads `[theme]`; `err` records a config error at a byte range of `text`.
-pub fn validate(raw: Option<RawTheme>, text: &str, err: &mut dyn FnMut(Range<usize>, String)) -> Theme {
+fn validate(raw: Option<RawTheme>, text: &str, err: &mut dyn FnMut(Range<usize>, String)) -> Theme {
     let raw = raw.unwrap_or_default();
     let mut theme = Theme::default();
     let mut color = |key: &'static str, value: &Option<Spanned<String>>, slot: &mut Color| {

@@ -7,6 +7,7 @@ mod viewer;
 
 use crate::config::Config;
 use crate::issue::Issue;
+use crate::keys::Keys;
 use crate::message::{MessageFactory, Recipient};
 use crate::render::{self, Personal};
 use anyhow::{Context, Result};
@@ -36,9 +37,9 @@ pub struct Preview {
 /// Renders `issue` for `reader` with the send path's message builder, so
 /// `message.eml` is what `send` would deliver to them. `live`: the viewer polls
 /// `/version` to reload.
-pub fn build(issue: &Issue, cfg: &Config, reader: &Reader, live: bool) -> Result<Preview> {
+pub fn build(issue: &Issue, cfg: &Config, keys: &Keys, reader: &Reader, live: bool) -> Result<Preview> {
     let prepared = render::prepare(issue, cfg)?;
-    let factory = MessageFactory::new(cfg, issue, &prepared, SystemTime::now())?;
+    let factory = MessageFactory::new(cfg, issue, &prepared, keys, SystemTime::now())?;
     let email = reader.mailbox.email.to_string();
     let recipient = Recipient {
         email: &email,

@@ -100,11 +100,11 @@ pub struct IssueView {
 impl IssueView {
     pub fn new(issue: &Issue, cfg: &Config) -> Self {
         let n = &cfg.newsletter;
-        let language = n
-            .language
+        let language = cfg
+            .mail_language()
             .or_else(|| Language::parse(&issue.lang))
             .unwrap_or(Language::En);
-        let lang = match n.language {
+        let lang = match cfg.mail_language() {
             Some(l) => l.code().to_string(),
             None if !issue.lang.trim().is_empty() => one_line(&issue.lang),
             None => "en".to_string(),

@@ -1,7 +1,12 @@
 //! The state database (`state/newsletter.db`): opening it, WAL and busy
-//! timeout, and the ordered schema migrations. Tables live in submodules.
+//! timeout, and the ordered schema migrations. Each table's reads and writes
+//! live in a submodule: the suppression list, the delivery journal and the
+//! journal's writer thread.
 
+pub mod journal;
+pub mod signups;
 pub mod suppression;
+pub mod writer;
 
 use anyhow::{bail, Context};
 use rusqlite::{Connection, TransactionBehavior};
@@ -26,8 +31,27 @@ const MIGRATIONS: &[&str] = &[
         source     TEXT NOT NULL,
         created_at TEXT NOT NULL
     ) WITHOUT ROWID;",
-    // 2: the delivery journal.
-    crate::journal::MIGRATION,
+    // 2: the delivery journal: one row per (issue, recipient), one per issue.
+    "CREATE TABLE deliveries (
+        issue_id   TEXT NOT NULL,
+        email      TEXT NOT NULL,
+        state      TEXT NOT NULL CHECK (state IN ('pending', 'sending', 'sent', 'failed')),
+        attempts   INTEGER NOT NULL DEFAULT 0,
+        message_id TEXT NOT NULL,
+        last_error TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        sent_at    TEXT,
+        PRIMARY KEY (issue_id, email)
+    ) WITHOUT ROWID;
+    CREATE TABLE issue_runs (
+        issue_id    TEXT PRIMARY KEY,
+        started_at  TEXT NOT NULL,
+        last_run_at TEXT NOT NULL,
+        finished_at TEXT
+    );",
+    // 3: sign-ups (double opt-in) and their confirmation tokens.
+    signups::MIGRATION,
 ];
 
 /// The schema version this build writes.
@@ -43,6 +67,20 @@ pub fn open(state_dir: &Path) -> anyhow::Result<Connection> {
         .with_context(|| format!("cannot create the state folder {}", state_dir.display()))?;
     let path = state_dir.join(DB_FILE);
     let mut conn = Connection::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
+    configure(&conn).with_context(|| format!("cannot configure {}", path.display()))?;
+    migrate(&mut conn).with_context(|| format!("cannot migrate {}", path.display()))?;
+    Ok(conn)
+}
+
+/// Opens the database only if it exists (never creates it) and migrates it.
+/// The endpoint reopens this way after the file was replaced: a missing
+/// database must be reported, not silently recreated empty.
+pub fn open_existing(state_dir: &Path) -> anyhow::Result<Connection> {
+    use rusqlite::OpenFlags;
+    let path = state_dir.join(DB_FILE);
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+    let mut conn =
+        Connection::open_with_flags(&path, flags).with_context(|| format!("cannot open {}", path.display()))?;
     configure(&conn).with_context(|| format!("cannot configure {}", path.display()))?;
     migrate(&mut conn).with_context(|| format!("cannot migrate {}", path.display()))?;
     Ok(conn)

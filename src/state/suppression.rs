@@ -58,9 +58,7 @@ pub struct Suppression {
     pub created_at: String,
 }
 
-/// The key addresses are stored and compared under: lower-cased. The local
-/// part is case-sensitive in theory, never in practice.
-pub use crate::subscribers::address_key as key;
+use crate::address::key;
 
 /// Suppresses `email`. Returns false when it already was; the first record
 /// (its reason, source and time) is kept.

@@ -9,7 +9,8 @@
 //! them and they stay unmailed. Every skip is reported with its line.
 
 use super::csv::{canonical, field_of, Columns, RowSink};
-use super::{address_key, validate_email, validate_name, Status};
+use super::{validate_email, validate_name, Status};
+use crate::address::key as address_key;
 use crate::diag::Diagnostic;
 use anyhow::{bail, Context};
 use std::collections::{BTreeMap, HashMap};

@@ -8,7 +8,8 @@ pub mod import;
 mod toml;
 mod validate;
 
-pub use validate::{address_key, validate_email, validate_name};
+use crate::address::key as address_key;
+pub use validate::{validate_email, validate_name};
 
 use crate::diag::Diagnostic;
 use std::collections::{HashMap, HashSet};
@@ -97,6 +98,12 @@ impl Subscriber {
         address_key(&self.email)
     }
 
+    /// Whether this entry is a confirmed sign-up from the state database
+    /// (see [`Subscribers::add_confirmed`]) rather than a line of a file.
+    pub fn is_signup(&self) -> bool {
+        self.line == 0
+    }
+
     pub fn attribute(&self, name: &str) -> Option<&str> {
         self.attributes
             .iter()
@@ -139,9 +146,33 @@ impl Subscribers {
         self.all.iter().filter(move |s| s.is_recipient(suppressed))
     }
 
-    /// Keeps only the recipients, for callers that own the list.
-    pub fn retain_recipients(&mut self, suppressed: &HashSet<String>) {
-        self.all.retain(|s| s.is_recipient(suppressed));
+    /// Adds confirmed sign-ups `(address, name)` kept in the database `db`.
+    /// An address not in the files is appended (its file is `db`, line 0).
+    /// One that a file marks unsubscribed, pending or bounced becomes active:
+    /// the confirmed sign-up is later, explicit consent. A blocklisted one
+    /// (a complaint) stays as it is, and a file's name and attributes win.
+    pub fn add_confirmed(&mut self, db: &Path, confirmed: Vec<(String, Option<String>)>) {
+        if confirmed.is_empty() {
+            return;
+        }
+        let mut by_key: HashMap<String, (String, Option<String>)> =
+            confirmed.into_iter().map(|(a, n)| (address_key(&a), (a, n))).collect();
+        for s in &mut self.all {
+            if by_key.remove(&s.key()).is_some() && s.status != Status::Blocklisted {
+                s.status = Status::Active;
+            }
+        }
+        let file: Arc<Path> = Arc::from(db);
+        let mut rest: Vec<_> = by_key.into_values().collect();
+        rest.sort();
+        self.all.extend(rest.into_iter().map(|(email, name)| Subscriber {
+            email,
+            name,
+            status: Status::Active,
+            attributes: Vec::new(),
+            file: Arc::clone(&file),
+            line: 0,
+        }));
     }
 
     pub fn find(&self, email: &str) -> Option<&Subscriber> {
@@ -205,16 +236,6 @@ pub fn load(dir: &Path) -> Subscribers {
     }
     out.all.shrink_to_fit();
     out
-}
-
-/// Loads the list and keeps only its recipients: active entries whose
-/// address is not in `suppressed` (lower-cased, see
-/// `state::suppression::suppressed_set`). The diagnostics are those of the
-/// whole list; `has_errors()` means nothing should be sent.
-pub fn load_recipients(dir: &Path, suppressed: &HashSet<String>) -> Subscribers {
-    let mut list = load(dir);
-    list.retain_recipients(suppressed);
-    list
 }
 
 /// One entry as read from a file, before validation.

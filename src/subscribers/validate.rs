@@ -3,11 +3,6 @@
 
 use lettre::Address;
 
-/// The key addresses are compared and suppressed under.
-pub fn address_key(email: &str) -> String {
-    email.trim().to_lowercase()
-}
-
 /// Checks an address as written in a list; returns it trimmed. Addresses
 /// with a non-ASCII local part need SMTPUTF8 end to end, which we do not
 /// support, so they are refused here rather than half-handled later.

@@ -1,38 +1,42 @@
-//! Transports: "envelope + bytes → sink". SMTP through lettre's low-level
-//! client, or dry-run `.eml` files; chosen with an enum.
+//! Transports: "envelope + bytes → sink", as in lettre's `Transport`. A sink
+//! opens connections that the dispatcher reuses for many messages: SMTP
+//! through lettre's low-level client ([`smtp::SmtpSink`]), `.eml` files for a
+//! dry run ([`eml::EmlSink`]), and in tests a stub that records what it got
+//! and plays back scripted replies.
+//!
+//! Failures are [`smtp::SmtpError`]s for every sink: the stage and cause are
+//! what the dispatcher's retry and abort rules read.
 
+pub mod eml;
 pub mod smtp;
+#[cfg(test)]
+pub(crate) mod stub;
 
-use crate::message::Built;
-use anyhow::Context;
-use std::path::{Path, PathBuf};
+use lettre::address::Envelope;
+use smtp::SmtpError;
 
-pub enum Transport {
-    Smtp(smtp::SmtpSettings),
-    /// Write one `.eml` per recipient into this folder; connect to nothing.
-    DryRun {
-        dir: PathBuf,
-    },
-}
+/// Where messages go. Each dispatcher worker owns one connection at a time
+/// and opens a new one after any error.
+// The futures need no `Send`: every worker drives its own connection on a
+// single-threaded runtime.
+#[allow(async_fn_in_trait)]
+pub trait Sink: Sync {
+    type Conn;
 
-/// The `.eml` file for one recipient: the lower-cased address, made safe as a file name.
-pub fn eml_path(dir: &Path, email: &str) -> PathBuf {
-    let name: String = email
-        .to_ascii_lowercase()
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "@.-_+".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    dir.join(format!("{name}.eml"))
-}
+    /// Opens a connection (for SMTP: greeted, secured and authenticated).
+    async fn connect(&self) -> Result<Self::Conn, SmtpError>;
 
-/// Writes a message as a dry-run `.eml` file.
-pub fn write_eml(dir: &Path, email: &str, built: &Built) -> anyhow::Result<()> {
-    let path = eml_path(dir, email);
-    std::fs::write(&path, &built.bytes).with_context(|| format!("writing {}", path.display()))
+    /// Hands one message over. `before_content` runs once the server has
+    /// accepted the envelope and right before the content goes out: the
+    /// dispatcher waits there for the journal.
+    async fn send(
+        &self,
+        conn: &mut Self::Conn,
+        envelope: &Envelope,
+        bytes: &[u8],
+        before_content: &(dyn Fn() + Sync),
+    ) -> Result<(), SmtpError>;
+
+    /// Closes the connection politely; errors are ignored.
+    async fn quit(&self, conn: Self::Conn);
 }

@@ -48,10 +48,36 @@ fn invalid_toml_points_at_the_line_in_the_issue_file() {
 #[test]
 fn invalid_yaml_points_at_the_line_in_the_issue_file() {
     let text = format!("---\ntitle: ok\ndate: 2026-11-30\ntags: [a, b\n---\n{BODY}");
-    let got = errors(text.as_bytes());
-    assert_eq!(got.len(), 1);
-    assert!(got[0].starts_with("bad.md:5:"), "{got:?}");
-    assert!(got[0].contains("error: invalid YAML front matter: "), "{got:?}");
+    // The position of the unclosed bracket, in the issue file.
+    assert_eq!(
+        errors(text.as_bytes()),
+        ["bad.md:4:7: error: invalid YAML front matter: unclosed bracket '['"]
+    );
+}
+
+#[test]
+fn deeply_nested_yaml_is_refused_at_once() {
+    let deep = format!(
+        "---\ntitle: ok\ndate: 2026-11-30\nx: {}{}\n---\n{BODY}",
+        "[".repeat(50_000),
+        "]".repeat(50_000)
+    );
+    let start = std::time::Instant::now();
+    let got = errors(deep.as_bytes());
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(
+        got[0].starts_with("bad.md:4:")
+            && got[0].ends_with("error: invalid YAML front matter: nested more than 32 levels deep"),
+        "{got:?}"
+    );
+    let mut block = String::from("---\ntitle: ok\n");
+    for depth in 0..2000 {
+        block.push_str(&format!("{}k:\n", " ".repeat(depth)));
+    }
+    let got = errors(format!("{block}---\n{BODY}").as_bytes());
+    assert!(got[0].ends_with("nested more than 32 levels deep"), "{got:?}");
+    // Not a timing assertion: a generous bound that only a quadratic blow-up would reach.
+    assert!(start.elapsed() < std::time::Duration::from_secs(20));
 }
 
 #[test]

@@ -13,7 +13,14 @@ fn preview_builds_a_multipart_message_for_a_placeholder_reader() {
     cfg.paths.subscribers = dir.path().join("no-subscribers");
     let reader = preview::reader(&cfg, None).unwrap();
     assert_eq!(reader.mailbox.email.to_string(), "reader@example.com");
-    let p = preview::build(&fixtures::korean(), &cfg, &reader, false).unwrap();
+    let p = preview::build(
+        &fixtures::korean(),
+        &cfg,
+        &newsletter::keys::Keys::default(),
+        &reader,
+        false,
+    )
+    .unwrap();
     p.write(dir.path()).unwrap();
     for f in ["email.html", "email.txt", "message.eml", "index.html"] {
         assert!(dir.path().join(f).is_file(), "{f}");

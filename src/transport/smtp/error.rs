@@ -4,8 +4,8 @@
 use std::fmt;
 use std::io::ErrorKind;
 
-/// Where in the SMTP dialogue a failure happened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Where in the SMTP dialogue a failure happened, in dialogue order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Stage {
     /// TCP connect (including name resolution) or the security rules.
     Connect,

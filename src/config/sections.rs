@@ -1,0 +1,252 @@
+//! The sections of `newsletter.toml` as serde reads them, and one function
+//! per section that checks the values and fills in the defaults.
+
+use super::{Dkim, Errors, Language, Newsletter, Paths, Security, Smtp};
+use lettre::message::Mailbox;
+use lettre::Address;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawConfig {
+    pub newsletter: RawNewsletter,
+    #[serde(default)]
+    pub smtp: Option<RawSmtp>,
+    #[serde(default)]
+    pub dkim: Option<RawDkim>,
+    #[serde(default)]
+    pub paths: Option<RawPaths>,
+    #[serde(default)]
+    pub serve: Option<super::serve::RawServe>,
+    #[serde(default)]
+    pub theme: Option<super::theme::RawTheme>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawNewsletter {
+    name: String,
+    from: String,
+    reply_to: Option<String>,
+    list_id: Option<String>,
+    subject: Option<String>,
+    archive_url: Option<String>,
+    unsubscribe_url: Option<String>,
+    unsubscribe_mailto: Option<String>,
+    postal_address: Option<String>,
+    bounce_address: Option<String>,
+    max_age_days: Option<u32>,
+    unsubscribe_secret_env: Option<String>,
+    language: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSmtp {
+    host: Option<String>,
+    port: Option<u16>,
+    security: Option<String>,
+    allow_insecure: Option<bool>,
+    username: Option<String>,
+    password_env: Option<String>,
+    password_command: Option<Vec<String>>,
+    timeout_secs: Option<u64>,
+    concurrency: Option<usize>,
+    rate_per_second: Option<f64>,
+    retries: Option<u32>,
+    helo_name: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDkim {
+    domain: String,
+    selector: String,
+    key_file: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPaths {
+    issues: Option<String>,
+    subscribers: Option<String>,
+    state: Option<String>,
+    outbox: Option<String>,
+}
+
+pub(super) fn newsletter(n: RawNewsletter, errors: &mut Errors<'_>) -> Newsletter {
+    let from = parse_mailbox(&n.from).unwrap_or_else(|e| {
+        errors.at("newsletter.from", format!("[newsletter] from: {e}"));
+        Mailbox::new(
+            None,
+            Address::new("invalid", "invalid.invalid").expect("valid placeholder"),
+        )
+    });
+    let mut optional_mailbox = |key: &str, value: Option<String>| {
+        let value = value?;
+        parse_mailbox(&value)
+            .map_err(|e| errors.at(&format!("newsletter.{key}"), format!("[newsletter] {key}: {e}")))
+            .ok()
+    };
+    let reply_to = optional_mailbox("reply_to", n.reply_to);
+    let unsubscribe_mailto = optional_address(errors, "unsubscribe_mailto", n.unsubscribe_mailto);
+    let bounce_address =
+        optional_address(errors, "bounce_address", n.bounce_address).unwrap_or_else(|| from.email.clone());
+    for (key, value) in [
+        ("name", Some(&n.name)),
+        ("list_id", n.list_id.as_ref()),
+        ("subject", n.subject.as_ref()),
+        ("postal_address", n.postal_address.as_ref()),
+    ] {
+        if value.is_some_and(|v| v.contains(['\r', '\n'])) {
+            let msg = format!("[newsletter] {key}: must be one line (no CR or LF)");
+            errors.at(&format!("newsletter.{key}"), msg);
+        }
+    }
+    if let Some(Err(e)) = n.subject.as_deref().map(crate::fields::Template::parse) {
+        errors.at("newsletter.subject", format!("[newsletter] subject: {e}"));
+    }
+    check_url(errors, "archive_url", n.archive_url.as_deref());
+    check_url(errors, "unsubscribe_url", n.unsubscribe_url.as_deref());
+    if n.unsubscribe_url.as_ref().is_some_and(|u| !u.contains("{token}")) {
+        let msg = "[newsletter] unsubscribe_url: must contain {token}".to_string();
+        errors.at("newsletter.unsubscribe_url", msg);
+    }
+    let language = match n.language.as_deref() {
+        None | Some("en") => Language::En,
+        Some("ko") => Language::Ko,
+        Some(other) => {
+            let msg = format!("[newsletter] language: unknown value \"{other}\" (expected \"ko\" or \"en\")");
+            errors.at("newsletter.language", msg);
+            Language::En
+        }
+    };
+    Newsletter {
+        language,
+        list_id: n
+            .list_id
+            .unwrap_or_else(|| format!("newsletter.{}", from.email.domain())),
+        name: n.name,
+        from,
+        reply_to,
+        subject: n.subject.unwrap_or_else(|| "{title}".into()),
+        archive_url: n.archive_url,
+        unsubscribe_url: n.unsubscribe_url,
+        unsubscribe_mailto,
+        postal_address: n.postal_address.unwrap_or_default(),
+        bounce_address,
+        max_age_days: n.max_age_days.unwrap_or(7),
+        unsubscribe_secret_env: n
+            .unsubscribe_secret_env
+            .unwrap_or_else(|| "NEWSLETTER_UNSUBSCRIBE_SECRET".into()),
+    }
+}
+
+fn optional_address(errors: &mut Errors<'_>, key: &str, value: Option<String>) -> Option<Address> {
+    let value = value?;
+    parse_address(&value)
+        .map_err(|e| errors.at(&format!("newsletter.{key}"), format!("[newsletter] {key}: {e}")))
+        .ok()
+}
+
+fn check_url(errors: &mut Errors<'_>, key: &str, value: Option<&str>) {
+    let Some(v) = value else { return };
+    let msg = if !v.starts_with("https://") && !v.starts_with("http://") {
+        "must be an http(s) URL"
+    } else if v.contains(|c: char| c.is_whitespace() || c.is_control()) {
+        "must not contain spaces or control characters"
+    } else {
+        return;
+    };
+    errors.at(&format!("newsletter.{key}"), format!("[newsletter] {key}: {msg}"));
+}
+
+pub(super) fn smtp(s: RawSmtp, errors: &mut Errors<'_>) -> Smtp {
+    let d = Smtp::default();
+    let security = match s.security.as_deref() {
+        None | Some("starttls") => Security::StartTls,
+        Some("tls") => Security::Tls,
+        Some("none") => Security::None,
+        Some(other) => {
+            let msg =
+                format!("[smtp] security: unknown value \"{other}\" (expected \"starttls\", \"tls\" or \"none\")");
+            errors.at("smtp.security", msg);
+            Security::StartTls
+        }
+    };
+    if s.concurrency == Some(0) {
+        errors.at("smtp.concurrency", "[smtp] concurrency: must be at least 1".into());
+    }
+    if s.rate_per_second.is_some_and(|r| !(r.is_finite() && r >= 0.0)) {
+        let msg = "[smtp] rate_per_second: must be 0 (unlimited) or positive".into();
+        errors.at("smtp.rate_per_second", msg);
+    }
+    if s.host
+        .as_ref()
+        .is_some_and(|h| h.is_empty() || h.contains(char::is_whitespace))
+    {
+        errors.at("smtp.host", "[smtp] host: must be a host name or address".into());
+    }
+    if s.username.as_ref().is_some_and(|u| u.contains(['\r', '\n'])) {
+        errors.at("smtp.username", "[smtp] username: must be one line".into());
+    }
+    Smtp {
+        host: s.host.unwrap_or(d.host),
+        port: s.port.unwrap_or(security.default_port()),
+        security,
+        allow_insecure: s.allow_insecure.unwrap_or(d.allow_insecure),
+        username: s.username,
+        password_env: s.password_env,
+        password_command: s.password_command,
+        timeout_secs: s.timeout_secs.unwrap_or(d.timeout_secs),
+        concurrency: s.concurrency.unwrap_or(d.concurrency),
+        rate_per_second: s.rate_per_second.unwrap_or(d.rate_per_second),
+        retries: s.retries.unwrap_or(d.retries),
+        helo_name: s.helo_name,
+    }
+}
+
+pub(super) fn dkim(d: RawDkim, base: &Path) -> Dkim {
+    Dkim {
+        domain: d.domain,
+        selector: d.selector,
+        key_file: resolve(base, &d.key_file),
+    }
+}
+
+pub(super) fn paths(p: RawPaths, base: &Path) -> Paths {
+    let or = |p: Option<String>, default: &str| resolve(base, p.as_deref().unwrap_or(default));
+    Paths {
+        issues: or(p.issues, "issues"),
+        subscribers: or(p.subscribers, "subscribers"),
+        state: or(p.state, "state"),
+        outbox: or(p.outbox, "outbox"),
+    }
+}
+
+/// A path from the config: absolute as written, else relative to its folder.
+fn resolve(base: &Path, p: &str) -> PathBuf {
+    let p = PathBuf::from(p);
+    if p.is_absolute() {
+        p
+    } else {
+        base.join(p)
+    }
+}
+
+fn parse_mailbox(s: &str) -> Result<Mailbox, String> {
+    if s.contains(['\r', '\n']) {
+        return Err("must be one line (no CR or LF)".into());
+    }
+    s.parse::<Mailbox>()
+        .map_err(|e| format!("\"{s}\" is not a valid address ({e})"))
+}
+
+fn parse_address(s: &str) -> Result<Address, String> {
+    if s.contains(['\r', '\n']) {
+        return Err("must be one line (no CR or LF)".into());
+    }
+    s.parse::<Address>()
+        .map_err(|e| format!("\"{s}\" is not a valid address ({e})"))
+}

@@ -1,0 +1,195 @@
+//! The secrets a message needs, read once at the edge: the DKIM signing key
+//! (a file) and the unsubscribe-token key (an environment variable). The
+//! message builder gets them passed in and never reads either itself.
+//!
+//! The rules about the unsubscribe key live here and nowhere else: a
+//! configured `unsubscribe_url` needs a key, and a key shorter than 128 bits
+//! is refused by every command that uses one.
+
+use crate::config::{Config, Dkim};
+use crate::diag::Diagnostic;
+use lettre::message::dkim::{
+    DkimCanonicalization, DkimCanonicalizationType, DkimConfig, DkimSigningAlgorithm, DkimSigningKey,
+};
+use lettre::message::header::HeaderName;
+
+/// The shortest unsubscribe key accepted: 128 bits.
+pub const MIN_KEY_BYTES: usize = 16;
+
+/// The headers DKIM signs, in this order.
+const SIGNED_HEADERS: [&str; 8] = [
+    "From",
+    "To",
+    "Subject",
+    "Date",
+    "Message-ID",
+    "List-Id",
+    "List-Unsubscribe",
+    "List-Unsubscribe-Post",
+];
+
+/// The key that signs unsubscribe tokens; at least [`MIN_KEY_BYTES`] long.
+#[derive(Clone)]
+pub struct UnsubscribeKey(Vec<u8>);
+
+impl UnsubscribeKey {
+    /// For tests and tools that hold a key already; the length rule still applies.
+    pub fn new(bytes: impl Into<Vec<u8>>) -> Result<Self, String> {
+        let bytes = bytes.into();
+        if bytes.len() < MIN_KEY_BYTES {
+            return Err(format!(
+                "the unsubscribe key is only {} bytes long; use at least {MIN_KEY_BYTES} (128 bits)",
+                bytes.len()
+            ));
+        }
+        Ok(UnsubscribeKey(bytes))
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for UnsubscribeKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("UnsubscribeKey(<redacted>)")
+    }
+}
+
+/// Everything secret a message builder needs.
+#[derive(Debug, Default)]
+pub struct Keys {
+    pub dkim: Option<DkimConfig>,
+    pub unsubscribe: Option<UnsubscribeKey>,
+}
+
+impl Keys {
+    /// Reads the DKIM key file and the unsubscribe key from the environment.
+    /// Problems come back as diagnostics at the config line they concern.
+    pub fn load(cfg: &Config) -> Result<Keys, Vec<Diagnostic>> {
+        let var = &cfg.newsletter.unsubscribe_secret_env;
+        let secret = std::env::var(var).ok().filter(|s| !s.is_empty());
+        let unsubscribe = unsubscribe_key(cfg, secret.as_deref());
+        let dkim = cfg.dkim.as_ref().map(|d| load_dkim(cfg, d)).transpose();
+        match (unsubscribe, dkim) {
+            (Ok(unsubscribe), Ok(dkim)) => Ok(Keys { dkim, unsubscribe }),
+            (u, d) => Err(u.err().into_iter().chain(d.err()).collect()),
+        }
+    }
+
+    /// [`load`](Self::load), and the unsubscribe key must be there even
+    /// without an `unsubscribe_url` (for commands that check tokens).
+    pub fn require_unsubscribe(cfg: &Config) -> Result<UnsubscribeKey, Vec<Diagnostic>> {
+        let var = &cfg.newsletter.unsubscribe_secret_env;
+        let keys = Keys::load(cfg)?;
+        keys.unsubscribe.ok_or_else(|| {
+            let msg = format!("{var} is not set; it holds the key that signs unsubscribe tokens");
+            vec![cfg
+                .diagnostic_at("newsletter.unsubscribe_secret_env", true, msg)
+                .with_hint(key_hint(var))]
+        })
+    }
+}
+
+/// The one rule for the unsubscribe key, given the variable's value.
+pub fn unsubscribe_key(cfg: &Config, secret: Option<&str>) -> Result<Option<UnsubscribeKey>, Diagnostic> {
+    let var = &cfg.newsletter.unsubscribe_secret_env;
+    match secret {
+        None if cfg.newsletter.unsubscribe_url.is_some() => {
+            let msg = format!("unsubscribe_url is set but {var} is not");
+            Err(cfg
+                .diagnostic_at("newsletter.unsubscribe_url", true, msg)
+                .with_hint(key_hint(var)))
+        }
+        None => Ok(None),
+        Some(s) => UnsubscribeKey::new(s.as_bytes()).map(Some).map_err(|_| {
+            let msg = format!(
+                "{var} is only {} bytes long; use at least {MIN_KEY_BYTES} (128 bits)",
+                s.len()
+            );
+            cfg.diagnostic_at("newsletter.unsubscribe_secret_env", true, msg)
+                .with_hint(key_hint(var))
+        }),
+    }
+}
+
+fn key_hint(var: &str) -> String {
+    format!("generate a key with `openssl rand -base64 32` and export it as {var}")
+}
+
+fn load_dkim(cfg: &Config, d: &Dkim) -> Result<DkimConfig, Diagnostic> {
+    let file = d.key_file.display();
+    let error = |msg: String| cfg.diagnostic_at("dkim.key_file", true, msg);
+    let pem = std::fs::read_to_string(&d.key_file).map_err(|e| error(format!("[dkim] key_file {file}: {e}")))?;
+    let key = DkimSigningKey::new(&pem, DkimSigningAlgorithm::Rsa)
+        .map_err(|e| error(format!("[dkim] key_file {file}: not an RSA PKCS#1 PEM key: {e:?}")))?;
+    let headers = SIGNED_HEADERS.into_iter().map(HeaderName::new_from_ascii_str).collect();
+    Ok(DkimConfig::new(
+        d.selector.clone(),
+        d.domain.clone(),
+        key,
+        headers,
+        DkimCanonicalization {
+            header: DkimCanonicalizationType::Relaxed,
+            body: DkimCanonicalizationType::Relaxed,
+        },
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn config(extra: &str) -> Config {
+        let text =
+            format!("[newsletter]\nname = \"N\"\nfrom = \"n@example.com\"\nlist_id = \"weekly.example.com\"\n{extra}");
+        crate::config::parse(Path::new("newsletter.toml"), &text).unwrap()
+    }
+
+    const URL: &str = "unsubscribe_url = \"https://example.com/u?token={token}\"\n";
+
+    #[test]
+    fn a_url_needs_a_key() {
+        let cfg = config(URL);
+        let d = unsubscribe_key(&cfg, None).unwrap_err();
+        assert_eq!(
+            d.to_string(),
+            "newsletter.toml:5:1: error: unsubscribe_url is set but NEWSLETTER_UNSUBSCRIBE_SECRET is not\n  \
+             hint: generate a key with `openssl rand -base64 32` and export it as NEWSLETTER_UNSUBSCRIBE_SECRET"
+        );
+        assert!(unsubscribe_key(&config(""), None).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_short_key_is_refused_with_or_without_a_url() {
+        for extra in [URL, "unsubscribe_secret_env = \"K\"\n"] {
+            let cfg = config(extra);
+            let d = unsubscribe_key(&cfg, Some("short")).unwrap_err();
+            assert!(d.is_error());
+            assert!(
+                d.message.ends_with("is only 5 bytes long; use at least 16 (128 bits)"),
+                "{d}"
+            );
+        }
+        let cfg = config("unsubscribe_secret_env = \"K\"\n");
+        let d = unsubscribe_key(&cfg, Some("short")).unwrap_err();
+        assert_eq!((d.line, d.col), (5, 1), "at the line naming the variable");
+        let key = unsubscribe_key(&config(URL), Some("0123456789abcdef"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(key.bytes(), b"0123456789abcdef");
+        assert_eq!(format!("{key:?}"), "UnsubscribeKey(<redacted>)");
+    }
+
+    #[test]
+    fn an_unreadable_dkim_key_names_the_config_line() {
+        let cfg = config("[dkim]\ndomain = \"example.com\"\nselector = \"s\"\nkey_file = \"/nonexistent/dkim.pem\"\n");
+        let d = load_dkim(&cfg, cfg.dkim.as_ref().unwrap()).unwrap_err();
+        assert!(
+            d.to_string()
+                .starts_with("newsletter.toml:8:1: error: [dkim] key_file /nonexistent/dkim.pem: "),
+            "{d}"
+        );
+    }
+}

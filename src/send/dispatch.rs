@@ -1,0 +1,293 @@
+//! The dispatcher: worker threads that each keep one connection of a
+//! [`Sink`] open and reuse it, a shared rate limit, retries with backoff, an
+//! abort rule for a sick server, and journal events in the order that bounds
+//! duplicates after a crash. One worker loop serves every sink (SMTP, dry-run
+//! files, the test stub) and every journal (the SQLite writer or none).
+//!
+//! Each worker is an OS thread with a small single-threaded tokio runtime for
+//! lettre's async client; threads borrow the message builder through a scope,
+//! so nothing per issue is copied per recipient.
+
+use super::ratelimit::TokenBucket;
+use crate::message::{Built, Compose, Recipient};
+use crate::state::writer::{Event, Journal};
+use crate::transport::smtp::SmtpError;
+use crate::transport::Sink;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// How the dispatcher runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Options {
+    pub concurrency: usize,
+    /// Messages per second for the whole run; 0 = unlimited.
+    pub rate_per_second: f64,
+    /// Retries after the first attempt, for transient failures.
+    pub retries: u32,
+    /// First backoff; doubled for each retry.
+    pub retry_base: Duration,
+}
+
+/// What a run did.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub sent: usize,
+    /// (address, last error) of recipients that failed.
+    pub failed: Vec<(String, String)>,
+    /// Recipients never attempted (interrupted or aborted).
+    pub not_attempted: usize,
+    /// Recipients whose connection broke after their message was sent and
+    /// before the server answered: it may have arrived, and it was sent again.
+    pub maybe_duplicated: Vec<String>,
+    /// Why the run stopped early: unreachable server, refused authentication, too many transient failures.
+    pub aborted: Option<String>,
+    pub interrupted: bool,
+    pub elapsed: Duration,
+}
+
+/// Progress callbacks, so the command decides between a bar and log lines.
+pub trait Progress: Sync {
+    fn delivered(&self, email: &str);
+    fn failed(&self, email: &str, error: &str);
+    /// The message may have arrived although the connection broke; it is retried.
+    fn uncertain(&self, email: &str, error: &str);
+}
+
+/// What one run shares between its workers.
+struct Shared<'a> {
+    next: AtomicUsize,
+    recipients: &'a [Recipient<'a>],
+    stop: AtomicBool,
+    cancel: &'a AtomicBool,
+    consecutive_transient: AtomicUsize,
+    max_consecutive_transient: usize,
+    bucket: TokenBucket,
+    report: Mutex<Report>,
+    journal: &'a dyn Journal,
+    progress: &'a dyn Progress,
+    opts: &'a Options,
+}
+
+impl Shared<'_> {
+    fn take(&self) -> Option<&Recipient<'_>> {
+        if self.stopping() {
+            return None;
+        }
+        self.recipients.get(self.next.fetch_add(1, Ordering::Relaxed))
+    }
+
+    fn stopping(&self) -> bool {
+        self.stop.load(Ordering::Relaxed) || self.cancel.load(Ordering::Relaxed)
+    }
+
+    fn abort(&self, why: String) {
+        let mut r = self.report.lock().expect("report");
+        if r.aborted.is_none() {
+            r.aborted = Some(why);
+        }
+        self.stop.store(true, Ordering::Relaxed);
+    }
+
+    fn report(&self) -> std::sync::MutexGuard<'_, Report> {
+        self.report.lock().expect("report")
+    }
+
+    fn fail(&self, email: &str, error: String) {
+        self.journal.record(Event::Failed {
+            email: crate::address::key(email),
+            error: error.clone(),
+        });
+        self.progress.failed(email, &error);
+        self.report().failed.push((email.to_string(), error));
+    }
+}
+
+/// Delivers one message per recipient through `sink`.
+pub fn run<S: Sink>(
+    sink: &S,
+    compose: &dyn Compose,
+    recipients: &[Recipient<'_>],
+    journal: &dyn Journal,
+    opts: &Options,
+    progress: &dyn Progress,
+    cancel: &AtomicBool,
+) -> Report {
+    let start = Instant::now();
+    let workers = opts.concurrency.max(1).min(recipients.len().max(1));
+    let shared = Shared {
+        next: AtomicUsize::new(0),
+        recipients,
+        stop: AtomicBool::new(false),
+        cancel,
+        consecutive_transient: AtomicUsize::new(0),
+        max_consecutive_transient: (3 * workers).max(10),
+        bucket: TokenBucket::new(opts.rate_per_second),
+        report: Mutex::new(Report::default()),
+        journal,
+        progress,
+        opts,
+    };
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            let shared = &shared;
+            s.spawn(move || worker(shared, sink, compose));
+        }
+    });
+    let mut report = shared.report.into_inner().expect("report");
+    let attempted = shared.next.load(Ordering::Relaxed).min(recipients.len());
+    report.not_attempted += recipients.len() - attempted;
+    report.interrupted = cancel.load(Ordering::Relaxed);
+    report.elapsed = start.elapsed();
+    report
+}
+
+/// One worker: takes recipients until none are left or the run stops.
+fn worker<S: Sink>(shared: &Shared<'_>, sink: &S, compose: &dyn Compose) {
+    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => return shared.abort(format!("cannot start a worker: {e}")),
+    };
+    rt.block_on(async {
+        let mut conn: Option<S::Conn> = None;
+        let mut last_sent_seq = 0u64;
+        while let Some(r) = shared.take() {
+            let wait = shared.bucket.reserve();
+            if !wait.is_zero() {
+                tokio::time::sleep(wait).await;
+            }
+            let built = match compose.build(*r) {
+                Ok(b) => b,
+                Err(e) => {
+                    shared.fail(r.email, format!("{e:#}"));
+                    continue;
+                }
+            };
+            if shared.journal.stopped() {
+                // Sending on without a journal would lose the record of who has the issue.
+                shared.abort("the journal stopped writing (see the error below)".into());
+                shared.report().not_attempted += 1;
+                break;
+            }
+            let key = crate::address::key(r.email);
+            shared.journal.record(Event::Claimed { email: key.clone() });
+            match deliver(shared, sink, &mut conn, &built, r.email, last_sent_seq).await {
+                Ok(()) => {
+                    shared.consecutive_transient.store(0, Ordering::Relaxed);
+                    last_sent_seq = shared.journal.record(Event::Sent { email: key });
+                    shared.report().sent += 1;
+                    shared.progress.delivered(r.email);
+                }
+                Err(Outcome::Failed(e)) => {
+                    if e.mailbox_unknown() {
+                        let reason = format!("smtp: {e}");
+                        shared.journal.record(Event::Bounced { email: key, reason });
+                    }
+                    shared.fail(r.email, e.to_string());
+                }
+                Err(Outcome::Stopped) => {
+                    shared.journal.record(Event::Released { email: key });
+                    shared.report().not_attempted += 1;
+                    break;
+                }
+            }
+        }
+        if let Some(c) = conn {
+            sink.quit(c).await;
+        }
+        shared.journal.wait_committed(last_sent_seq);
+    });
+}
+
+enum Outcome {
+    /// The recipient failed for good (permanent, or retries ran out).
+    Failed(SmtpError),
+    /// The run is stopping (aborted or interrupted) before this one was delivered.
+    Stopped,
+}
+
+/// One message with retries: a fresh connection after any error, exponential
+/// backoff. The content goes out only once `previous_sent` (this
+/// connection's last `sent` mark) is committed: at most one accepted but
+/// unrecorded message per connection, whenever the process dies.
+async fn deliver<S: Sink>(
+    shared: &Shared<'_>,
+    sink: &S,
+    conn: &mut Option<S::Conn>,
+    built: &Built,
+    email: &str,
+    previous_sent: u64,
+) -> Result<(), Outcome> {
+    let before_content = || shared.journal.wait_committed(previous_sent);
+    let mut attempt = 0u32;
+    loop {
+        let c = match conn {
+            Some(c) => c,
+            None => match sink.connect().await {
+                Ok(c) => conn.insert(c),
+                Err(e) if e.is_fatal_for_run() => {
+                    shared.abort(e.to_string());
+                    return Err(Outcome::Stopped);
+                }
+                Err(e) => {
+                    attempt += 1;
+                    retry_wait(shared, attempt, e).await?;
+                    continue;
+                }
+            },
+        };
+        let Err(e) = sink.send(c, &built.envelope, &built.bytes, &before_content).await else {
+            return Ok(());
+        };
+        // The connection's state is unknown after an error: start afresh.
+        if let Some(c) = conn.take() {
+            if !e.is_transient() {
+                sink.quit(c).await;
+            }
+        }
+        if e.is_fatal_for_run() {
+            shared.abort(e.to_string());
+            return Err(Outcome::Stopped);
+        }
+        if e.maybe_delivered() {
+            // The policy for a message that may have arrived: send it again.
+            // A rare second copy beats a reader who never gets the issue, and
+            // it is what a re-run after a crash does with a claimed message.
+            shared.progress.uncertain(email, &e.to_string());
+            shared.report().maybe_duplicated.push(email.to_string());
+        } else if !e.is_transient() {
+            return Err(Outcome::Failed(e));
+        }
+        attempt += 1;
+        retry_wait(shared, attempt, e).await?;
+    }
+}
+
+/// Counts a transient failure and waits before the next attempt; an error
+/// when retries ran out or the run must stop.
+async fn retry_wait(shared: &Shared<'_>, attempt: u32, e: SmtpError) -> Result<(), Outcome> {
+    let run = shared.consecutive_transient.fetch_add(1, Ordering::Relaxed) + 1;
+    if run > shared.max_consecutive_transient {
+        shared.abort(format!(
+            "{run} transient failures in a row, the last: {e}; check the server, then re-run to resume"
+        ));
+        return Err(Outcome::Stopped);
+    }
+    if attempt > shared.opts.retries {
+        return Err(Outcome::Failed(e));
+    }
+    let delay = shared.opts.retry_base * 2u32.saturating_pow(attempt - 1);
+    crate::output::debug(&format!("transient failure ({e}); retry {attempt} in {delay:?}"));
+    let deadline = Instant::now() + delay;
+    while Instant::now() < deadline {
+        if shared.stopping() {
+            return Err(Outcome::Stopped);
+        }
+        tokio::time::sleep(Duration::from_millis(50).min(deadline.saturating_duration_since(Instant::now()))).await;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+#[path = "dispatch_tests.rs"]
+mod tests;

@@ -1,0 +1,114 @@
+//! A sink for unit tests, like lettre's `StubTransport`: it records every
+//! message it is handed and plays back scripted replies, per recipient, so
+//! the dispatcher's retry, abort and journal-ordering rules can be tested
+//! without a server.
+
+use super::smtp::SmtpError;
+use super::Sink;
+use lettre::address::Envelope;
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Mutex;
+
+/// One call of `send`: on which connection, to whom, and what was replied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Call {
+    pub conn: u32,
+    pub to: String,
+    pub ok: bool,
+}
+
+/// Called right after `before_content`, with the connection and recipient.
+type ContentHook = Box<dyn Fn(u32, &str) + Sync>;
+
+#[derive(Default)]
+pub struct StubSink {
+    connects: Mutex<VecDeque<Result<(), SmtpError>>>,
+    replies: Mutex<HashMap<String, VecDeque<Result<(), SmtpError>>>>,
+    next_conn: AtomicU32,
+    calls: Mutex<Vec<Call>>,
+    on_content: Option<ContentHook>,
+}
+
+impl StubSink {
+    pub fn new() -> Self {
+        StubSink::default()
+    }
+
+    /// The next connection attempts get these results, in order; then Ok.
+    pub fn connects(self, results: Vec<Result<(), SmtpError>>) -> Self {
+        *self.connects.lock().unwrap() = results.into();
+        self
+    }
+
+    /// The next messages to `to` get these replies, in order; then Ok.
+    pub fn replies(self, to: &str, results: Vec<Result<(), SmtpError>>) -> Self {
+        self.replies.lock().unwrap().insert(to.to_string(), results.into());
+        self
+    }
+
+    /// Runs `hook` after `before_content` on every message, before its reply.
+    pub fn on_content(mut self, hook: impl Fn(u32, &str) + Sync + 'static) -> Self {
+        self.on_content = Some(Box::new(hook));
+        self
+    }
+
+    /// Every `send` so far, in order.
+    pub fn calls(&self) -> Vec<Call> {
+        self.calls.lock().unwrap().clone()
+    }
+
+    /// The recipients that got a message (an Ok reply), in order.
+    pub fn delivered(&self) -> Vec<String> {
+        self.calls().into_iter().filter(|c| c.ok).map(|c| c.to).collect()
+    }
+
+    /// How many connections were opened.
+    pub fn connections(&self) -> u32 {
+        self.next_conn.load(Ordering::SeqCst)
+    }
+}
+
+impl Sink for StubSink {
+    type Conn = u32;
+
+    async fn connect(&self) -> Result<u32, SmtpError> {
+        if let Some(result) = self.connects.lock().unwrap().pop_front() {
+            result?;
+        }
+        Ok(self.next_conn.fetch_add(1, Ordering::SeqCst) + 1)
+    }
+
+    async fn send(
+        &self,
+        conn: &mut u32,
+        envelope: &Envelope,
+        _bytes: &[u8],
+        before_content: &(dyn Fn() + Sync),
+    ) -> Result<(), SmtpError> {
+        let to = envelope.to()[0].to_string();
+        let reply = self
+            .replies
+            .lock()
+            .unwrap()
+            .get_mut(&to)
+            .and_then(VecDeque::pop_front)
+            .unwrap_or(Ok(()));
+        // A refusal of the envelope comes before the content.
+        let refused_envelope = reply.as_ref().is_err_and(|e| e.stage < super::smtp::Stage::Message);
+        if !refused_envelope {
+            before_content();
+            if let Some(hook) = &self.on_content {
+                hook(*conn, &to);
+            }
+        }
+        self.calls.lock().unwrap().push(Call {
+            conn: *conn,
+            to,
+            ok: reply.is_ok(),
+        });
+        reply
+    }
+
+    async fn quit(&self, _: u32) {}
+}
