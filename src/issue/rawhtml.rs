@@ -265,20 +265,14 @@ fn tag_at(s: &str) -> Option<(Tag, &str)> {
     let mut attrs = Vec::new();
     loop {
         rest = rest.trim_start();
-        if let Some(after) = rest.strip_prefix("/>") {
+        let end = [("/>", true), (">", false)]
+            .into_iter()
+            .find_map(|(close, self_closing)| Some((rest.strip_prefix(close)?, self_closing)));
+        if let Some((after, self_closing)) = end {
             let tag = Tag {
                 name,
                 closing,
-                self_closing: true,
-                attrs,
-            };
-            return Some((tag, after));
-        }
-        if let Some(after) = rest.strip_prefix('>') {
-            let tag = Tag {
-                name,
-                closing,
-                self_closing: false,
+                self_closing,
                 attrs,
             };
             return Some((tag, after));

@@ -3,27 +3,11 @@
 //! content folder with page bundles, list pages, Jekyll and Pelican posts is
 //! read as issues.
 
-use crate::harness::{corpus, Sandbox};
+use crate::harness::{corpus, other_posts, Sandbox};
 use crate::render::checks::{check_bodies, code_lines};
 use crate::render::{example_config, READER};
 use newsletter::issue::{self, Block, Inline};
 use newsletter::render::prepare;
-use std::path::PathBuf;
-
-fn other_posts(corpus: &std::path::Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    for dir in std::fs::read_dir(corpus.join("other")).unwrap() {
-        for f in std::fs::read_dir(dir.unwrap().path()).unwrap() {
-            let p = f.unwrap().path();
-            let name = p.file_name().unwrap().to_string_lossy().into_owned();
-            if (name.ends_with(".md") || name.ends_with(".markdown")) && name != "SOURCE.md" {
-                files.push(p);
-            }
-        }
-    }
-    files.sort();
-    files
-}
 
 #[test]
 fn every_other_series_post_parses_and_renders_or_fails_with_one_line() {
