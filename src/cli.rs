@@ -53,6 +53,9 @@ pub enum Command {
     /// Serve the public endpoint: sign-ups with double opt-in, one-click unsubscribe
     #[command(alias = "serve-unsubscribe")]
     Serve(ServeArgs),
+    /// Read bounce and complaint messages
+    #[command(subcommand)]
+    Bounces(BouncesCommand),
 }
 
 #[derive(Args, Debug)]
@@ -187,4 +190,21 @@ pub struct ServeArgs {
     /// Address and port to listen on (put a TLS-terminating reverse proxy in front)
     #[arg(long, default_value = "127.0.0.1:8026")]
     pub listen: String,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BouncesCommand {
+    /// Print how each bounce, complaint or auto-reply reads, one line per
+    /// affected recipient; changes nothing
+    Parse(BouncesParseArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct BouncesParseArgs {
+    /// One JSON object per line
+    #[arg(long)]
+    pub json: bool,
+    /// .eml files, folders of them, Maildirs, mbox files, or - for stdin
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
 }

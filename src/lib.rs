@@ -11,6 +11,7 @@
 //! here are the ones the binary, the integration tests and the benchmarks use.
 
 mod address;
+pub mod bounce;
 pub mod cli;
 pub mod commands;
 pub mod config;

@@ -1,5 +1,6 @@
 //! One module per subcommand; `run` sets up output and dispatches.
 
+mod bounces;
 mod check;
 mod export;
 mod preview;
@@ -28,6 +29,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Unsubscribe(a) => unsubscribe::unsubscribe(&config_path, a),
         Command::Resubscribe(a) => unsubscribe::resubscribe(&config_path, a),
         Command::Serve(a) => unsubscribe::serve(&config_path, a),
+        Command::Bounces(c) => bounces::run(c),
     }
 }
 

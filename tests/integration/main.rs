@@ -2,6 +2,8 @@
 //! folders, real SMTP servers on loopback and the shared corpus.
 
 mod authoring;
+mod bounce_corpus;
+mod bounces;
 mod check_command;
 mod corpus_parse;
 mod harness;
