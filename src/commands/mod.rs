@@ -73,31 +73,9 @@ pub(crate) fn load_issue(path: &Path) -> anyhow::Result<crate::issue::Issue> {
     }
 }
 
-/// Every `*.md` file in the issues folder, sorted by name. Names starting
-/// with `_` or `.` are not issues: Hugo's `_index.md` section page, editor
-/// and hidden files.
+/// Every issue in the issues folder (posts, page bundles, sections), sorted by path.
 pub(crate) fn issue_files(dir: &Path) -> Result<Vec<PathBuf>, crate::diag::Diagnostic> {
-    let entries = std::fs::read_dir(dir)
-        .map_err(|e| crate::diag::Diagnostic::error(dir, 0, 0, format!("cannot read the issues folder: {e}")))?;
-    let not_an_issue = |p: &Path| {
-        p.file_name()
-            .and_then(|n| n.to_str())
-            .is_none_or(|n| n.starts_with('_') || n.starts_with('.'))
-    };
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "md") && !not_an_issue(p))
-        .collect();
-    files.sort();
-    Ok(files)
-}
-
-/// The subject template, checked once at its config line (not once per issue).
-pub(crate) fn check_subject(cfg: &Config) -> anyhow::Result<()> {
-    match crate::message::check_subject_template(&cfg.newsletter.subject) {
-        Ok(()) => Ok(()),
-        Err(e) => Err(invalid_config(&[cfg.diagnostic_at("newsletter.subject", true, e)])),
-    }
+    crate::issue::files::issue_files(dir)
 }
 
 /// Whether a markdown file opens with front matter (`+++` or `---`). One

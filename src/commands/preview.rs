@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 
 pub fn run(config: &Path, args: PreviewArgs) -> anyhow::Result<Exit> {
     let cfg = super::load_config(config)?;
-    super::check_subject(&cfg)?;
     let keys = super::load_keys(&cfg)?;
     let issue_path = super::issue_arg::resolve(&cfg, &args.issue.to_string_lossy())?;
     let reader =
@@ -38,7 +37,7 @@ fn serve(
     cfg: &Config,
     args: &PreviewArgs,
     issue_path: PathBuf,
-    reader: lettre::message::Mailbox,
+    reader: preview::Reader,
 ) -> anyhow::Result<Exit> {
     let id = match crate::issue::from_file(&issue_path) {
         Ok(parsed) => parsed.issue.id,
@@ -72,7 +71,7 @@ fn serve(
 
 /// Rebuilds the preview; an error carries every problem as its
 /// `file:line:col: message` line, for the page to show.
-fn rebuild(config: &Path, issue: &Path, reader: &lettre::message::Mailbox, out: &Path) -> anyhow::Result<()> {
+fn rebuild(config: &Path, issue: &Path, reader: &preview::Reader, out: &Path) -> anyhow::Result<()> {
     let lines = |diags: Vec<crate::diag::Diagnostic>| {
         anyhow::anyhow!(diags.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))
     };
@@ -82,13 +81,8 @@ fn rebuild(config: &Path, issue: &Path, reader: &lettre::message::Mailbox, out: 
     preview::build(&issue, &cfg, &keys, reader, true)?.write(out)
 }
 
-/// The issue, the config, the templates folder and the subscribers.
+/// The issue, the config and the subscribers. The templates are compiled
+/// into the binary: there is no folder of them to watch.
 fn watched_paths(config: &Path, cfg: &Config, issue: &Path) -> Vec<PathBuf> {
-    let base = config.parent().map(Path::to_path_buf).unwrap_or_default();
-    vec![
-        issue.to_path_buf(),
-        config.to_path_buf(),
-        base.join("templates"),
-        cfg.paths.subscribers.clone(),
-    ]
+    vec![issue.to_path_buf(), config.to_path_buf(), cfg.paths.subscribers.clone()]
 }

@@ -43,7 +43,6 @@ pub fn run(config_path: &std::path::Path, args: SendArgs) -> anyhow::Result<Exit
     // Under cron, systemd or a log file every line carries its time.
     output::set_stamps(!std::io::stderr().is_terminal());
     let cfg = load_config(config_path)?;
-    super::check_subject(&cfg)?;
     let env = Env::from_process();
     let plan = SendPlan::new(&args, &cfg, &env)?;
     if env.date.is_some() {
@@ -74,7 +73,7 @@ pub(super) fn send_issue(
     match &plan.mode {
         Mode::TestCopy { to, dir } => {
             let factory = factory.test_copies();
-            let recipients = [Recipient { email: to, name: None }];
+            let recipients = [Recipient::bare(to, None)];
             let report = match dir {
                 Some(dir) => deliver(&EmlSink::new(dir.clone())?, &factory, &recipients, &NoJournal, plan),
                 None => deliver(&smtp_sink(cfg)?, &factory, &recipients, &NoJournal, plan),
@@ -100,6 +99,7 @@ pub(super) fn send_issue(
         }
         Mode::Live { confirmed, journal } => {
             let list = load_list(cfg)?;
+            super::check::gate(cfg, keys, issue, &list)?;
             let _lock = crate::lock::acquire(&cfg.paths.state)?;
             // From here on delivery may have started: an error that does not
             // say otherwise means "aborted, re-run to resume".

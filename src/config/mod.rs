@@ -8,6 +8,7 @@
 mod sections;
 pub mod serve;
 mod spans;
+pub mod theme;
 mod unknown;
 
 pub use serve::Serve;
@@ -56,6 +57,8 @@ pub struct Config {
     pub paths: Paths,
     /// `[serve]`: the public endpoint.
     pub serve: Serve,
+    /// `[theme]`: the look of the mail.
+    pub theme: theme::Theme,
     /// Where each key was written, for messages about values checked later.
     pub spans: Spans,
 }
@@ -191,6 +194,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, Vec<Diagnostic>> {
     let dkim = raw.dkim.map(|d| sections::dkim(d, &base));
     let paths = sections::paths(raw.paths.unwrap_or_default(), &base);
     let serve = serve::parse(raw.serve, newsletter.unsubscribe_url.as_deref(), &mut errors);
+    let theme = theme::parse(raw.theme, text, &mut errors);
     if !errors.list.is_empty() {
         return Err(errors.list);
     }
@@ -201,6 +205,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, Vec<Diagnostic>> {
         dkim,
         paths,
         serve,
+        theme,
         spans: errors.spans,
     })
 }

@@ -19,6 +19,8 @@ pub(super) struct RawConfig {
     pub paths: Option<RawPaths>,
     #[serde(default)]
     pub serve: Option<super::serve::RawServe>,
+    #[serde(default)]
+    pub theme: Option<super::theme::RawTheme>,
 }
 
 #[derive(Deserialize)]
@@ -105,6 +107,9 @@ pub(super) fn newsletter(n: RawNewsletter, errors: &mut Errors<'_>) -> Newslette
             let msg = format!("[newsletter] {key}: must be one line (no CR or LF)");
             errors.at(&format!("newsletter.{key}"), msg);
         }
+    }
+    if let Some(Err(e)) = n.subject.as_deref().map(crate::fields::Template::parse) {
+        errors.at("newsletter.subject", format!("[newsletter] subject: {e}"));
     }
     let send_after = n.send_after.and_then(|v| send_after(errors, &v));
     check_url(errors, "archive_url", n.archive_url.as_deref());

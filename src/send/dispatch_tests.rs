@@ -108,7 +108,7 @@ fn emails(n: usize) -> Vec<String> {
 }
 
 fn recipients(emails: &[String]) -> Vec<Recipient<'_>> {
-    emails.iter().map(|e| Recipient { email: e, name: None }).collect()
+    emails.iter().map(|e| Recipient::bare(e, None)).collect()
 }
 
 fn reply(stage: Stage, code: u16, text: &str) -> SmtpError {

@@ -61,10 +61,7 @@ pub fn plan<'a>(
         } else if limit.is_some_and(|l| recipients.len() >= l) {
             skipped.over_limit += 1;
         } else {
-            recipients.push(Recipient {
-                email: &s.email,
-                name: s.name.as_deref(),
-            });
+            recipients.push(Recipient::from(s));
         }
     }
     Planned { recipients, skipped }

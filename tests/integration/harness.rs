@@ -148,3 +148,20 @@ pub fn article_weekly(corpus: &Path) -> Vec<PathBuf> {
         .map(|n| corpus.join(format!("article-weekly/issue-{n:03}.md")))
         .collect()
 }
+
+/// The posts of the other series (`other/*/`): `.md` and `.markdown` files
+/// but each folder's SOURCE.md, sorted.
+pub fn other_posts(corpus: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for dir in std::fs::read_dir(corpus.join("other")).unwrap() {
+        for f in std::fs::read_dir(dir.unwrap().path()).unwrap() {
+            let p = f.unwrap().path();
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            if (name.ends_with(".md") || name.ends_with(".markdown")) && name != "SOURCE.md" {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    files
+}

@@ -1,6 +1,7 @@
 //! The one integration test crate: runs the `newsletter` binary against temp
 //! folders, real SMTP servers on loopback and the shared corpus.
 
+mod authoring;
 mod bounce_corpus;
 mod bounces;
 mod check_command;
@@ -12,6 +13,7 @@ mod init;
 mod issue_errors;
 mod journal;
 mod parser_props;
+mod personal;
 mod preview;
 mod render;
 mod render_corpus;
@@ -23,6 +25,8 @@ mod smtp_server;
 mod smtp_settings;
 mod smtp_tls;
 mod smtp_transport;
+mod spamassassin;
 mod subscribers;
+mod theme;
 mod unsubscribe;
 mod ux_check;
