@@ -293,6 +293,7 @@ pub(super) fn section_keys(section: &str) -> Option<&'static [&'static str]> {
         "dkim" => super::unknown::fields::<RawDkim>(),
         "paths" => super::unknown::fields::<RawPaths>(),
         "serve" => super::unknown::fields::<super::serve::RawServe>(),
+        "theme" => super::unknown::fields::<super::theme::RawTheme>(),
         _ => None,
     }
 }

@@ -238,6 +238,18 @@ mod tests {
     }
 
     #[test]
+    fn later_sections_are_covered_too() {
+        let got = errors("[theme]\nlink_colour = \"#123456\"\n[serve]\nmax_connection = 5\n");
+        assert_eq!(
+            got,
+            [
+                "n.toml:5:1: error: unknown key `link_colour` in [theme]; did you mean `link_color`?",
+                "n.toml:7:1: error: unknown key `max_connection` in [serve]; did you mean `max_connections`?",
+            ]
+        );
+    }
+
+    #[test]
     fn serde_messages_get_a_did_you_mean() {
         assert_eq!(
             explain("unknown field `selectr`, expected one of `domain`, `selector`, `key_file`"),
