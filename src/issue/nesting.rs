@@ -36,6 +36,10 @@ pub fn check(body: &str, options: Options) -> Result<(), TooDeep> {
     Ok(())
 }
 
+/// The hint that goes with [`message`].
+pub const HINT: &str =
+    "flatten the structure: fewer lists inside lists, quotes inside quotes or emphasis inside emphasis";
+
 /// The message for a [`TooDeep`].
 pub fn message() -> String {
     format!(

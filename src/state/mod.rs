@@ -5,6 +5,7 @@
 
 mod guard;
 pub mod journal;
+pub mod runs;
 pub mod signups;
 pub mod suppression;
 pub mod writer;
@@ -54,6 +55,21 @@ const MIGRATIONS: &[&str] = &[
     );",
     // 3: sign-ups (double opt-in) and their confirmation tokens.
     signups::MIGRATION,
+    // 4: one row per run of an issue (how it ended, what it suppressed), and
+    // whether a failure was transient (4xx, network): `send --due` retries those.
+    "CREATE TABLE runs (
+        id          INTEGER PRIMARY KEY,
+        issue_id    TEXT NOT NULL,
+        started_at  TEXT NOT NULL,
+        ended_at    TEXT,
+        outcome     TEXT CHECK (outcome IN ('finished', 'aborted', 'interrupted', 'capped', 'limited', 'marked')),
+        detail      TEXT,
+        sent        INTEGER NOT NULL DEFAULT 0,
+        failed      INTEGER NOT NULL DEFAULT 0,
+        suppressed  INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX runs_issue ON runs (issue_id, id);
+    ALTER TABLE deliveries ADD COLUMN transient INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// The schema version this build writes.

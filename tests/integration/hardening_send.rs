@@ -3,7 +3,7 @@
 //! the tool. Each ends with a clear message and the documented exit code,
 //! with everyone still pending.
 
-use crate::harness::{Run, Sandbox};
+use crate::harness::{unstamped, Run, Sandbox};
 use crate::send::{folder, per_recipient, send, status_json, ISSUE};
 use crate::smtp_server::{SmtpServer, ALWAYS};
 use std::time::{Duration, Instant};
@@ -42,7 +42,7 @@ fn authentication_required_stops_with_exit_3_and_a_hint_and_fails_nobody() {
     let r = send(&sb, &[]);
     r.expect_code(3);
     assert!(
-        r.stderr.contains(
+        unstamped(&r.stderr).contains(
             "error: aborted: the server refused the sender (SMTP MAIL FROM: server replied 530 5.7.0 \
              Authentication required); nobody was marked failed, everyone is still pending. hint: the server \
              requires authentication: set [smtp] username and password_env"
@@ -71,12 +71,12 @@ fn a_policy_refusal_of_every_recipient_stops_with_exit_3_and_fails_nobody() {
     let r = send(&sb, &[]);
     r.expect_code(3);
     assert!(
-        r.stderr.contains("error: aborted: the server refused the sender, not the recipients: 5 recipients in a row got the same answer"),
+        unstamped(&r.stderr).contains("error: aborted: the server refused the sender, not the recipients: 5 recipients in a row got the same answer"),
         "{}",
         r.stderr
     );
     assert!(
-        r.stderr.contains("hint: the server does not relay for this sender"),
+        unstamped(&r.stderr).contains("hint: the server does not relay for this sender"),
         "{}",
         r.stderr
     );
@@ -113,7 +113,7 @@ fn a_database_deleted_during_the_run_stops_it_and_its_journal_is_kept() {
     r.expect_code(3);
     let db = sb.path("state/newsletter.db");
     assert!(
-        r.stderr.contains(&format!(
+        unstamped(&r.stderr).contains(&format!(
             "the state database {} was deleted during the run; its journal was saved to",
             db.display()
         )),
@@ -125,7 +125,7 @@ fn a_database_deleted_during_the_run_stops_it_and_its_journal_is_kept() {
     // A re-run does not start over with a new database...
     let again = send(&sb, &[]);
     again.expect_code(2);
-    assert!(again.stderr.contains("is missing, and"), "{}", again.stderr);
+    assert!(unstamped(&again.stderr).contains("is missing, and"), "{}", again.stderr);
     assert_eq!(server.message_count(), delivered);
     // ...and with the saved copy back it resumes: nobody gets the issue twice
     // beyond the messages in flight when the database vanished.
@@ -158,7 +158,7 @@ fn a_database_made_read_only_during_the_run_stops_it() {
     let r = finish(child);
     r.expect_code(3);
     assert!(
-        r.stderr.contains(&format!(
+        unstamped(&r.stderr).contains(&format!(
             "the state database {} was made read-only during the run",
             db.display()
         )),
@@ -177,7 +177,7 @@ fn an_empty_database_is_refused_and_nothing_is_sent() {
     r.expect_code(2);
     let db = sb.path("state/newsletter.db");
     assert!(
-        r.stderr
+        unstamped(&r.stderr)
             .starts_with("error: state/newsletter.db is empty (0 bytes): refusing to start a new database over it"),
         "{}",
         r.stderr

@@ -4,7 +4,7 @@
 //! 1 MB stack (`ulimit -s 1024`) and must end with a clear error, never a
 //! signal or a hang.
 
-use crate::harness::{Run, Sandbox};
+use crate::harness::{unstamped, Run, Sandbox};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -96,7 +96,7 @@ fn deeply_nested_markdown_is_refused_with_its_line_under_a_1_mb_stack() {
                     assert_eq!(r.code, 2, "{name}: `{args}`: {}", r.stderr);
                     let want = format!("{file}:{line}:");
                     assert!(
-                        r.stderr.lines().any(|l| l.starts_with(&want)
+                        unstamped(&r.stderr).lines().any(|l| l.starts_with(&want)
                             && l.contains(": error: markdown nested more than 32 levels deep (lists, block quotes, emphasis and links inside one another)")),
                         "{name}: `{args}`: {}",
                         r.stderr
@@ -162,7 +162,11 @@ fn deep_front_matter_is_refused_quickly_under_a_1_mb_stack() {
         sb.write(&file, text);
         let r = run_small_stack(&sb, &format!("check {file}"));
         r.expect_code(2);
-        assert!(r.stderr.starts_with(&format!("{file}:4:")), "{name}: {}", r.stderr);
+        assert!(
+            unstamped(&r.stderr).starts_with(&format!("{file}:4:")),
+            "{name}: {}",
+            r.stderr
+        );
         std::fs::remove_file(sb.path(&file)).unwrap();
     }
 }
@@ -184,7 +188,7 @@ fn fifos_and_devices_are_refused_as_issues_configs_and_lists() {
         let r = run_small_stack(&sb, &format!("check {file}"));
         r.expect_code(2);
         assert!(
-            r.stderr.starts_with(&format!(
+            unstamped(&r.stderr).starts_with(&format!(
                 "{file}:0:0: error: cannot read issue: {kind}, not a regular file; refusing to read it"
             )),
             "{}",
@@ -196,7 +200,8 @@ fn fifos_and_devices_are_refused_as_issues_configs_and_lists() {
     r.expect_code(0);
     for file in ["issues/pipe.md", "issues/zero.md"] {
         assert!(
-            r.stderr.contains(&format!("{file}:0:0: warning: ")) && r.stderr.contains("not a regular file: skipped"),
+            unstamped(&r.stderr).contains(&format!("{file}:0:0: warning: "))
+                && unstamped(&r.stderr).contains("not a regular file: skipped"),
             "{}",
             r.stderr
         );
@@ -208,7 +213,7 @@ fn fifos_and_devices_are_refused_as_issues_configs_and_lists() {
     let r = run_small_stack(&sb, "--config pipe.toml check");
     r.expect_code(2);
     assert!(
-        r.stderr
+        unstamped(&r.stderr)
             .starts_with("pipe.toml:0:0: error: cannot read config: a named pipe (FIFO), not a regular file"),
         "{}",
         r.stderr
@@ -219,14 +224,13 @@ fn fifos_and_devices_are_refused_as_issues_configs_and_lists() {
     let r = run_small_stack(&sb, "send issues/2026-w47.md --dry-run");
     r.expect_code(0);
     assert!(
-        r.stderr
+        unstamped(&r.stderr)
             .contains("subscribers/pipe.csv:0:0: warning: a named pipe (FIFO), not a regular file: skipped"),
         "{}",
         r.stderr
     );
     assert!(
-        r.stderr
-            .contains("subscribers/zero.toml:0:0: warning: a device, not a regular file: skipped"),
+        unstamped(&r.stderr).contains("subscribers/zero.toml:0:0: warning: a device, not a regular file: skipped"),
         "{}",
         r.stderr
     );
@@ -246,14 +250,14 @@ fn a_csv_with_an_unterminated_quote_gives_short_error_lines() {
     sb.write("subscribers/example.csv", csv);
     let r = sb.run(&["check"]);
     r.expect_code(2);
-    let longest = r.stderr.lines().map(str::len).max().unwrap_or(0);
+    let longest = unstamped(&r.stderr).lines().map(str::len).max().unwrap_or(0);
     assert!(
         longest < 300,
         "a {longest}-byte line:\n{}",
         &r.stderr[..r.stderr.len().min(2000)]
     );
     assert!(
-        r.stderr.contains(
+        unstamped(&r.stderr).contains(
             "subscribers/example.csv:2:1: error: name \"Ann\\nreader0@example.org,Reader 0\\nreader1@example.org,Reader \"… (\
              347783 bytes in all) contains a line break (CR or LF), which is not allowed in a mail header"
         ),

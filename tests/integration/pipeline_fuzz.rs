@@ -33,6 +33,10 @@ struct Case {
     articles: Vec<(String, Vec<String>)>,
     name: Option<String>,
     email: &'static str,
+    /// The subject template, maybe with personal fields.
+    subject: &'static str,
+    /// A `city` column for `{city}`.
+    city: String,
 }
 
 const BAD_URLS: [&str; 8] = [
@@ -92,12 +96,19 @@ fn case() -> impl Strategy<Value = Case> {
         prop::collection::vec(article, 1..4),
         name(),
         prop::sample::select(vec!["reader@example.com", "a/b@example.org", "o'neil@example.net"]),
+        prop::sample::select(vec!["{title}", "{title}, for {name|you}", "{city}:  {title}"]),
+        prop_oneof![
+            "[A-Za-z가-힣 ]{0,20}",
+            any::<String>().prop_map(|s| s.chars().take(20).collect())
+        ],
     )
-        .prop_map(|(title, articles, name, email)| Case {
+        .prop_map(|(title, articles, name, email, subject, city)| Case {
             title,
             articles,
             name,
             email,
+            subject,
+            city,
         })
 }
 
@@ -123,7 +134,8 @@ fn pipeline(c: &Case) {
         REFUSED.fetch_add(1, Ordering::Relaxed);
         return;
     };
-    let cfg = example_config();
+    let mut cfg = example_config();
+    cfg.newsletter.subject = c.subject.to_string();
     let keys = Keys {
         dkim: None,
         unsubscribe: Some(UnsubscribeKey::new(b"fuzz-key-0123456789abcdef".to_vec()).unwrap()),
@@ -144,15 +156,18 @@ fn pipeline(c: &Case) {
         );
         return;
     };
-    let Ok(built) = factory.build(Recipient {
-        email: c.email,
-        name: c.name.as_deref(),
-    }) else {
-        let bad = c.name.as_deref().is_some_and(|n| {
-            n.chars()
+    let attributes = [(std::sync::Arc::<str>::from("city"), c.city.clone())];
+    let recipient = Recipient {
+        attributes: &attributes,
+        ..Recipient::bare(c.email, c.name.as_deref())
+    };
+    let Ok(built) = factory.build(recipient) else {
+        let unsafe_text = |s: &str| {
+            s.chars()
                 .any(|ch| ch.is_control() || ch == '\u{2028}' || ch == '\u{2029}')
-        });
-        assert!(bad, "a clean name was refused: {:?}", c.name);
+        };
+        let bad = c.name.as_deref().is_some_and(unsafe_text) || (c.subject.contains("{city}") && unsafe_text(&c.city));
+        assert!(bad, "a clean recipient was refused: {:?} {:?}", c.name, c.city);
         return;
     };
     BUILT.fetch_add(1, Ordering::Relaxed);
@@ -166,7 +181,8 @@ fn pipeline(c: &Case) {
         );
     }
     let msg = MessageParser::default().parse(&built.bytes).expect("parses");
-    assert_eq!(msg.subject(), Some(factory.subject()), "subject decodes back");
+    let subject = factory.subject_for(&recipient);
+    assert_eq!(msg.subject(), Some(subject.as_str()), "subject decodes back");
     let to = msg.to().unwrap().first().unwrap();
     assert_eq!(to.address(), Some(c.email));
     if let Some(n) = c.name.as_deref().map(str::trim).filter(|n| !n.is_empty()) {

@@ -8,7 +8,7 @@ mod settings;
 mod tls;
 
 pub use error::{Cause, SmtpError, Stage};
-pub use settings::{is_loopback_host, rules, Credentials, SmtpSettings};
+pub use settings::{credential_problem, is_loopback_host, security_problem, Credentials, SmtpSettings};
 
 use crate::config::Security;
 use crate::output;

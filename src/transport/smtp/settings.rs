@@ -57,7 +57,9 @@ impl SmtpSettings {
     /// Builds the settings from `[smtp]`, resolving the password and
     /// checking the security rules. Errors name the config key.
     pub fn from_config(cfg: &config::Smtp) -> anyhow::Result<Self> {
-        rules(cfg).map_err(|(_, msg)| anyhow::Error::msg(msg))?;
+        if let Some((_, msg)) = credential_problem(cfg) {
+            bail!(msg);
+        }
         let credentials = match (&cfg.username, &cfg.password_env, &cfg.password_command) {
             (Some(user), Some(var), None) => Some(Credentials::new(user, password_from_env(var)?)),
             (Some(user), None, Some(argv)) => Some(Credentials::new(user, password_from_command(argv)?)),
@@ -83,71 +85,64 @@ impl SmtpSettings {
 
     /// The transport security rules; the message names the config key.
     pub fn check_security(&self) -> Result<(), String> {
-        security_rule(
-            &self.host,
-            self.security,
-            self.allow_insecure,
-            self.credentials.is_some(),
-        )
-        .map_err(|(_, m)| m)
-    }
-}
-
-/// Everything about `[smtp]` that `send` would refuse, short of running
-/// `password_command`: keys that go together, the password variable, and
-/// the security rules. `check` and `send` both call this, so `check`
-/// accepts exactly what `send` accepts. Errors give the config key they are about.
-pub fn rules(cfg: &config::Smtp) -> Result<(), (&'static str, String)> {
-    match (&cfg.username, &cfg.password_env, &cfg.password_command) {
-        (_, Some(_), Some(_)) => {
-            let msg = "[smtp] password_env and password_command: set only one of them";
-            return Err(("smtp.password_command", msg.into()));
+        let loopback = is_loopback_host(&self.host);
+        if self.security == Security::None && self.credentials.is_some() && !loopback {
+            return Err(format!(
+                "[smtp] username: refusing to send the password unencrypted to \"{}\"; \
+                 use security = \"starttls\" or \"tls\"",
+                self.host
+            ));
         }
-        (None, Some(_), _) | (None, _, Some(_)) => {
-            let msg = "[smtp] username: required when password_env or password_command is set";
-            return Err(("smtp.password_env", msg.into()));
-        }
-        (Some(_), None, None) => {
-            let msg = "[smtp] username is set but neither password_env nor password_command says where the password is";
-            return Err(("smtp.username", msg.into()));
-        }
-        (Some(_), Some(var), None) => {
-            password_from_env(var).map_err(|e| ("smtp.password_env", e.to_string()))?;
-        }
-        _ => {}
-    }
-    security_rule(&cfg.host, cfg.security, cfg.allow_insecure, cfg.username.is_some())
-}
-
-/// The transport security rules, by the host as written: a name that
-/// happens to resolve to a loopback address is not trusted as loopback
-/// (DNS can change, and the check must not depend on it).
-fn security_rule(
-    host: &str,
-    security: Security,
-    allow_insecure: bool,
-    credentials: bool,
-) -> Result<(), (&'static str, String)> {
-    let loopback = is_loopback_host(host);
-    if security == Security::None && credentials && !loopback {
-        return Err((
-            "smtp.username",
-            format!(
-                "[smtp] username: refusing to send the password unencrypted to \"{host}\"; \
-                 use security = \"starttls\" or \"tls\""
-            ),
-        ));
-    }
-    if security == Security::None && !loopback && !allow_insecure {
-        return Err((
-            "smtp.security",
-            format!(
+        if self.security == Security::None && !loopback && !self.allow_insecure {
+            return Err(format!(
                 "[smtp] security = \"none\" is only allowed to a loopback host (127.0.0.1, ::1, localhost), \
-                 not \"{host}\"; use \"starttls\" or \"tls\", or set allow_insecure = true"
-            ),
-        ));
+                 not \"{}\"; use \"starttls\" or \"tls\", or set allow_insecure = true",
+                self.host
+            ));
+        }
+        Ok(())
     }
-    Ok(())
+}
+
+/// A contradiction between `username`, `password_env` and
+/// `password_command`, as (the config key it concerns, the message).
+pub fn credential_problem(cfg: &config::Smtp) -> Option<(&'static str, String)> {
+    let (key, msg) = match (&cfg.username, &cfg.password_env, &cfg.password_command) {
+        (_, Some(_), Some(_)) => (
+            "smtp.password_command",
+            "[smtp] password_env and password_command: set only one of them",
+        ),
+        (None, Some(_), None) => (
+            "smtp.password_env",
+            "[smtp] username: required when password_env or password_command is set",
+        ),
+        (None, None, Some(_)) => (
+            "smtp.password_command",
+            "[smtp] username: required when password_env or password_command is set",
+        ),
+        (Some(_), None, None) => (
+            "smtp.username",
+            "[smtp] username is set but neither password_env nor password_command says where the password is",
+        ),
+        _ => return None,
+    };
+    Some((key, msg.to_string()))
+}
+
+/// The security rules of [`SmtpSettings::check_security`] for `[smtp]` as
+/// written, without reading the password (for `newsletter check`).
+pub fn security_problem(cfg: &config::Smtp) -> Option<String> {
+    let settings = SmtpSettings {
+        host: cfg.host.clone(),
+        port: cfg.port,
+        security: cfg.security,
+        allow_insecure: cfg.allow_insecure,
+        hello_name: String::new(),
+        credentials: cfg.username.as_ref().map(|u| Credentials::new(u, "")),
+        timeout: Duration::from_secs(1),
+        extra_root_certs_pem: Vec::new(),
+    };
+    settings.check_security().err()
 }
 
 /// 127.0.0.0/8, ::1 and `localhost` (which we trust to resolve locally).
