@@ -304,3 +304,19 @@ fn preview_serve_survives_a_hostile_edit() {
     child.kill().unwrap();
     let _ = child.wait();
 }
+
+#[test]
+fn a_deeply_nested_theme_snippet_is_refused_too() {
+    let sb = Sandbox::example();
+    let cfg = sb.read("newsletter.toml") + &format!("\n[theme]\nheader = \"{}deep\"\n", "> ".repeat(20_000));
+    sb.write("newsletter.toml", cfg);
+    for args in [format!("check {ISSUE}"), format!("send {ISSUE} --dry-run")] {
+        let r = run_small_stack(&sb, &args);
+        r.expect_code(2);
+        assert!(
+            unstamped(&r.stderr).contains("newsletter.toml: [theme] header: markdown nested more than 32 levels deep"),
+            "{args}: {}",
+            r.stderr
+        );
+    }
+}
