@@ -181,19 +181,7 @@ fn hint(e: &SmtpError) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transport::smtp::Cause;
-
-    fn reply(stage: Stage, code: u16, text: &str) -> SmtpError {
-        let enhanced = text.split(' ').next().filter(|t| t.contains('.')).map(str::to_string);
-        SmtpError::new(
-            stage,
-            Cause::Reply {
-                code,
-                enhanced,
-                text: text.into(),
-            },
-        )
-    }
+    use crate::transport::stub::reply;
 
     fn held(d: &Decision) -> bool {
         d.record.is_empty() && d.release.is_empty() && d.trip.is_none()

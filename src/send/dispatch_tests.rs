@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::transport::smtp::{Cause, Stage};
-use crate::transport::stub::StubSink;
+use crate::transport::stub::{reply, StubSink};
 use lettre::address::Envelope;
 use std::collections::HashMap;
 use std::sync::atomic::AtomicU64;
@@ -109,18 +109,6 @@ fn emails(n: usize) -> Vec<String> {
 
 fn recipients(emails: &[String]) -> Vec<Recipient<'_>> {
     emails.iter().map(|e| Recipient::bare(e, None)).collect()
-}
-
-fn reply(stage: Stage, code: u16, text: &str) -> SmtpError {
-    let enhanced = text.split(' ').next().filter(|t| t.contains('.')).map(str::to_string);
-    SmtpError::new(
-        stage,
-        Cause::Reply {
-            code,
-            enhanced,
-            text: text.into(),
-        },
-    )
 }
 
 fn run_with(sink: &StubSink, list: &[String], journal: &dyn Journal, o: &Options) -> Report {

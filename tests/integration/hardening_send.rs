@@ -6,7 +6,7 @@
 use crate::harness::{unstamped, Run, Sandbox};
 use crate::send::{folder, per_recipient, send, status_json, ISSUE};
 use crate::smtp_server::{SmtpServer, ALWAYS};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Recipients spread over several domains, like a real list.
 fn spread_list(sb: &Sandbox, n: usize) {
@@ -93,13 +93,7 @@ fn slow_send(sb: &Sandbox) -> std::process::Child {
 }
 
 fn finish(child: std::process::Child) -> Run {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut child = child;
-    while child.try_wait().unwrap().is_none() {
-        assert!(Instant::now() < deadline, "send did not stop");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Run::from(child.wait_with_output().unwrap())
+    crate::hostile_inputs::finish_within(child, Duration::from_secs(60), "send")
 }
 
 #[test]

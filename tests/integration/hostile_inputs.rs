@@ -64,7 +64,7 @@ pub fn run_small_stack(sb: &Sandbox, args: &str) -> Run {
     finish_within(c.spawn().unwrap(), Duration::from_secs(60), args)
 }
 
-fn finish_within(mut child: std::process::Child, limit: Duration, what: &str) -> Run {
+pub fn finish_within(mut child: std::process::Child, limit: Duration, what: &str) -> Run {
     let deadline = Instant::now() + limit;
     while child.try_wait().unwrap().is_none() {
         if Instant::now() > deadline {
