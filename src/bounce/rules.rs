@@ -122,7 +122,16 @@ fn reason(f: &Facts<'_>) -> Reason {
     if r.is_about_the_address() && (f.about_sender || about_sender_stage(f)) {
         r = Reason::Rejected;
     }
+    if r == Reason::NetworkError && f.action != Some("delayed") && timed_out(&text) {
+        // A relay that gave up after connections kept timing out ran out
+        // of time: the message expired in its queue.
+        r = Reason::Expired;
+    }
     r
+}
+
+fn timed_out(text: &str) -> bool {
+    patterns::any(text, &["timed out", "timeout"])
 }
 
 /// "User unknown" is also what filters say when they refuse a message in
