@@ -61,6 +61,9 @@ impl std::fmt::Debug for UnsubscribeKey {
 pub struct Keys {
     pub dkim: Option<DkimConfig>,
     pub unsubscribe: Option<UnsubscribeKey>,
+    /// The key of VERP tokens (derived from the unsubscribe key), when
+    /// `bounce_address` has `{token}`.
+    pub verp: Option<crate::verp::VerpKey>,
 }
 
 impl Keys {
@@ -71,8 +74,18 @@ impl Keys {
         let secret = std::env::var(var).ok().filter(|s| !s.is_empty());
         let unsubscribe = unsubscribe_key(cfg, secret.as_deref());
         let dkim = cfg.dkim.as_ref().map(|d| load_dkim(cfg, d)).transpose();
+        let unsubscribe = unsubscribe.and_then(|u| verp_needs_key(cfg, u));
         match (unsubscribe, dkim) {
-            (Ok(unsubscribe), Ok(dkim)) => Ok(Keys { dkim, unsubscribe }),
+            (Ok(unsubscribe), Ok(dkim)) => Ok(Keys {
+                dkim,
+                verp: cfg
+                    .newsletter
+                    .verp
+                    .as_ref()
+                    .and(unsubscribe.as_ref())
+                    .map(crate::verp::VerpKey::derive),
+                unsubscribe,
+            }),
             (u, d) => Err(u.err().into_iter().chain(d.err()).collect()),
         }
     }
@@ -111,6 +124,19 @@ pub fn unsubscribe_key(cfg: &Config, secret: Option<&str>) -> Result<Option<Unsu
                 .with_hint(key_hint(var))
         }),
     }
+}
+
+/// VERP tokens are keyed with the unsubscribe secret: a `{token}` in
+/// `bounce_address` needs it as much as an `unsubscribe_url` does.
+fn verp_needs_key(cfg: &Config, key: Option<UnsubscribeKey>) -> Result<Option<UnsubscribeKey>, Diagnostic> {
+    if key.is_none() && cfg.newsletter.verp.is_some() {
+        let var = &cfg.newsletter.unsubscribe_secret_env;
+        let msg = format!("bounce_address has {{token}} (VERP) but {var} is not set; it keys the tokens");
+        return Err(cfg
+            .diagnostic_at("newsletter.bounce_address", true, msg)
+            .with_hint(key_hint(var)));
+    }
+    Ok(key)
 }
 
 fn key_hint(var: &str) -> String {
@@ -180,6 +206,19 @@ mod tests {
             .unwrap();
         assert_eq!(key.bytes(), b"0123456789abcdef");
         assert_eq!(format!("{key:?}"), "UnsubscribeKey(<redacted>)");
+    }
+
+    #[test]
+    fn verp_needs_the_key() {
+        let cfg = config("bounce_address = \"bounces+{token}@example.com\"\n");
+        let d = verp_needs_key(&cfg, None).unwrap_err();
+        assert_eq!(
+            d.to_string().lines().next().unwrap(),
+            "newsletter.toml:5:1: error: bounce_address has {token} (VERP) but NEWSLETTER_UNSUBSCRIBE_SECRET is not set; it keys the tokens"
+        );
+        let key = UnsubscribeKey::new(b"0123456789abcdef".to_vec()).unwrap();
+        assert!(verp_needs_key(&cfg, Some(key)).unwrap().is_some());
+        assert!(verp_needs_key(&config(""), None).unwrap().is_none());
     }
 
     #[test]

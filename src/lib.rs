@@ -31,3 +31,4 @@ pub mod state;
 mod subscribers;
 pub mod token;
 pub mod transport;
+pub mod verp;

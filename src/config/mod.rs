@@ -5,10 +5,12 @@
 //! error list, and [`Spans`] keeps where every key was written so that later
 //! checks can name the line too.
 
+pub mod bounces;
 mod sections;
 pub mod serve;
 mod spans;
 
+pub use bounces::Bounces;
 pub use serve::Serve;
 pub use spans::Spans;
 
@@ -55,6 +57,8 @@ pub struct Config {
     pub paths: Paths,
     /// `[serve]`: the public endpoint.
     pub serve: Serve,
+    /// `[bounces]`: thresholds and the IMAP mailbox of `bounces fetch`.
+    pub bounces: Bounces,
     /// Where each key was written, for messages about values checked later.
     pub spans: Spans,
 }
@@ -71,7 +75,11 @@ pub struct Newsletter {
     pub unsubscribe_url: Option<String>,
     pub unsubscribe_mailto: Option<Address>,
     pub postal_address: String,
+    /// The envelope sender; with VERP, the template's address without a token.
     pub bounce_address: Address,
+    /// VERP: `bounce_address` had `{token}`, so each message gets its own
+    /// envelope sender.
+    pub verp: Option<crate::verp::Template>,
     pub max_age_days: u32,
     /// Name of the environment variable holding the unsubscribe-token key.
     pub unsubscribe_secret_env: String,
@@ -171,6 +179,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, Vec<Diagnostic>> {
     let dkim = raw.dkim.map(|d| sections::dkim(d, &base));
     let paths = sections::paths(raw.paths.unwrap_or_default(), &base);
     let serve = serve::parse(raw.serve, newsletter.unsubscribe_url.as_deref(), &mut errors);
+    let bounces = bounces::parse(raw.bounces, &base, &mut errors);
     if !errors.list.is_empty() {
         return Err(errors.list);
     }
@@ -181,6 +190,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, Vec<Diagnostic>> {
         dkim,
         paths,
         serve,
+        bounces,
         spans: errors.spans,
     })
 }

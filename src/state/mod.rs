@@ -3,6 +3,7 @@
 //! live in a submodule: the suppression list, the delivery journal and the
 //! journal's writer thread.
 
+pub mod bounces;
 pub mod journal;
 pub mod signups;
 pub mod suppression;
@@ -52,6 +53,8 @@ const MIGRATIONS: &[&str] = &[
     );",
     // 3: sign-ups (double opt-in) and their confirmation tokens.
     signups::MIGRATION,
+    // 4: bounces and complaints per issue and address; IMAP fetch marks.
+    bounces::MIGRATION,
 ];
 
 /// The schema version this build writes.
