@@ -17,6 +17,7 @@ pub mod commands;
 pub mod config;
 pub mod diag;
 pub mod exit;
+pub mod intake;
 pub mod issue;
 pub mod keys;
 mod lock;

@@ -5,9 +5,10 @@
 
 mod error;
 mod settings;
-mod tls;
+pub(crate) mod tls;
 
 pub use error::{Cause, SmtpError, Stage};
+pub(crate) use settings::{password_from_command, password_from_env};
 pub use settings::{is_loopback_host, Credentials, SmtpSettings};
 
 use crate::config::Security;
