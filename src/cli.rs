@@ -53,9 +53,11 @@ pub enum Command {
     /// Serve the public endpoint: sign-ups with double opt-in, one-click unsubscribe
     #[command(alias = "serve-unsubscribe")]
     Serve(ServeArgs),
-    /// Read bounce and complaint messages
+    /// Read bounce and complaint messages; record them and clean the list
     #[command(subcommand)]
     Bounces(BouncesCommand),
+    /// The suppression list: addresses never mailed, and why
+    Suppressions(SuppressionsArgs),
 }
 
 #[derive(Args, Debug)]
@@ -197,6 +199,40 @@ pub enum BouncesCommand {
     /// Print how each bounce, complaint or auto-reply reads, one line per
     /// affected recipient; changes nothing
     Parse(BouncesParseArgs),
+    /// Record bounces and complaints from files, Maildirs, mboxes or stdin
+    /// against their issue and subscriber, and suppress per [bounces] thresholds
+    Import(BouncesImportArgs),
+    /// Same as import, from the IMAP mailbox of [bounces]; marks what it took
+    Fetch,
+}
+
+#[derive(Args, Debug)]
+pub struct BouncesImportArgs {
+    /// Exit with sysexits codes for a mail system's pipe (0, 65 unreadable,
+    /// 75 try again later, 78 configuration)
+    #[arg(long)]
+    pub sysexits: bool,
+    /// .eml files, folders of them, Maildirs, mbox files, or - for stdin
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SuppressionReason {
+    Unsubscribed,
+    Bounced,
+    Complained,
+    Manual,
+}
+
+#[derive(Args, Debug)]
+pub struct SuppressionsArgs {
+    /// Only this reason
+    #[arg(long, value_enum)]
+    pub reason: Option<SuppressionReason>,
+    /// One JSON object per line
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]

@@ -126,6 +126,22 @@ pub fn unsubscribe_key(cfg: &Config, secret: Option<&str>) -> Result<Option<Unsu
     }
 }
 
+/// The VERP key alone (for reading bounces, which need no DKIM key): None
+/// without VERP; with VERP, the unsubscribe secret must be set and long enough.
+pub fn verp_key(cfg: &Config) -> Result<Option<crate::verp::VerpKey>, Vec<Diagnostic>> {
+    if cfg.newsletter.verp.is_none() {
+        return Ok(None);
+    }
+    let secret = std::env::var(&cfg.newsletter.unsubscribe_secret_env)
+        .ok()
+        .filter(|s| !s.is_empty());
+    let key = unsubscribe_key(cfg, secret.as_deref()).and_then(|k| verp_needs_key(cfg, k));
+    match key {
+        Ok(k) => Ok(k.as_ref().map(crate::verp::VerpKey::derive)),
+        Err(d) => Err(vec![d]),
+    }
+}
+
 /// VERP tokens are keyed with the unsubscribe secret: a `{token}` in
 /// `bounce_address` needs it as much as an `unsubscribe_url` does.
 fn verp_needs_key(cfg: &Config, key: Option<UnsubscribeKey>) -> Result<Option<UnsubscribeKey>, Diagnostic> {

@@ -8,9 +8,11 @@ use crate::exit::{Exit, Failure};
 use crate::output;
 use std::io::{self, IsTerminal, Write};
 
-pub fn run(cmd: BouncesCommand) -> anyhow::Result<Exit> {
+pub fn run(config_path: &std::path::Path, cmd: BouncesCommand) -> anyhow::Result<Exit> {
     match cmd {
         BouncesCommand::Parse(a) => parse(a),
+        BouncesCommand::Import(a) => super::bounce_intake::import(config_path, a),
+        BouncesCommand::Fetch => super::bounce_intake::fetch(config_path),
     }
 }
 

@@ -129,6 +129,8 @@ fn live(
     confirmed: bool,
 ) -> anyhow::Result<Exit> {
     let mut conn = state::open(&cfg.paths.state)?;
+    // Refusals recorded by a run that stopped before its thresholds were applied.
+    apply_bounce_thresholds(cfg, &conn)?;
     let suppressed = suppression::suppressed_set(&conn)?;
     let known = journal::states(&conn, &issue.id)?;
     let planned = recipients::plan(list, &suppressed, plan.shard, &known, plan.limit);
@@ -141,6 +143,7 @@ fn live(
         return Ok(Exit::Ok);
     }
     let sink = smtp_sink(cfg)?;
+    warn_about_previous_issue(&conn, &issue.id)?;
     confirm(confirmed, issue, planned.recipients.len(), cfg)?;
     if without_journal {
         // Benchmarks measure the journal's cost by sending without it; a run
@@ -170,11 +173,42 @@ fn live(
         plan.dispatch.concurrency
     ));
     let report = journalled(cfg, plan, issue, factory, &sink, &planned)?;
+    apply_bounce_thresholds(cfg, &conn)?;
     let complete = report.aborted.is_none() && !report.interrupted && report.not_attempted == 0;
     if complete && plan.limit.is_none() {
         journal::finish_run(&conn, &issue.id)?;
     }
     Ok(summarise(issue, &report, &planned.skipped, false))
+}
+
+/// Suppresses the addresses whose recorded refusals and bounces reach the
+/// `[bounces]` thresholds, saying so.
+fn apply_bounce_thresholds(cfg: &Config, conn: &rusqlite::Connection) -> anyhow::Result<()> {
+    let candidates = state::bounces::unsuppressed_addresses(conn)?;
+    for s in state::bounces::apply_thresholds(conn, &cfg.bounces.thresholds, &candidates)? {
+        output::log(&format!("suppressed {} as {} ({})", s.email, s.reason, s.why));
+    }
+    Ok(())
+}
+
+/// Warns before a live run when the previous issue bounced or drew
+/// complaints over the rates mailbox providers act on.
+fn warn_about_previous_issue(conn: &rusqlite::Connection, current: &str) -> anyhow::Result<()> {
+    let previous = state::bounces::recent_issues(conn, 2)?
+        .into_iter()
+        .map(|(id, _)| id)
+        .find(|id| id != current);
+    let Some(previous) = previous else {
+        return Ok(());
+    };
+    let sent = journal::issue_status(conn, &previous)?.sent;
+    let counts = state::bounces::counts_by_issue(conn)?
+        .remove(&Some(previous.clone()))
+        .unwrap_or_default();
+    for w in crate::intake::rate_warnings(&previous, sent, &counts) {
+        output::warn(&w);
+    }
+    Ok(())
 }
 
 /// Delivers with the journal writer running; a writer failure aborts (exit 3).

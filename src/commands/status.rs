@@ -3,15 +3,50 @@
 use super::load_config;
 use crate::cli::StatusArgs;
 use crate::exit::{Exit, Failure};
+use crate::intake::rate;
+use crate::state::bounces::{self, Counts};
 use crate::state::journal::{self, IssueStatus};
 use serde::Serialize;
 use std::path::Path;
 
-/// The `--json` document. Field names and meanings are stable (README "status --json").
+/// The `--json` document. Field names and meanings are stable (README
+/// "status --json"); version 2 added the bounce fields, nothing else changed.
 #[derive(Serialize)]
 struct StatusDoc {
     version: u32,
-    issues: Vec<IssueStatus>,
+    issues: Vec<IssueDoc>,
+    /// Bounces and complaints that could not be tied to an issue.
+    unmatched_bounces: Counts,
+}
+
+/// One issue: the journal's counts and, since version 2, its bounces.
+#[derive(Serialize)]
+struct IssueDoc {
+    #[serde(flatten)]
+    status: IssueStatus,
+    /// Recipients with a hard bounce, a soft bounce, a complaint.
+    hard_bounces: u64,
+    soft_bounces: u64,
+    complaints: u64,
+    /// Those counts over `sent` (0 when nothing was sent).
+    hard_bounce_rate: f64,
+    soft_bounce_rate: f64,
+    complaint_rate: f64,
+}
+
+impl IssueDoc {
+    fn new(status: IssueStatus, c: Counts) -> Self {
+        let sent = status.sent;
+        IssueDoc {
+            hard_bounces: c.hard,
+            soft_bounces: c.soft,
+            complaints: c.complaints,
+            hard_bounce_rate: rate(c.hard, sent),
+            soft_bounce_rate: rate(c.soft, sent),
+            complaint_rate: rate(c.complaints, sent),
+            status,
+        }
+    }
 }
 
 pub fn run(config_path: &Path, args: StatusArgs) -> anyhow::Result<Exit> {
@@ -28,19 +63,29 @@ pub fn run(config_path: &Path, args: StatusArgs) -> anyhow::Result<Exit> {
         }
         ids = vec![w.clone()];
     }
+    let mut counts = bounces::counts_by_issue(&conn)?;
     let issues = ids
         .iter()
-        .map(|id| journal::issue_status(&conn, id))
+        .map(|id| {
+            let c = counts.remove(&Some(id.clone())).unwrap_or_default();
+            Ok(IssueDoc::new(journal::issue_status(&conn, id)?, c))
+        })
         .collect::<anyhow::Result<Vec<_>>>()?;
+    let unmatched = counts.remove(&None).unwrap_or_default();
     if args.json {
-        let doc = StatusDoc { version: 1, issues };
+        let doc = StatusDoc {
+            version: 2,
+            issues,
+            unmatched_bounces: unmatched,
+        };
         println!("{}", serde_json::to_string_pretty(&doc)?);
         return Ok(Exit::Ok);
     }
     if issues.is_empty() {
         println!("no deliveries recorded yet");
     }
-    for s in &issues {
+    for doc in &issues {
+        let s = &doc.status;
         let state = match &s.finished_at {
             Some(t) => format!("finished {t}"),
             None => format!("unfinished (last run {})", s.last_run_at),
@@ -48,6 +93,15 @@ pub fn run(config_path: &Path, args: StatusArgs) -> anyhow::Result<Exit> {
         println!(
             "{}: {} recipients: {} sent, {} failed, {} pending, {} in flight; {state}",
             s.id, s.recipients, s.sent, s.failed, s.pending, s.sending
+        );
+        println!(
+            "  bounces: {} hard ({:.1}%), {} soft ({:.1}%), {} complaint(s) ({:.2}%)",
+            doc.hard_bounces,
+            doc.hard_bounce_rate * 100.0,
+            doc.soft_bounces,
+            doc.soft_bounce_rate * 100.0,
+            doc.complaints,
+            doc.complaint_rate * 100.0
         );
         for f in s.failures.iter().take(10) {
             println!(
@@ -60,6 +114,12 @@ pub fn run(config_path: &Path, args: StatusArgs) -> anyhow::Result<Exit> {
         if s.failures.len() > 10 {
             println!("  … and {} more (see --json)", s.failures.len() - 10);
         }
+    }
+    if unmatched != Counts::default() && wanted.is_none() {
+        println!(
+            "not tied to an issue: {} hard, {} soft, {} complaint(s)",
+            unmatched.hard, unmatched.soft, unmatched.complaints
+        );
     }
     Ok(Exit::Ok)
 }

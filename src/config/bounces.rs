@@ -150,35 +150,7 @@ fn imap(r: RawBounces, base: &Path, errors: &mut Errors<'_>) -> Option<Imap> {
             ImapSecurity::Tls
         }
     };
-    let processed = match (r.processed.as_deref(), r.move_to) {
-        (None | Some("flag"), None) => Processed::Flag,
-        (None | Some("move"), Some(folder)) if !folder.trim().is_empty() => Processed::Move(folder),
-        (Some("move"), _) => {
-            errors.at(
-                "bounces.processed",
-                "[bounces] processed = \"move\" needs move_to (a folder)".into(),
-            );
-            Processed::Flag
-        }
-        (Some("delete"), None) => Processed::Delete,
-        (Some(p @ ("flag" | "delete")), Some(_)) => {
-            errors.at(
-                "bounces.move_to",
-                format!("[bounces] move_to: only used with processed = \"move\", not \"{p}\""),
-            );
-            Processed::Flag
-        }
-        (Some(other), _) => {
-            let msg =
-                format!("[bounces] processed: unknown value \"{other}\" (expected \"flag\", \"move\" or \"delete\")");
-            errors.at("bounces.processed", msg);
-            Processed::Flag
-        }
-        (None, Some(_)) => {
-            errors.at("bounces.move_to", "[bounces] move_to: must name a folder".into());
-            Processed::Flag
-        }
-    };
+    let processed = processed(r.processed.as_deref(), r.move_to, errors);
     let username = r.username.unwrap_or_else(|| {
         errors.at("bounces.host", "[bounces] username: required with host".into());
         String::new()
@@ -220,6 +192,39 @@ fn imap(r: RawBounces, base: &Path, errors: &mut Errors<'_>) -> Option<Imap> {
         timeout_secs: r.timeout_secs.unwrap_or(30).max(1),
         ca_file: r.ca_file.map(|f| super::sections::resolve(base, &f)),
     })
+}
+
+/// What happens to processed messages: `processed` and `move_to`.
+fn processed(processed: Option<&str>, move_to: Option<String>, errors: &mut Errors<'_>) -> Processed {
+    match (processed, move_to) {
+        (None | Some("flag"), None) => Processed::Flag,
+        (None | Some("move"), Some(folder)) if !folder.trim().is_empty() => Processed::Move(folder),
+        (Some("move"), _) => {
+            errors.at(
+                "bounces.processed",
+                "[bounces] processed = \"move\" needs move_to (a folder)".into(),
+            );
+            Processed::Flag
+        }
+        (Some("delete"), None) => Processed::Delete,
+        (Some(p @ ("flag" | "delete")), Some(_)) => {
+            errors.at(
+                "bounces.move_to",
+                format!("[bounces] move_to: only used with processed = \"move\", not \"{p}\""),
+            );
+            Processed::Flag
+        }
+        (Some(other), _) => {
+            let msg =
+                format!("[bounces] processed: unknown value \"{other}\" (expected \"flag\", \"move\" or \"delete\")");
+            errors.at("bounces.processed", msg);
+            Processed::Flag
+        }
+        (None, Some(_)) => {
+            errors.at("bounces.move_to", "[bounces] move_to: must name a folder".into());
+            Processed::Flag
+        }
+    }
 }
 
 #[cfg(test)]

@@ -93,12 +93,9 @@ impl Directory {
             return Ok(None);
         }
         let key = key.clone();
-        let by_tag = self.by_tag.get_or_insert_with(|| {
-            self.keys
-                .iter()
-                .map(|k| (key.rcpt_tag(k), k.clone()))
-                .collect()
-        });
+        let by_tag = self
+            .by_tag
+            .get_or_insert_with(|| self.keys.iter().map(|k| (key.rcpt_tag(k), k.clone())).collect());
         for token in &tokens {
             let Some(t) = crate::verp::decode(token) else {
                 continue;

@@ -202,11 +202,89 @@ pub fn report_key(report: &Report, raw: &[u8]) -> String {
 /// `recorded hard reader@example.org issue=2026-w47 (verp)`.
 pub fn describe(f: &Fate) -> Option<String> {
     match f {
-        Fate::Recorded { email, class, issue, by } => Some(format!(
+        Fate::Recorded {
+            email,
+            class,
+            issue,
+            by,
+        } => Some(format!(
             "recorded {} {email} issue={} ({by})",
             class.as_str(),
             issue.as_deref().unwrap_or("-")
         )),
         _ => None,
+    }
+}
+
+/// Hard bounces over this share of an issue's sent messages make `send`
+/// warn before the next live run (Amazon SES reviews accounts at 5%).
+pub const HARD_RATE_LIMIT: f64 = 0.02;
+/// Complaints over this share make it warn too (Gmail and Yahoo require
+/// bulk senders to stay under 0.3%).
+pub const COMPLAINT_RATE_LIMIT: f64 = 0.001;
+
+/// `part / sent`, 0 when nothing was sent.
+pub fn rate(part: u64, sent: u64) -> f64 {
+    if sent == 0 {
+        0.0
+    } else {
+        part as f64 / sent as f64
+    }
+}
+
+/// The warnings about an issue's bounce and complaint rates, if any.
+pub fn rate_warnings(issue: &str, sent: u64, c: &records::Counts) -> Vec<String> {
+    let mut out = Vec::new();
+    let hard = rate(c.hard, sent);
+    if hard > HARD_RATE_LIMIT {
+        out.push(format!(
+            "the previous issue {issue} hard-bounced for {} of {sent} recipients ({:.1}%, over {:.0}%): \
+             clean the list before sending more (see `newsletter status` and `newsletter suppressions`)",
+            c.hard,
+            hard * 100.0,
+            HARD_RATE_LIMIT * 100.0
+        ));
+    }
+    let complaints = rate(c.complaints, sent);
+    if complaints > COMPLAINT_RATE_LIMIT {
+        out.push(format!(
+            "the previous issue {issue} drew {} complaint(s) from {sent} recipients ({:.2}%, over {:.1}%): \
+             mailbox providers throttle or block senders above 0.3%",
+            c.complaints,
+            complaints * 100.0,
+            COMPLAINT_RATE_LIMIT * 100.0
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_warn_over_their_limits() {
+        let c = |hard, complaints| records::Counts {
+            hard,
+            soft: 0,
+            complaints,
+        };
+        assert!(
+            rate_warnings("w1", 1000, &c(20, 1)).is_empty(),
+            "2% and 0.1% are the limits themselves"
+        );
+        let w = rate_warnings("w1", 1000, &c(21, 2));
+        assert_eq!(w.len(), 2);
+        assert!(
+            w[0].starts_with("the previous issue w1 hard-bounced for 21 of 1000 recipients (2.1%, over 2%)"),
+            "{}",
+            w[0]
+        );
+        assert!(
+            w[1].starts_with("the previous issue w1 drew 2 complaint(s) from 1000 recipients (0.20%, over 0.1%)"),
+            "{}",
+            w[1]
+        );
+        assert!(rate_warnings("w1", 0, &c(0, 0)).is_empty());
     }
 }

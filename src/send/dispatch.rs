@@ -179,9 +179,8 @@ fn worker<S: Sink>(shared: &Shared<'_>, sink: &S, compose: &dyn Compose) {
                     shared.progress.delivered(r.email);
                 }
                 Err(Outcome::Failed(e)) => {
-                    if e.mailbox_unknown() {
-                        let reason = format!("smtp: {e}");
-                        shared.journal.record(Event::Bounced { email: key, reason });
+                    if let Some(bounced) = super::bounced::event(&e, key) {
+                        shared.journal.record(bounced);
                     }
                     shared.fail(r.email, e.to_string());
                 }

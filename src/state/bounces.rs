@@ -112,6 +112,34 @@ pub fn record(conn: &Connection, r: &Record) -> anyhow::Result<bool> {
     Ok(n == 1)
 }
 
+/// Records a refusal met while sending `issue_id` (one per issue and
+/// address, however often it was tried).
+pub fn record_refusal(
+    conn: &Connection,
+    issue_id: &str,
+    email: &str,
+    class: Class,
+    reason: String,
+    status: Option<String>,
+    diagnostic: String,
+) -> anyhow::Result<bool> {
+    record(
+        conn,
+        &Record {
+            report: format!("smtp:{issue_id}"),
+            email: email.to_string(),
+            issue_id: Some(issue_id.to_string()),
+            class,
+            reason,
+            status,
+            diagnostic,
+            feedback_type: None,
+            matched_by: "smtp",
+            source: "smtp".into(),
+        },
+    )
+}
+
 /// The last `n` issues the journal has runs for, newest first, with the
 /// time their first run started. The one place this table meets the journal.
 pub fn recent_issues(conn: &Connection, n: u32) -> anyhow::Result<Vec<(String, String)>> {
@@ -226,7 +254,8 @@ fn soft_in_window(conn: &Connection, window: &[(String, String)], key: &str) -> 
 
 /// `: userunknown 5.1.1, issue 2026-w47` of the latest row of a class.
 fn last(conn: &Connection, key: &str, class: Class) -> anyhow::Result<String> {
-    let row: Option<(String, Option<String>, Option<String>, Option<String>)> = conn
+    type Row = (String, Option<String>, Option<String>, Option<String>);
+    let row: Option<Row> = conn
         .query_row(
             "SELECT reason, status, issue_id, feedback_type FROM bounces WHERE email = ?1 AND class = ?2
              ORDER BY at DESC LIMIT 1",

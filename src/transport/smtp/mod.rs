@@ -8,8 +8,8 @@ mod settings;
 pub(crate) mod tls;
 
 pub use error::{Cause, SmtpError, Stage};
-pub(crate) use settings::{password_from_command, password_from_env};
 pub use settings::{is_loopback_host, Credentials, SmtpSettings};
+pub(crate) use settings::{password_from_command, password_from_env};
 
 use crate::config::Security;
 use crate::output;
