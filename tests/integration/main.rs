@@ -2,6 +2,7 @@
 //! folders, real SMTP servers on loopback and the shared corpus.
 
 mod bounce_corpus;
+mod bounce_intake;
 mod bounces;
 mod check_command;
 mod corpus_parse;
