@@ -2,10 +2,12 @@
 //! folders, real SMTP servers on loopback and the shared corpus.
 
 mod bounce_corpus;
+mod bounce_fetch;
 mod bounce_intake;
 mod bounces;
 mod check_command;
 mod corpus_parse;
+mod dovecot;
 mod harness;
 mod http_client;
 mod issue_errors;
