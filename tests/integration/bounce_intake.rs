@@ -44,25 +44,9 @@ fn dsn_to(to: &str, id: &str, rcpt: &str, status: &str, diag: &str, returned: Op
     d
 }
 
-#[test]
-fn verp_bounces_and_complaints_are_recorded_and_suppress_per_thresholds() {
-    let server = SmtpServer::builder().start();
-    let sb = verp_folder(server.port(), 6);
-    send(&sb, &[]).expect_code(0);
-    let senders: HashMap<String, String> = server
-        .messages()
-        .into_iter()
-        .map(|m| (m.to[0].clone(), m.from.clone()))
-        .collect();
-    assert_eq!(senders.len(), 6);
-    for (to, from) in &senders {
-        let (local, domain) = from.split_once('@').unwrap();
-        assert_eq!(domain, "example.com");
-        assert!(local.starts_with("bounces+") && local.len() == 8 + 24, "{to}: {from}");
-        assert!(local.len() <= 64);
-    }
-    let distinct: std::collections::HashSet<&String> = senders.values().collect();
-    assert_eq!(distinct.len(), 6, "one envelope sender per recipient");
+/// DSNs to the envelope senders of readers 1, 2 and 4, a complaint about
+/// reader 3's message, an auto-reply and a message that is no bounce.
+fn write_reports(sb: &Sandbox, senders: &HashMap<String, String>) {
     let r = |i: usize| format!("reader{i}@example.org");
     let env = |i: usize| senders[&r(i)].clone();
     // reader1: hard, forwarded to an address we never mailed, nothing returned.
@@ -106,33 +90,11 @@ fn verp_bounces_and_complaints_are_recorded_and_suppress_per_thresholds() {
     sb.write("in/3.eml", arf(&r(3), &mid(3)));
     sb.write("in/5.eml", VACATION);
     sb.write("in/6.eml", PLAIN);
-    let run = import(&sb, &["in"]);
-    run.expect_code(0);
-    assert_eq!(
-        run.stdout,
-        "suppressed reader1@example.org as bounced (1 hard bounce(s), last: userunknown 5.1.1, issue 2026-w47)\n\
-         suppressed reader3@example.org as complained (1 complaint(s), last: abuse, issue 2026-w47)\n"
-    );
-    assert!(
-        run.stderr.contains(
-            "bounces import: 6 message(s): recorded 1 hard, 1 soft, 1 complaint(s); 0 already recorded, \
-             1 delay warning(s), 0 not ours, 2 not bounces, 0 unreadable; suppressed 2"
-        ),
-        "{}",
-        run.stderr
-    );
-    // The same reports again count once.
-    let again = import(&sb, &["in"]);
-    again.expect_code(0);
-    assert_eq!(again.stdout, "");
-    assert!(
-        again
-            .stderr
-            .contains("recorded 0 hard, 0 soft, 0 complaint(s); 3 already recorded"),
-        "{}",
-        again.stderr
-    );
-    let st = status_json(&sb);
+}
+
+/// After the import: the issue's counts and rates, and the suppression list.
+fn status_and_list_show_them(sb: &Sandbox) {
+    let st = status_json(sb);
     assert_eq!(st["version"], 2);
     let issue = &st["issues"][0];
     assert_eq!(issue["id"], "2026-w47");
@@ -175,6 +137,55 @@ fn verp_bounces_and_complaints_are_recorded_and_suppress_per_thresholds() {
     // The next run skips them.
     let active = sb.run(&["subscribers", "list"]).stdout;
     assert!(!active.contains("reader1@") && !active.contains("reader3@") && active.contains("reader2@"));
+}
+
+#[test]
+fn verp_bounces_and_complaints_are_recorded_and_suppress_per_thresholds() {
+    let server = SmtpServer::builder().start();
+    let sb = verp_folder(server.port(), 6);
+    send(&sb, &[]).expect_code(0);
+    let senders: HashMap<String, String> = server
+        .messages()
+        .into_iter()
+        .map(|m| (m.to[0].clone(), m.from.clone()))
+        .collect();
+    assert_eq!(senders.len(), 6);
+    for (to, from) in &senders {
+        let (local, domain) = from.split_once('@').unwrap();
+        assert_eq!(domain, "example.com");
+        assert!(local.starts_with("bounces+") && local.len() == 8 + 24, "{to}: {from}");
+        assert!(local.len() <= 64);
+    }
+    let distinct: std::collections::HashSet<&String> = senders.values().collect();
+    assert_eq!(distinct.len(), 6, "one envelope sender per recipient");
+    write_reports(&sb, &senders);
+    let run = import(&sb, &["in"]);
+    run.expect_code(0);
+    assert_eq!(
+        run.stdout,
+        "suppressed reader1@example.org as bounced (1 hard bounce(s), last: userunknown 5.1.1, issue 2026-w47)\n\
+         suppressed reader3@example.org as complained (1 complaint(s), last: abuse, issue 2026-w47)\n"
+    );
+    assert!(
+        run.stderr.contains(
+            "bounces import: 6 message(s): recorded 1 hard, 1 soft, 1 complaint(s); 0 already recorded, \
+             1 delay warning(s), 0 not ours, 2 not bounces, 0 unreadable; suppressed 2"
+        ),
+        "{}",
+        run.stderr
+    );
+    // The same reports again count once.
+    let again = import(&sb, &["in"]);
+    again.expect_code(0);
+    assert_eq!(again.stdout, "");
+    assert!(
+        again
+            .stderr
+            .contains("recorded 0 hard, 0 soft, 0 complaint(s); 3 already recorded"),
+        "{}",
+        again.stderr
+    );
+    status_and_list_show_them(&sb);
 }
 
 #[test]
