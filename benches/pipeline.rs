@@ -98,6 +98,7 @@ fn message_build(c: &mut Criterion) {
         .build(Recipient {
             email: &emails[0],
             name: Some("김민지"),
+            attributes: &[],
         })
         .expect("builds")
         .bytes
@@ -113,6 +114,7 @@ fn message_build(c: &mut Criterion) {
                 .build(Recipient {
                     email: black_box(&emails[i]),
                     name: Some("김민지"),
+                    attributes: &[],
                 })
                 .expect("builds")
         })

@@ -178,6 +178,43 @@ fn load_dkim(cfg: &Config, d: &Dkim) -> Result<DkimConfig, Diagnostic> {
     ))
 }
 
+/// The public half of an RSA DKIM key as DNS publishes it: the base64 of
+/// its SubjectPublicKeyInfo, for a `v=DKIM1; k=rsa; p=…` record.
+pub fn dkim_public_key(pem: &str) -> Result<String, String> {
+    use base64::Engine as _;
+    use rsa::pkcs1::DecodeRsaPrivateKey;
+    use rsa::pkcs8::EncodePublicKey;
+    let key = rsa::RsaPrivateKey::from_pkcs1_pem(pem).map_err(|e| format!("not an RSA PKCS#1 PEM key: {e}"))?;
+    let spki = key
+        .to_public_key()
+        .to_public_key_der()
+        .map_err(|e| format!("cannot encode the public key: {e}"))?;
+    Ok(base64::engine::general_purpose::STANDARD.encode(spki.as_bytes()))
+}
+
+/// Whether a DKIM TXT record (`v=DKIM1; k=rsa; p=…`, as published, quotes
+/// and line breaks of a zone file allowed) carries the public key `p`
+/// (from [`dkim_public_key`]). An error says what is wrong with the record.
+pub fn dkim_record_matches(record: &str, public: &str) -> Result<bool, String> {
+    let flat: String = record.chars().filter(|c| !c.is_whitespace() && *c != '"').collect();
+    let tags: Vec<(&str, &str)> = flat
+        .split(';')
+        .filter(|t| !t.is_empty())
+        .filter_map(|t| t.split_once('='))
+        .collect();
+    let tag = |name: &str| tags.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| *v);
+    if let Some(k) = tag("k").filter(|k| !k.eq_ignore_ascii_case("rsa")) {
+        return Err(format!(
+            "the record is for a k={k} key; newsletter signs with RSA (k=rsa)"
+        ));
+    }
+    match tag("p") {
+        None => Err("the record has no p= tag (the public key)".into()),
+        Some("") => Err("the record's p= is empty: that means the key was revoked".into()),
+        Some(p) => Ok(p == public),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -222,6 +259,27 @@ mod tests {
             .unwrap();
         assert_eq!(key.bytes(), b"0123456789abcdef");
         assert_eq!(format!("{key:?}"), "UnsubscribeKey(<redacted>)");
+    }
+
+    const TEST_KEY: &str = include_str!("../tests/integration/fixtures/dkim/test-key.pem");
+    const TEST_RECORD: &str = include_str!("../tests/integration/fixtures/dkim/test-key.record");
+
+    #[test]
+    fn the_public_key_matches_what_openssl_computes() {
+        let p = dkim_public_key(TEST_KEY).unwrap();
+        assert_eq!(TEST_RECORD.trim(), format!("v=DKIM1; k=rsa; p={p}"));
+        assert_eq!(dkim_record_matches(TEST_RECORD, &p), Ok(true));
+        // As a zone file writes it: quoted and split.
+        let (head, tail) = TEST_RECORD.trim().split_at(40);
+        assert_eq!(dkim_record_matches(&format!("\"{head}\"\n  \"{tail}\""), &p), Ok(true));
+        let other = TEST_RECORD.trim().replacen("p=MI", "p=MJ", 1);
+        assert_eq!(dkim_record_matches(&other, &p), Ok(false));
+        assert_eq!(
+            dkim_record_matches("v=DKIM1; k=rsa; p=", &p).unwrap_err(),
+            "the record's p= is empty: that means the key was revoked"
+        );
+        assert!(dkim_record_matches("v=DKIM1; k=ed25519; p=abc", &p).is_err());
+        assert!(dkim_public_key("not a key").is_err());
     }
 
     #[test]

@@ -17,6 +17,8 @@ pub mod commands;
 pub mod config;
 pub mod diag;
 pub mod exit;
+pub mod fields;
+pub mod i18n;
 pub mod intake;
 pub mod issue;
 pub mod keys;

@@ -7,11 +7,12 @@
 //! are a function of its inputs (dry-run `.eml` files compare byte for byte).
 
 use crate::config::Config;
+use crate::fields::{Part, Template, Values};
 use crate::issue::Issue;
 use crate::keys::Keys;
 use crate::mime_body::PreEncoded;
 use crate::render::{Personal, PreparedIssue};
-use anyhow::{anyhow, bail, Context};
+use anyhow::{anyhow, bail};
 use lettre::address::Envelope;
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
@@ -24,6 +25,29 @@ use std::time::SystemTime;
 pub struct Recipient<'a> {
     pub email: &'a str,
     pub name: Option<&'a str>,
+    /// The subscriber's other columns, for personal fields (`{city}`).
+    pub attributes: &'a [(std::sync::Arc<str>, String)],
+}
+
+impl<'a> Recipient<'a> {
+    /// An address (and name) with no other columns: a test copy, a preview reader.
+    pub fn bare(email: &'a str, name: Option<&'a str>) -> Self {
+        Recipient {
+            email,
+            name,
+            attributes: &[],
+        }
+    }
+}
+
+impl<'a> From<&'a crate::subscribers::Subscriber> for Recipient<'a> {
+    fn from(s: &'a crate::subscribers::Subscriber) -> Self {
+        Recipient {
+            email: &s.email,
+            name: s.name.as_deref(),
+            attributes: &s.attributes,
+        }
+    }
 }
 
 /// A message ready for a transport: "envelope + bytes".
@@ -51,7 +75,9 @@ pub struct MessageFactory<'a> {
     cfg: &'a Config,
     issue_id: String,
     prepared: &'a PreparedIssue,
-    subject: String,
+    /// The subject template with the issue's fields filled in; the
+    /// subscriber's are filled per recipient.
+    subject: Template,
     from_domain: String,
     date: SystemTime,
     keys: &'a Keys,
@@ -65,8 +91,9 @@ pub struct MessageFactory<'a> {
 
 impl<'a> MessageFactory<'a> {
     /// Prepares the per-issue parts. Fails (naming the source) when a header
-    /// value would carry CR or LF or when the subject template names an
-    /// unknown field. The keys and the clock come from the caller.
+    /// value would carry CR or LF or when the subject template is malformed.
+    /// (Unknown fields are `check`'s job: it knows the list's columns.) The
+    /// keys and the clock come from the caller.
     pub fn new(
         cfg: &'a Config,
         issue: &Issue,
@@ -74,9 +101,16 @@ impl<'a> MessageFactory<'a> {
         keys: &'a Keys,
         date: SystemTime,
     ) -> anyhow::Result<Self> {
-        let subject = subject_for(&cfg.newsletter.subject, issue)
-            .with_context(|| format!("{}: subject template", cfg.path.display()))?;
-        if subject.contains(['\r', '\n']) {
+        let subject = Template::parse(&cfg.newsletter.subject)
+            .map_err(|e| anyhow!("{}: [newsletter] subject: {e}", cfg.path.display()))?
+            .fill_issue(issue);
+        let line_break = |p: &Part| matches!(p, Part::Text(t) if t.contains(['\r', '\n']));
+        if subject.parts.iter().any(line_break) {
+            let subject = subject.render(&Values {
+                name: None,
+                email: "",
+                attributes: &[],
+            });
             bail!(
                 "{}: the subject built from the issue's front matter contains a line break (CR or LF): \"{}\"",
                 issue.path.display(),
@@ -115,12 +149,18 @@ impl<'a> MessageFactory<'a> {
 
     /// Marks the messages as test copies (`[TEST] ` subject prefix).
     pub fn test_copies(mut self) -> Self {
-        self.subject = format!("[TEST] {}", self.subject);
+        self.subject.parts.insert(0, Part::Text("[TEST] ".into()));
         self
     }
 
-    pub fn subject(&self) -> &str {
-        &self.subject
+    /// The subject for one recipient (personal fields filled, on one line).
+    pub fn subject_for(&self, r: &Recipient<'_>) -> String {
+        let values = Values {
+            name: r.name,
+            email: r.email,
+            attributes: r.attributes,
+        };
+        self.subject.render(&values)
     }
 
     /// `<issue-id.hash@from-domain>`: the same for the same issue and
@@ -168,7 +208,9 @@ impl<'a> MessageFactory<'a> {
             name: r.name,
             email: r.email,
             unsubscribe_url: unsubscribe_url.as_deref(),
+            attributes: r.attributes,
         };
+        let subject = self.subject_for(&r);
         let text = self.prepared.text(&personal);
         let html = self.prepared.html(&personal);
 
@@ -176,7 +218,7 @@ impl<'a> MessageFactory<'a> {
         let mut builder = Message::builder()
             .from(nl.from.clone())
             .to(to)
-            .subject(self.subject.as_str())
+            .subject(subject)
             .date(self.date)
             .message_id(Some(message_id.clone()))
             .raw_header(self.list_id.clone());
@@ -242,51 +284,4 @@ pub fn recipient_hash(issue_id: &str, email: &str) -> String {
     h.update(crate::address::key(email).as_bytes());
     let digest = h.finalize();
     digest[..8].iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// The fields a subject template may name.
-const SUBJECT_FIELDS: [&str; 6] = ["title", "id", "number", "series", "date", "description"];
-
-/// Fills `{field}` placeholders of the subject template from the issue.
-pub fn subject_for(template: &str, issue: &Issue) -> anyhow::Result<String> {
-    fill(template, |field| issue_field(issue, field)).map_err(anyhow::Error::msg)
-}
-
-/// Checks a subject template once, without an issue: braces close and every
-/// field is known.
-pub fn check_subject_template(template: &str) -> Result<(), String> {
-    fill(template, |field| SUBJECT_FIELDS.contains(&field).then(String::new)).map(drop)
-}
-
-fn fill(template: &str, field_value: impl Fn(&str) -> Option<String>) -> Result<String, String> {
-    let mut out = String::new();
-    let mut rest = template;
-    while let Some(open) = rest.find('{') {
-        out.push_str(&rest[..open]);
-        let close = rest[open..]
-            .find('}')
-            .ok_or_else(|| format!("unclosed `{{` in subject template \"{template}\""))?;
-        let field = &rest[open + 1..open + close];
-        let value = field_value(field).ok_or_else(|| {
-            let known = SUBJECT_FIELDS.join(", ");
-            format!("unknown field `{{{field}}}` in subject template (known: {known})")
-        })?;
-        out.push_str(&value);
-        rest = &rest[open + close + 1..];
-    }
-    out.push_str(rest);
-    Ok(out)
-}
-
-fn issue_field(issue: &Issue, field: &str) -> Option<String> {
-    let f = &issue.front;
-    Some(match field {
-        "title" => f.title.clone(),
-        "id" => issue.id.clone(),
-        "number" => issue.number.map(|n| n.to_string()).unwrap_or_default(),
-        "series" => issue.series_name(),
-        "date" => f.date.format("%Y-%m-%d").to_string(),
-        "description" => f.description.clone().unwrap_or_default(),
-        _ => return None,
-    })
 }

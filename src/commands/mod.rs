@@ -3,10 +3,18 @@
 mod bounce_intake;
 mod bounces;
 mod check;
+mod check_send;
+mod docs;
 mod export;
+mod init;
+mod init_files;
+mod issue_arg;
+mod mark_sent;
 mod preview;
 mod progress;
 mod send;
+mod send_due;
+mod send_live;
 mod status;
 mod subscribers;
 mod suppressions;
@@ -23,10 +31,14 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
     output::set_color(cli.color);
     let config_path = cli.config.clone().unwrap_or_else(|| PathBuf::from("newsletter.toml"));
     match cli.command {
+        Command::Init(a) => init::run(a),
+        Command::Completions(a) => docs::completions(&a),
+        Command::Man(a) => docs::man(&a),
         Command::Check(a) => check::run(&config_path, a),
         Command::Preview(a) => preview::run(&config_path, a),
         Command::Send(a) => send::run(&config_path, a),
         Command::Status(a) => status::run(&config_path, a),
+        Command::MarkSent(a) => mark_sent::run(&config_path, a),
         Command::Subscribers(c) => subscribers::run(&config_path, c),
         Command::Unsubscribe(a) => unsubscribe::unsubscribe(&config_path, a),
         Command::Resubscribe(a) => unsubscribe::resubscribe(&config_path, a),
@@ -42,7 +54,7 @@ pub(crate) fn load_config(path: &Path) -> anyhow::Result<Config> {
         for d in &diags {
             output::diagnostic(d);
         }
-        Failure::new(Exit::Invalid, format!("{}: invalid configuration", path.display()))
+        crate::exit::reported(Exit::Invalid)
     })
 }
 
@@ -59,41 +71,46 @@ pub(crate) fn load_issue(path: &Path) -> anyhow::Result<crate::issue::Issue> {
             for d in &diags {
                 output::diagnostic(d);
             }
-            Err(Failure::new(
-                Exit::Invalid,
-                format!("{}: invalid issue", path.display()),
-            ))
+            Err(crate::exit::reported(Exit::Invalid))
         }
     }
 }
 
-/// Every `*.md` file in the issues folder, sorted by name.
+/// Every issue in the issues folder (posts, page bundles, sections), sorted by path.
 pub(crate) fn issue_files(dir: &Path) -> Result<Vec<PathBuf>, crate::diag::Diagnostic> {
-    let entries = std::fs::read_dir(dir)
-        .map_err(|e| crate::diag::Diagnostic::error(dir, 0, 0, format!("cannot read the issues folder: {e}")))?;
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "md"))
-        .collect();
-    files.sort();
-    Ok(files)
+    crate::issue::files::issue_files(dir)
+}
+
+/// Whether a markdown file opens with front matter (`+++` or `---`). One
+/// that does not has no date, so it can never be due: `send --due` and
+/// `init --from-hugo` pass over it (a README beside the posts), while
+/// `check` still reports it.
+pub(crate) fn has_front_matter(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 8];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .unwrap_or(0);
+    let head = &head[..n];
+    let head = head.strip_prefix("\u{feff}".as_bytes()).unwrap_or(head);
+    head.starts_with(b"+++") || head.starts_with(b"---")
 }
 
 /// The keys messages need (DKIM, unsubscribe); problems are printed and mean exit 2.
 pub(crate) fn load_keys(cfg: &Config) -> anyhow::Result<crate::keys::Keys> {
-    crate::keys::Keys::load(cfg).map_err(|diags| invalid_config(cfg, &diags))
+    crate::keys::Keys::load(cfg).map_err(|diags| invalid_config(&diags))
 }
 
 /// The unsubscribe key, required (tokens are checked or made); exit 2 without it.
 pub(crate) fn require_unsubscribe_key(cfg: &Config) -> anyhow::Result<crate::keys::UnsubscribeKey> {
-    crate::keys::Keys::require_unsubscribe(cfg).map_err(|diags| invalid_config(cfg, &diags))
+    crate::keys::Keys::require_unsubscribe(cfg).map_err(|diags| invalid_config(&diags))
 }
 
-fn invalid_config(cfg: &Config, diags: &[crate::diag::Diagnostic]) -> anyhow::Error {
+fn invalid_config(diags: &[crate::diag::Diagnostic]) -> anyhow::Error {
     for d in diags {
         output::diagnostic(d);
     }
-    Failure::new(Exit::Invalid, format!("{}: invalid configuration", cfg.path.display()))
+    crate::exit::reported(Exit::Invalid)
 }
 
 /// Every entry of the subscriber list (every status): the subscriber files

@@ -9,6 +9,8 @@ pub mod bounces;
 mod sections;
 pub mod serve;
 mod spans;
+pub mod theme;
+mod unknown;
 
 pub use bounces::Bounces;
 pub use serve::Serve;
@@ -57,6 +59,8 @@ pub struct Config {
     pub paths: Paths,
     /// `[serve]`: the public endpoint.
     pub serve: Serve,
+    /// `[theme]`: the look of the mail.
+    pub theme: theme::Theme,
     /// `[bounces]`: thresholds and the IMAP mailbox of `bounces fetch`.
     pub bounces: Bounces,
     /// Where each key was written, for messages about values checked later.
@@ -81,6 +85,8 @@ pub struct Newsletter {
     /// envelope sender.
     pub verp: Option<crate::verp::Template>,
     pub max_age_days: u32,
+    /// `send --due` never sends an issue dated before this (a back catalogue).
+    pub send_after: Option<chrono::DateTime<chrono::FixedOffset>>,
     /// Name of the environment variable holding the unsubscribe-token key.
     pub unsubscribe_secret_env: String,
     pub language: Language,
@@ -102,6 +108,9 @@ pub struct Smtp {
     pub retries: u32,
     /// EHLO name; default: the host name of this machine.
     pub helo_name: Option<String>,
+    /// Volume caps counted from the journal over the last hour / 24 hours.
+    pub max_per_hour: Option<u64>,
+    pub max_per_day: Option<u64>,
 }
 
 impl Default for Smtp {
@@ -120,6 +129,8 @@ impl Default for Smtp {
             rate_per_second: 0.0,
             retries: 3,
             helo_name: None,
+            max_per_hour: None,
+            max_per_day: None,
         }
     }
 }
@@ -140,6 +151,9 @@ pub struct Dkim {
     pub domain: String,
     pub selector: String,
     pub key_file: PathBuf,
+    /// The TXT record published at `selector._domainkey.domain`, for `check`
+    /// to compare with the key (`v=DKIM1; k=rsa; p=…`).
+    pub dns_record: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -161,10 +175,19 @@ pub fn load(path: &Path) -> Result<Config, Vec<Diagnostic>> {
 
 /// Parses config text; `path` is only used for messages and to resolve `[paths]`.
 pub fn parse(path: &Path, text: &str) -> Result<Config, Vec<Diagnostic>> {
+    let unknown = unknown::keys(path, text);
+    if !unknown.is_empty() {
+        return Err(unknown);
+    }
     let raw: sections::RawConfig = toml::from_str(text).map_err(|e| {
         let (line, col) = e.span().map_or((0, 0), |s| line_col(text, s.start));
         let msg = e.message().trim().to_string();
-        vec![Diagnostic::error(path, line, col, format!("invalid config: {msg}"))]
+        vec![Diagnostic::error(
+            path,
+            line,
+            col,
+            format!("invalid config: {}", unknown::explain(&msg)),
+        )]
     })?;
     let mut errors = Errors {
         path,
@@ -179,6 +202,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, Vec<Diagnostic>> {
     let dkim = raw.dkim.map(|d| sections::dkim(d, &base));
     let paths = sections::paths(raw.paths.unwrap_or_default(), &base);
     let serve = serve::parse(raw.serve, newsletter.unsubscribe_url.as_deref(), &mut errors);
+    let theme = theme::parse(raw.theme, text, &mut errors);
     let bounces = bounces::parse(raw.bounces, &base, &mut errors);
     if !errors.list.is_empty() {
         return Err(errors.list);
@@ -190,6 +214,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, Vec<Diagnostic>> {
         dkim,
         paths,
         serve,
+        theme,
         bounces,
         spans: errors.spans,
     })
@@ -257,7 +282,12 @@ mod tests {
         let text = format!("{MIN}password = \"hunter2\"\n");
         let e = parse(Path::new("n.toml"), &text).unwrap_err();
         assert_eq!(e[0].line, 4, "{}", e[0]);
-        assert!(e[0].message.contains("unknown field `password`"), "{}", e[0]);
+        assert!(
+            e[0].message
+                .starts_with("`password`: secrets never go in newsletter.toml"),
+            "{}",
+            e[0]
+        );
     }
 
     #[test]

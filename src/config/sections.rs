@@ -20,6 +20,8 @@ pub(super) struct RawConfig {
     #[serde(default)]
     pub serve: Option<super::serve::RawServe>,
     #[serde(default)]
+    pub theme: Option<super::theme::RawTheme>,
+    #[serde(default)]
     pub bounces: Option<super::bounces::RawBounces>,
 }
 
@@ -37,6 +39,7 @@ pub(super) struct RawNewsletter {
     postal_address: Option<String>,
     bounce_address: Option<String>,
     max_age_days: Option<u32>,
+    send_after: Option<toml::Value>,
     unsubscribe_secret_env: Option<String>,
     language: Option<String>,
 }
@@ -56,6 +59,8 @@ pub(super) struct RawSmtp {
     rate_per_second: Option<f64>,
     retries: Option<u32>,
     helo_name: Option<String>,
+    max_per_hour: Option<u64>,
+    max_per_day: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -64,6 +69,7 @@ pub(super) struct RawDkim {
     domain: String,
     selector: String,
     key_file: String,
+    dns_record: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -103,6 +109,10 @@ pub(super) fn newsletter(n: RawNewsletter, errors: &mut Errors<'_>) -> Newslette
             errors.at(&format!("newsletter.{key}"), msg);
         }
     }
+    if let Some(Err(e)) = n.subject.as_deref().map(crate::fields::Template::parse) {
+        errors.at("newsletter.subject", format!("[newsletter] subject: {e}"));
+    }
+    let send_after = n.send_after.and_then(|v| send_after(errors, &v));
     check_url(errors, "archive_url", n.archive_url.as_deref());
     check_url(errors, "unsubscribe_url", n.unsubscribe_url.as_deref());
     if n.unsubscribe_url.as_ref().is_some_and(|u| !u.contains("{token}")) {
@@ -134,9 +144,29 @@ pub(super) fn newsletter(n: RawNewsletter, errors: &mut Errors<'_>) -> Newslette
         bounce_address,
         verp,
         max_age_days: n.max_age_days.unwrap_or(7),
+        send_after,
         unsubscribe_secret_env: n
             .unsubscribe_secret_env
             .unwrap_or_else(|| "NEWSLETTER_UNSUBSCRIBE_SECRET".into()),
+    }
+}
+
+/// A TOML date or date-time (or the same as a string); a date means midnight UTC.
+fn send_after(errors: &mut Errors<'_>, v: &toml::Value) -> Option<chrono::DateTime<chrono::FixedOffset>> {
+    let raw = match v {
+        toml::Value::Datetime(d) => d.to_string(),
+        toml::Value::String(s) => s.clone(),
+        _ => String::new(),
+    };
+    match crate::issue::parse_date(&raw) {
+        Ok((t, _)) => Some(t),
+        Err(why) => {
+            let msg = format!(
+                "[newsletter] send_after: {raw:?} {why}; write a date (2026-11-01) or a date-time with its offset (2026-11-01T09:00:00+09:00)"
+            );
+            errors.at("newsletter.send_after", msg);
+            None
+        }
     }
 }
 
@@ -208,6 +238,12 @@ pub(super) fn smtp(s: RawSmtp, errors: &mut Errors<'_>) -> Smtp {
     {
         errors.at("smtp.host", "[smtp] host: must be a host name or address".into());
     }
+    for (key, cap) in [("max_per_hour", s.max_per_hour), ("max_per_day", s.max_per_day)] {
+        if cap == Some(0) {
+            let msg = format!("[smtp] {key}: must be at least 1 (leave it out for no cap)");
+            errors.at(&format!("smtp.{key}"), msg);
+        }
+    }
     if s.username.as_ref().is_some_and(|u| u.contains(['\r', '\n'])) {
         errors.at("smtp.username", "[smtp] username: must be one line".into());
     }
@@ -224,6 +260,8 @@ pub(super) fn smtp(s: RawSmtp, errors: &mut Errors<'_>) -> Smtp {
         rate_per_second: s.rate_per_second.unwrap_or(d.rate_per_second),
         retries: s.retries.unwrap_or(d.retries),
         helo_name: s.helo_name,
+        max_per_hour: s.max_per_hour,
+        max_per_day: s.max_per_day,
     }
 }
 
@@ -232,6 +270,7 @@ pub(super) fn dkim(d: RawDkim, base: &Path) -> Dkim {
         domain: d.domain,
         selector: d.selector,
         key_file: resolve(base, &d.key_file),
+        dns_record: d.dns_record,
     }
 }
 
@@ -259,14 +298,32 @@ fn parse_mailbox(s: &str) -> Result<Mailbox, String> {
     if s.contains(['\r', '\n']) {
         return Err("must be one line (no CR or LF)".into());
     }
-    s.parse::<Mailbox>()
-        .map_err(|e| format!("\"{s}\" is not a valid address ({e})"))
+    crate::address::parse_mailbox(s)
 }
 
 fn parse_address(s: &str) -> Result<Address, String> {
     if s.contains(['\r', '\n']) {
         return Err("must be one line (no CR or LF)".into());
     }
-    s.parse::<Address>()
-        .map_err(|e| format!("\"{s}\" is not a valid address ({e})"))
+    crate::address::parse(s)
+}
+
+/// The keys each known section accepts, read from the serde structs
+/// themselves so the list never drifts from what is parsed. A section not
+/// listed here is left to serde's own unknown-field error.
+pub(super) fn section_keys(section: &str) -> Option<&'static [&'static str]> {
+    match section {
+        "newsletter" => super::unknown::fields::<RawNewsletter>(),
+        "smtp" => super::unknown::fields::<RawSmtp>(),
+        "dkim" => super::unknown::fields::<RawDkim>(),
+        "paths" => super::unknown::fields::<RawPaths>(),
+        "serve" => super::unknown::fields::<super::serve::RawServe>(),
+        "theme" => super::unknown::fields::<super::theme::RawTheme>(),
+        _ => None,
+    }
+}
+
+/// The top-level sections.
+pub(super) fn sections() -> &'static [&'static str] {
+    super::unknown::fields::<RawConfig>().unwrap_or(&[])
 }

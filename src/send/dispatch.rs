@@ -42,6 +42,12 @@ pub struct Report {
     pub maybe_duplicated: Vec<String>,
     /// Why the run stopped early: unreachable server, refused authentication, too many transient failures.
     pub aborted: Option<String>,
+    /// Addresses added to the suppression list (the server said the mailbox does not exist).
+    pub suppressed: usize,
+    /// 421/454 replies: the server asked to slow down.
+    pub throttled: usize,
+    /// The lowest rate the run went down to after such replies (messages per second).
+    pub slowed_to: Option<f64>,
     pub interrupted: bool,
     pub elapsed: Duration,
 }
@@ -93,10 +99,11 @@ impl Shared<'_> {
         self.report.lock().expect("report")
     }
 
-    fn fail(&self, email: &str, error: String) {
+    fn fail(&self, email: &str, error: String, transient: bool) {
         self.journal.record(Event::Failed {
             email: crate::address::key(email),
             error: error.clone(),
+            transient,
         });
         self.progress.failed(email, &error);
         self.report().failed.push((email.to_string(), error));
@@ -159,7 +166,7 @@ fn worker<S: Sink>(shared: &Shared<'_>, sink: &S, compose: &dyn Compose) {
             let built = match compose.build(*r) {
                 Ok(b) => b,
                 Err(e) => {
-                    shared.fail(r.email, format!("{e:#}"));
+                    shared.fail(r.email, format!("{e:#}"), false);
                     continue;
                 }
             };
@@ -174,6 +181,7 @@ fn worker<S: Sink>(shared: &Shared<'_>, sink: &S, compose: &dyn Compose) {
             match deliver(shared, sink, &mut conn, &built, r.email, last_sent_seq).await {
                 Ok(()) => {
                     shared.consecutive_transient.store(0, Ordering::Relaxed);
+                    shared.bucket.accepted();
                     last_sent_seq = shared.journal.record(Event::Sent { email: key });
                     shared.report().sent += 1;
                     shared.progress.delivered(r.email);
@@ -182,7 +190,7 @@ fn worker<S: Sink>(shared: &Shared<'_>, sink: &S, compose: &dyn Compose) {
                     if let Some(bounced) = super::bounced::event(&e, key) {
                         shared.journal.record(bounced);
                     }
-                    shared.fail(r.email, e.to_string());
+                    shared.fail(r.email, e.to_string(), e.is_transient());
                 }
                 Err(Outcome::Stopped) => {
                     shared.journal.record(Event::Released { email: key });
@@ -263,8 +271,22 @@ async fn deliver<S: Sink>(
 }
 
 /// Counts a transient failure and waits before the next attempt; an error
-/// when retries ran out or the run must stop.
+/// when retries ran out or the run must stop. A throttle reply (421, 454)
+/// also lowers the rate shared by every connection, and a retry waits for
+/// its turn under that rate like any other message.
 async fn retry_wait(shared: &Shared<'_>, attempt: u32, e: SmtpError) -> Result<(), Outcome> {
+    if e.is_throttle() {
+        let slowed = shared.bucket.slow_down();
+        let mut r = shared.report();
+        r.throttled += 1;
+        if let Some(rate) = slowed {
+            r.slowed_to = Some(r.slowed_to.map_or(rate, |s: f64| s.min(rate)));
+            drop(r);
+            crate::output::debug(&format!(
+                "the server asked to slow down ({e}); rate lowered to {rate:.1}/s"
+            ));
+        }
+    }
     let run = shared.consecutive_transient.fetch_add(1, Ordering::Relaxed) + 1;
     if run > shared.max_consecutive_transient {
         shared.abort(format!(
@@ -277,7 +299,7 @@ async fn retry_wait(shared: &Shared<'_>, attempt: u32, e: SmtpError) -> Result<(
     }
     let delay = shared.opts.retry_base * 2u32.saturating_pow(attempt - 1);
     crate::output::debug(&format!("transient failure ({e}); retry {attempt} in {delay:?}"));
-    let deadline = Instant::now() + delay;
+    let deadline = Instant::now() + delay.max(shared.bucket.reserve());
     while Instant::now() < deadline {
         if shared.stopping() {
             return Err(Outcome::Stopped);

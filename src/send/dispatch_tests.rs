@@ -32,6 +32,8 @@ struct ManualJournal {
     events: Mutex<Vec<(u64, String)>>,
     sent_seq: Mutex<HashMap<String, u64>>,
     stop_after: Option<u64>,
+    /// Recipients recorded as failed for a transient reason.
+    transient: Mutex<Vec<String>>,
 }
 
 impl Journal for ManualJournal {
@@ -44,7 +46,12 @@ impl Journal for ManualJournal {
                 self.sent_seq.lock().unwrap().insert(email.clone(), *next);
                 format!("sent {email}")
             }
-            Event::Failed { email, .. } => format!("failed {email}"),
+            Event::Failed { email, transient, .. } => {
+                if *transient {
+                    self.transient.lock().unwrap().push(email.clone());
+                }
+                format!("failed {email}")
+            }
             Event::Released { email } => format!("released {email}"),
             Event::Bounced { email, class, .. } => format!("bounced {} {email}", class.as_str()),
         };
@@ -101,7 +108,7 @@ fn emails(n: usize) -> Vec<String> {
 }
 
 fn recipients(emails: &[String]) -> Vec<Recipient<'_>> {
-    emails.iter().map(|e| Recipient { email: e, name: None }).collect()
+    emails.iter().map(|e| Recipient::bare(e, None)).collect()
 }
 
 fn reply(stage: Stage, code: u16, text: &str) -> SmtpError {
@@ -175,6 +182,11 @@ fn when_retries_run_out_only_that_recipient_fails() {
         )
     );
     assert!(journal.events().contains(&format!("failed {}", list[1])));
+    assert_eq!(
+        *journal.transient.lock().unwrap(),
+        [list[1].clone()],
+        "send --due retries it later"
+    );
 }
 
 #[test]
@@ -191,6 +203,10 @@ fn a_permanent_refusal_fails_one_recipient_and_is_read_as_a_bounce() {
     assert!(events.contains(&format!("bounced hard {}", list[0])), "{events:?}");
     // A policy block is about the sender: a soft bounce, never a suppression by itself.
     assert!(events.contains(&format!("bounced soft {}", list[1])), "{events:?}");
+    assert!(
+        journal.transient.lock().unwrap().is_empty(),
+        "permanent failures are not retried by --due"
+    );
 }
 
 #[test]
@@ -352,6 +368,55 @@ fn a_message_that_cannot_be_built_fails_only_its_recipient() {
             "cannot build for bad@example.org".to_string()
         )]
     );
+}
+
+#[test]
+fn throttle_replies_slow_the_shared_rate_for_every_connection() {
+    let list = emails(6);
+    let mut sink = StubSink::new();
+    for e in list.iter().step_by(2) {
+        sink = sink.replies(
+            e,
+            vec![Err(reply(Stage::Mail, 421, "4.7.0 too many messages, slow down"))],
+        );
+    }
+    let sink = sink.replies(&list[1], vec![Err(reply(Stage::Data, 454, "4.7.0 throttling failure"))]);
+    let o = Options {
+        rate_per_second: 1000.0,
+        ..opts(2, 3)
+    };
+    let report = run_with(&sink, &list, &ManualJournal::default(), &o);
+    assert_eq!((report.sent, report.failed.len()), (6, 0), "retried and delivered");
+    assert_eq!(report.throttled, 4);
+    // Halved at least once (more if the replies were more than a cooldown apart).
+    let slowed = report.slowed_to.expect("slowed down");
+    assert!((1000.0 / 16.0..=500.0).contains(&slowed), "{slowed}");
+    // Other transient replies retry without touching the rate.
+    let sink = StubSink::new().replies(&list[0], vec![Err(reply(Stage::Rcpt, 451, "4.3.0 try later"))]);
+    let report = run_with(&sink, &list, &ManualJournal::default(), &o);
+    assert_eq!((report.throttled, report.slowed_to), (0, None));
+}
+
+#[test]
+fn counts_add_up_when_a_run_aborts_with_messages_in_flight() {
+    let list = emails(200);
+    for (at, workers) in [(0, 4), (7, 4), (50, 3), (199, 4), (120, 1)] {
+        // A reply that stops the whole run while the other connections have
+        // messages in flight: they finish, nobody takes another.
+        let fatal = SmtpError::new(Stage::Mail, Cause::Settings("the run must stop".into()));
+        let lost = SmtpError::new(Stage::Message, Cause::Disconnected("reset by peer".into()));
+        let sink = StubSink::new()
+            .replies(&list[at], vec![Err(fatal)])
+            .replies(&list[(at + 3) % 200], vec![Err(lost)]);
+        let report = run_with(&sink, &list, &ManualJournal::default(), &opts(workers, 3));
+        assert!(report.aborted.is_some(), "{report:?}");
+        assert_eq!(
+            report.sent + report.failed.len() + report.not_attempted,
+            200,
+            "at {at}: {report:?}"
+        );
+        assert_eq!(report.sent, sink.delivered().len());
+    }
 }
 
 /// The no-op journal, under a local name so the interrupt test reads plainly.

@@ -3,6 +3,7 @@
 //! the dispatcher that delivers through a sink and records in a journal.
 
 mod bounced;
+pub mod caps;
 pub mod dispatch;
 pub mod due;
 pub mod plan;

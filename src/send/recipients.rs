@@ -19,12 +19,17 @@ pub struct Skipped {
     pub already_sent: usize,
     /// Left for a later run by `--limit`.
     pub over_limit: usize,
+    /// Left pending for the next window by `max_per_hour` / `max_per_day`.
+    pub over_cap: usize,
+    /// A `send --due` retry of a finished issue takes only the recipients
+    /// whose transient failure is ready for another try.
+    pub not_retried: usize,
 }
 
 impl Skipped {
-    /// Everyone left out for a reason other than the limit.
+    /// Everyone left out for a reason other than the limit or a cap.
     pub fn total(&self) -> usize {
-        self.inactive_or_suppressed + self.other_shard + self.already_sent
+        self.inactive_or_suppressed + self.other_shard + self.already_sent + self.not_retried
     }
 }
 
@@ -56,10 +61,7 @@ pub fn plan<'a>(
         } else if limit.is_some_and(|l| recipients.len() >= l) {
             skipped.over_limit += 1;
         } else {
-            recipients.push(Recipient {
-                email: &s.email,
-                name: s.name.as_deref(),
-            });
+            recipients.push(Recipient::from(s));
         }
     }
     Planned { recipients, skipped }

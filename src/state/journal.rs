@@ -7,6 +7,7 @@ use rusqlite::{params, Connection};
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 /// Where one recipient of one issue stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -58,9 +59,30 @@ impl FromStr for DeliveryState {
     }
 }
 
+/// Milliseconds added to the system clock for journal times: set from
+/// `NEWSLETTER_DATE` so that a fixed clock also fixes the journal's times
+/// (the volume caps count from them), while time still passes within a run.
+static CLOCK_OFFSET_MS: AtomicI64 = AtomicI64::new(0);
+
+/// Journal times from now on start at `now` and run with the system clock.
+pub fn set_clock(now: chrono::DateTime<chrono::Utc>) {
+    let offset = now - chrono::Utc::now();
+    CLOCK_OFFSET_MS.store(offset.num_milliseconds(), Ordering::Relaxed);
+}
+
+/// The journal's clock.
+pub fn clock() -> chrono::DateTime<chrono::Utc> {
+    chrono::Utc::now() + chrono::Duration::milliseconds(CLOCK_OFFSET_MS.load(Ordering::Relaxed))
+}
+
 /// The clock for journal rows: RFC 3339 UTC with milliseconds.
 pub(crate) fn now() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    stamp(clock())
+}
+
+/// How journal rows write a time; such strings sort by time.
+pub fn stamp(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 /// States of the issue's journalled recipients, keyed by address key.
@@ -186,6 +208,107 @@ pub fn issue_status(conn: &Connection, id: &str) -> anyhow::Result<IssueStatus> 
         finished_at,
         failures,
     })
+}
+
+/// Messages the server accepted since `t`, over every issue: what the
+/// `max_per_hour` / `max_per_day` caps count.
+pub fn sent_since(conn: &Connection, t: chrono::DateTime<chrono::Utc>) -> anyhow::Result<u64> {
+    let n: i64 = conn.query_row("SELECT COUNT(*) FROM deliveries WHERE sent_at >= ?1", [stamp(t)], |r| {
+        r.get(0)
+    })?;
+    Ok(n.max(0) as u64)
+}
+
+/// The time of the `n`-th (from 0) message accepted since `t`, oldest first:
+/// when it leaves a cap's window, one more message may go.
+pub fn nth_sent_since(
+    conn: &Connection,
+    t: chrono::DateTime<chrono::Utc>,
+    n: u64,
+) -> anyhow::Result<Option<chrono::DateTime<chrono::Utc>>> {
+    let mut stmt =
+        conn.prepare("SELECT sent_at FROM deliveries WHERE sent_at >= ?1 ORDER BY sent_at LIMIT 1 OFFSET ?2")?;
+    let mut rows = stmt.query(params![stamp(t), n as i64])?;
+    let Some(row) = rows.next()? else { return Ok(None) };
+    let text: String = row.get(0)?;
+    let at = chrono::DateTime::parse_from_rfc3339(&text).with_context(|| format!("journal: bad time {text:?}"))?;
+    Ok(Some(at.with_timezone(&chrono::Utc)))
+}
+
+/// What `send --due` needs to know of one journalled issue.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Progress {
+    pub finished: bool,
+    /// `mark-sent` was the last thing done to it: it is not sent again.
+    pub marked: bool,
+    /// Recipients still `pending` or `sending` (a cap, a limit, an abort, a crash).
+    pub unsent: u64,
+    /// Failures that were transient (4xx, network), with the number of
+    /// attempts, when the last one failed and when the recipient was added.
+    pub transient: Vec<TransientFailure>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransientFailure {
+    pub email: String,
+    pub attempts: u32,
+    pub failed_at: chrono::DateTime<chrono::Utc>,
+    pub first_planned: chrono::DateTime<chrono::Utc>,
+}
+
+/// [`Progress`] of every journalled issue.
+pub fn progress(conn: &Connection) -> anyhow::Result<HashMap<String, Progress>> {
+    let finished = finished_issues(conn)?;
+    let mut out: HashMap<String, Progress> = issues(conn)?
+        .into_iter()
+        .map(|id| {
+            let p = Progress {
+                finished: finished.contains(&id),
+                ..Progress::default()
+            };
+            (id, p)
+        })
+        .collect();
+    let mut stmt = conn.prepare(
+        "SELECT issue_id FROM runs WHERE outcome = 'marked' AND id IN (SELECT MAX(id) FROM runs GROUP BY issue_id)",
+    )?;
+    for id in stmt.query_map([], |r| r.get::<_, String>(0))? {
+        out.entry(id?).or_default().marked = true;
+    }
+    let mut stmt = conn
+        .prepare("SELECT issue_id, COUNT(*) FROM deliveries WHERE state IN ('pending', 'sending') GROUP BY issue_id")?;
+    for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
+        let (id, n) = row?;
+        out.entry(id).or_default().unsent = n.max(0) as u64;
+    }
+    let mut stmt = conn.prepare(
+        "SELECT issue_id, email, attempts, updated_at, created_at FROM deliveries
+         WHERE state = 'failed' AND transient = 1",
+    )?;
+    let time = |s: String| {
+        chrono::DateTime::parse_from_rfc3339(&s)
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .with_context(|| format!("journal: bad time {s:?}"))
+    };
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, i64>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, String>(4)?,
+        ))
+    })?;
+    for row in rows {
+        let (id, email, attempts, updated, created) = row?;
+        out.entry(id).or_default().transient.push(TransientFailure {
+            email,
+            attempts: u32::try_from(attempts).unwrap_or(0),
+            failed_at: time(updated)?,
+            first_planned: time(created)?,
+        });
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

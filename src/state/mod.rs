@@ -5,6 +5,7 @@
 
 pub mod bounces;
 pub mod journal;
+pub mod runs;
 pub mod signups;
 pub mod suppression;
 pub mod writer;
@@ -53,7 +54,22 @@ const MIGRATIONS: &[&str] = &[
     );",
     // 3: sign-ups (double opt-in) and their confirmation tokens.
     signups::MIGRATION,
-    // 4: bounces and complaints per issue and address; IMAP fetch marks.
+    // 4: one row per run of an issue (how it ended, what it suppressed), and
+    // whether a failure was transient (4xx, network): `send --due` retries those.
+    "CREATE TABLE runs (
+        id          INTEGER PRIMARY KEY,
+        issue_id    TEXT NOT NULL,
+        started_at  TEXT NOT NULL,
+        ended_at    TEXT,
+        outcome     TEXT CHECK (outcome IN ('finished', 'aborted', 'interrupted', 'capped', 'limited', 'marked')),
+        detail      TEXT,
+        sent        INTEGER NOT NULL DEFAULT 0,
+        failed      INTEGER NOT NULL DEFAULT 0,
+        suppressed  INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX runs_issue ON runs (issue_id, id);
+    ALTER TABLE deliveries ADD COLUMN transient INTEGER NOT NULL DEFAULT 0;",
+    // 5: bounces and complaints per issue and address; IMAP fetch marks.
     bounces::MIGRATION,
 ];
 
@@ -66,7 +82,12 @@ pub fn schema_version() -> usize {
 /// database. One connection per thread: connections are cheap and WAL lets
 /// readers and one writer at a time proceed while another process writes.
 pub fn open(state_dir: &Path) -> anyhow::Result<Connection> {
-    std::fs::create_dir_all(state_dir)
+    // The database holds addresses: a folder this creates is owner-only.
+    let mut dir = std::fs::DirBuilder::new();
+    dir.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut dir, 0o700);
+    dir.create(state_dir)
         .with_context(|| format!("cannot create the state folder {}", state_dir.display()))?;
     let path = state_dir.join(DB_FILE);
     let mut conn = Connection::open(&path).with_context(|| format!("cannot open {}", path.display()))?;

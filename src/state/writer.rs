@@ -53,6 +53,8 @@ pub enum Event {
     Failed {
         email: String,
         error: String,
+        /// A 4xx or network failure that outlasted the retries: `send --due` tries again later.
+        transient: bool,
     },
     /// Back to pending (interrupted before delivery).
     Released {
@@ -175,7 +177,7 @@ fn apply(conn: &mut Connection, issue_id: &str, batch: Vec<(u64, Event)>) -> any
              WHERE issue_id = ?1 AND email = ?2",
         )?;
         let mut failed = tx.prepare_cached(
-            "UPDATE deliveries SET state = 'failed', last_error = ?4, updated_at = ?3
+            "UPDATE deliveries SET state = 'failed', last_error = ?4, updated_at = ?3, transient = ?5
              WHERE issue_id = ?1 AND email = ?2",
         )?;
         let mut released = tx.prepare_cached(
@@ -186,7 +188,11 @@ fn apply(conn: &mut Connection, issue_id: &str, batch: Vec<(u64, Event)>) -> any
             match event {
                 Event::Claimed { email } => claim.execute(params![issue_id, email, t])?,
                 Event::Sent { email } => sent.execute(params![issue_id, email, t])?,
-                Event::Failed { email, error } => failed.execute(params![issue_id, email, t, error])?,
+                Event::Failed {
+                    email,
+                    error,
+                    transient,
+                } => failed.execute(params![issue_id, email, t, error, transient])?,
                 Event::Released { email } => released.execute(params![issue_id, email, t])?,
                 Event::Bounced {
                     email,

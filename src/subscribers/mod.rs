@@ -285,6 +285,9 @@ impl<'o> Sink<'o> {
         let (Ok(email), Ok(name), Ok(status)) = (email, name, status) else {
             return;
         };
+        if let Some(w) = crate::address::warning(&email) {
+            self.out.diagnostics.push(Diagnostic::warning(file, line, 1, w));
+        }
         let key = address_key(&email);
         let hash = {
             let mut h = std::hash::DefaultHasher::new();

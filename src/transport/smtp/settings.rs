@@ -57,19 +57,13 @@ impl SmtpSettings {
     /// Builds the settings from `[smtp]`, resolving the password and
     /// checking the security rules. Errors name the config key.
     pub fn from_config(cfg: &config::Smtp) -> anyhow::Result<Self> {
+        if let Some((_, msg)) = credential_problem(cfg) {
+            bail!(msg);
+        }
         let credentials = match (&cfg.username, &cfg.password_env, &cfg.password_command) {
-            (_, Some(_), Some(_)) => {
-                bail!("[smtp] password_env and password_command: set only one of them")
-            }
-            (None, None, None) => None,
-            (None, _, _) => {
-                bail!("[smtp] username: required when password_env or password_command is set")
-            }
-            (Some(_), None, None) => {
-                bail!("[smtp] username is set but neither password_env nor password_command says where the password is")
-            }
             (Some(user), Some(var), None) => Some(Credentials::new(user, password_from_env("[smtp]", var)?)),
             (Some(user), None, Some(argv)) => Some(Credentials::new(user, password_from_command("[smtp]", argv)?)),
+            _ => None,
         };
         let hello_name = cfg
             .helo_name
@@ -108,6 +102,47 @@ impl SmtpSettings {
         }
         Ok(())
     }
+}
+
+/// A contradiction between `username`, `password_env` and
+/// `password_command`, as (the config key it concerns, the message).
+pub fn credential_problem(cfg: &config::Smtp) -> Option<(&'static str, String)> {
+    let (key, msg) = match (&cfg.username, &cfg.password_env, &cfg.password_command) {
+        (_, Some(_), Some(_)) => (
+            "smtp.password_command",
+            "[smtp] password_env and password_command: set only one of them",
+        ),
+        (None, Some(_), None) => (
+            "smtp.password_env",
+            "[smtp] username: required when password_env or password_command is set",
+        ),
+        (None, None, Some(_)) => (
+            "smtp.password_command",
+            "[smtp] username: required when password_env or password_command is set",
+        ),
+        (Some(_), None, None) => (
+            "smtp.username",
+            "[smtp] username is set but neither password_env nor password_command says where the password is",
+        ),
+        _ => return None,
+    };
+    Some((key, msg.to_string()))
+}
+
+/// The security rules of [`SmtpSettings::check_security`] for `[smtp]` as
+/// written, without reading the password (for `newsletter check`).
+pub fn security_problem(cfg: &config::Smtp) -> Option<String> {
+    let settings = SmtpSettings {
+        host: cfg.host.clone(),
+        port: cfg.port,
+        security: cfg.security,
+        allow_insecure: cfg.allow_insecure,
+        hello_name: String::new(),
+        credentials: cfg.username.as_ref().map(|u| Credentials::new(u, "")),
+        timeout: Duration::from_secs(1),
+        extra_root_certs_pem: Vec::new(),
+    };
+    settings.check_security().err()
 }
 
 /// 127.0.0.0/8, ::1 and `localhost` (which we trust to resolve locally).
