@@ -148,6 +148,25 @@ fn fetch_over_starttls_moves_processed_mail_to_a_folder() {
 }
 
 #[test]
+fn delete_removes_only_the_processed_message() {
+    let Some(dovecot) = Dovecot::start() else { return };
+    let (sb, env) = sent_with_verp();
+    add_imap(&sb, &dovecot, "processed = \"delete\"", false);
+    let r2 = "reader2@example.org";
+    dovecot.append("INBOX", PLAIN.as_bytes(), Some("(\\Deleted)"));
+    dovecot.append("INBOX", hard_bounce(&env[r2], r2, "<b2@mx>").as_bytes(), None);
+    let run = fetch(&sb, PASSWORD);
+    run.expect_code(0);
+    let inbox = dovecot.messages("INBOX");
+    assert_eq!(
+        inbox.len(),
+        1,
+        "the bounce is gone, and someone else's deletion is not expunged"
+    );
+    assert!(has(&inbox[0], "Deleted"), "{:?}", inbox[0].flags);
+}
+
+#[test]
 fn a_refused_login_is_exit_3_and_changes_nothing() {
     let Some(dovecot) = Dovecot::start() else { return };
     let (sb, env) = sent_with_verp();

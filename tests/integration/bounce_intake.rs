@@ -335,3 +335,26 @@ fn bad_input_is_one_line_each_and_suppresses_nobody() {
     );
     assert_eq!(sb.run(&["suppressions"]).stdout, "");
 }
+
+#[test]
+fn sysexits_speak_to_a_mail_systems_pipe() {
+    let sb = folder(1, 2, "");
+    sb.write("garbage.eml", b"\x89PNG\r\n\x1a\n\0\0\0".as_slice());
+    sb.write("ok.eml", VACATION);
+    let code = |args: &[&str]| sb.run(args).code;
+    assert_eq!(code(&["bounces", "import", "--sysexits", "ok.eml"]), 0);
+    assert_eq!(
+        code(&["bounces", "import", "--sysexits", "garbage.eml"]),
+        65,
+        "EX_DATAERR"
+    );
+    assert_eq!(code(&["bounces", "import", "garbage.eml"]), 1);
+    // A state folder that cannot be used: try again later.
+    std::fs::remove_dir_all(sb.path("state")).unwrap();
+    sb.write("state", "not a folder");
+    assert_eq!(code(&["bounces", "import", "--sysexits", "ok.eml"]), 75, "EX_TEMPFAIL");
+    assert_eq!(code(&["bounces", "import", "ok.eml"]), 3);
+    sb.write("newsletter.toml", "[newsletter]\nname = 1\n");
+    assert_eq!(code(&["bounces", "import", "--sysexits", "ok.eml"]), 78, "EX_CONFIG");
+    assert_eq!(code(&["bounces", "import", "ok.eml"]), 2);
+}
