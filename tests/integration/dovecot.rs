@@ -44,8 +44,11 @@ fn binary() -> Option<PathBuf> {
     candidates.iter().map(PathBuf::from).find(|p| p.is_file())
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+/// Two free loopback ports (both held until both are known, so they differ).
+fn free_ports() -> (u16, u16) {
+    let a = TcpListener::bind("127.0.0.1:0").unwrap();
+    let b = TcpListener::bind("127.0.0.1:0").unwrap();
+    (a.local_addr().unwrap().port(), b.local_addr().unwrap().port())
 }
 
 fn required() -> bool {
@@ -67,7 +70,7 @@ impl Dovecot {
         let Some(bin) = binary() else {
             return skip("dovecot is not installed (apt-get install dovecot-imapd)");
         };
-        // SAFETY-free check: dovecot switches to its own users, which needs root.
+        // Dovecot switches to its own users, which needs root.
         if !is_root() {
             return skip("dovecot needs root to switch users");
         }
@@ -83,7 +86,7 @@ impl Dovecot {
         }
         std::os::unix::fs::chown(d.join("mail"), Some(65534), Some(65534)).unwrap();
         std::os::unix::fs::chown(d.join("mail/bounces"), Some(65534), Some(65534)).unwrap();
-        let (imap_port, imaps_port) = (free_port(), free_port());
+        let (imap_port, imaps_port) = free_ports();
         std::fs::write(
             d.join("passwd"),
             format!("{USER}:{{PLAIN}}{PASSWORD}:65534:65534::{}/mail/bounces\n", d.display()),
