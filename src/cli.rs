@@ -110,9 +110,15 @@ pub enum Command {
   newsletter serve-unsubscribe                   # the same (the first round's name)"
     )]
     Serve(ServeArgs),
-    /// Read bounce and complaint messages
+    /// Read bounce and complaint messages; record them and clean the list
     #[command(subcommand)]
     Bounces(BouncesCommand),
+    /// The suppression list: addresses never mailed, and why
+    #[command(after_help = "Examples:
+  newsletter suppressions
+  newsletter suppressions --reason complained
+  newsletter suppressions --json | jq -r .email")]
+    Suppressions(SuppressionsArgs),
     /// Print a shell completion script
     #[command(after_help = "Examples:
   newsletter completions bash > ~/.local/share/bash-completion/completions/newsletter
@@ -318,6 +324,48 @@ pub enum BouncesCommand {
   newsletter bounces parse --json bounce.eml | jq .class
   cat bounce.eml | newsletter bounces parse -")]
     Parse(BouncesParseArgs),
+    /// Record bounces and complaints from files, Maildirs, mboxes or stdin
+    /// against their issue and subscriber, and suppress per [bounces] thresholds
+    #[command(after_help = "Examples:
+  newsletter bounces import ~/Maildir/.Bounces
+  newsletter bounces import --sysexits -          # from Postfix's pipe(8): see README
+Exit codes: 0 all read, 1 some unreadable (the rest recorded), 2 usage or config, 3 state database")]
+    Import(BouncesImportArgs),
+    /// Same as import, from the IMAP mailbox of [bounces]; marks what it took
+    #[command(after_help = "Examples:
+  NEWSLETTER_IMAP_PASSWORD=… newsletter bounces fetch
+  newsletter bounces fetch --quiet                # from cron: prints only what it suppressed
+Exit codes: 0 done, 1 some unreadable (left in the mailbox), 2 config or mailbox, 3 IMAP or state database")]
+    Fetch,
+}
+
+#[derive(Args, Debug)]
+pub struct BouncesImportArgs {
+    /// Exit with sysexits codes for a mail system's pipe (0, 65 unreadable,
+    /// 75 try again later, 78 configuration)
+    #[arg(long)]
+    pub sysexits: bool,
+    /// .eml files, folders of them, Maildirs, mbox files, or - for stdin
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SuppressionReason {
+    Unsubscribed,
+    Bounced,
+    Complained,
+    Manual,
+}
+
+#[derive(Args, Debug)]
+pub struct SuppressionsArgs {
+    /// Only this reason
+    #[arg(long, value_enum)]
+    pub reason: Option<SuppressionReason>,
+    /// One JSON object per line
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]

@@ -19,6 +19,8 @@ use std::path::Path;
 pub const MAX_ISSUE_BYTES: u64 = 8 << 20;
 pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
 pub const MAX_KEY_BYTES: u64 = 64 << 10;
+/// Certificate bundles (a CA file for IMAP).
+pub const MAX_CERT_BYTES: u64 = 4 << 20;
 /// TOML subscriber files are read whole.
 pub const MAX_TOML_LIST_BYTES: u64 = 64 << 20;
 /// CSV lists are streamed; the cap only stops an endless input.

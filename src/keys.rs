@@ -61,6 +61,9 @@ impl std::fmt::Debug for UnsubscribeKey {
 pub struct Keys {
     pub dkim: Option<DkimConfig>,
     pub unsubscribe: Option<UnsubscribeKey>,
+    /// The key of VERP tokens (derived from the unsubscribe key), when
+    /// `bounce_address` has `{token}`.
+    pub verp: Option<crate::verp::VerpKey>,
 }
 
 impl Keys {
@@ -71,8 +74,18 @@ impl Keys {
         let secret = std::env::var(var).ok().filter(|s| !s.is_empty());
         let unsubscribe = unsubscribe_key(cfg, secret.as_deref());
         let dkim = cfg.dkim.as_ref().map(|d| load_dkim(cfg, d)).transpose();
+        let unsubscribe = unsubscribe.and_then(|u| verp_needs_key(cfg, u));
         match (unsubscribe, dkim) {
-            (Ok(unsubscribe), Ok(dkim)) => Ok(Keys { dkim, unsubscribe }),
+            (Ok(unsubscribe), Ok(dkim)) => Ok(Keys {
+                dkim,
+                verp: cfg
+                    .newsletter
+                    .verp
+                    .as_ref()
+                    .and(unsubscribe.as_ref())
+                    .map(crate::verp::VerpKey::derive),
+                unsubscribe,
+            }),
             (u, d) => Err(u.err().into_iter().chain(d.err()).collect()),
         }
     }
@@ -111,6 +124,35 @@ pub fn unsubscribe_key(cfg: &Config, secret: Option<&str>) -> Result<Option<Unsu
                 .with_hint(key_hint(var))
         }),
     }
+}
+
+/// The VERP key alone (for reading bounces, which need no DKIM key): None
+/// without VERP; with VERP, the unsubscribe secret must be set and long enough.
+pub fn verp_key(cfg: &Config) -> Result<Option<crate::verp::VerpKey>, Vec<Diagnostic>> {
+    if cfg.newsletter.verp.is_none() {
+        return Ok(None);
+    }
+    let secret = std::env::var(&cfg.newsletter.unsubscribe_secret_env)
+        .ok()
+        .filter(|s| !s.is_empty());
+    let key = unsubscribe_key(cfg, secret.as_deref()).and_then(|k| verp_needs_key(cfg, k));
+    match key {
+        Ok(k) => Ok(k.as_ref().map(crate::verp::VerpKey::derive)),
+        Err(d) => Err(vec![d]),
+    }
+}
+
+/// VERP tokens are keyed with the unsubscribe secret: a `{token}` in
+/// `bounce_address` needs it as much as an `unsubscribe_url` does.
+fn verp_needs_key(cfg: &Config, key: Option<UnsubscribeKey>) -> Result<Option<UnsubscribeKey>, Diagnostic> {
+    if key.is_none() && cfg.newsletter.verp.is_some() {
+        let var = &cfg.newsletter.unsubscribe_secret_env;
+        let msg = format!("bounce_address has {{token}} (VERP) but {var} is not set; it keys the tokens");
+        return Err(cfg
+            .diagnostic_at("newsletter.bounce_address", true, msg)
+            .with_hint(key_hint(var)));
+    }
+    Ok(key)
 }
 
 fn key_hint(var: &str) -> String {
@@ -239,6 +281,19 @@ mod tests {
         );
         assert!(dkim_record_matches("v=DKIM1; k=ed25519; p=abc", &p).is_err());
         assert!(dkim_public_key("not a key").is_err());
+    }
+
+    #[test]
+    fn verp_needs_the_key() {
+        let cfg = config("bounce_address = \"bounces+{token}@example.com\"\n");
+        let d = verp_needs_key(&cfg, None).unwrap_err();
+        assert_eq!(
+            d.to_string().lines().next().unwrap(),
+            "newsletter.toml:5:1: error: bounce_address has {token} (VERP) but NEWSLETTER_UNSUBSCRIBE_SECRET is not set; it keys the tokens"
+        );
+        let key = UnsubscribeKey::new(b"0123456789abcdef".to_vec()).unwrap();
+        assert!(verp_needs_key(&cfg, Some(key)).unwrap().is_some());
+        assert!(verp_needs_key(&config(""), None).unwrap().is_none());
     }
 
     #[test]

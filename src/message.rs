@@ -187,6 +187,16 @@ impl<'a> MessageFactory<'a> {
         )
     }
 
+    /// The envelope sender: with VERP, `bounce_address` with this
+    /// recipient's token; it is never written into the message itself.
+    pub fn envelope_sender(&self, email: &str) -> Address {
+        let nl = &self.cfg.newsletter;
+        match (&nl.verp, &self.keys.verp) {
+            (Some(template), Some(key)) => template.address(&key.token(&self.issue_id, email)),
+            _ => nl.bounce_address.clone(),
+        }
+    }
+
     /// The recipient's one-click unsubscribe URL, when a URL and a key are configured.
     pub fn unsubscribe_url(&self, email: &str) -> Option<String> {
         let key = self.keys.unsubscribe.as_ref()?;
@@ -255,7 +265,7 @@ impl<'a> MessageFactory<'a> {
                 "List-Unsubscribe=One-Click".to_string(),
             ));
         }
-        let envelope = Envelope::new(Some(nl.bounce_address.clone()), vec![to_addr])
+        let envelope = Envelope::new(Some(self.envelope_sender(r.email)), vec![to_addr])
             .map_err(|e| anyhow!("recipient {}: {e}", r.email))?;
         builder = builder.envelope(envelope.clone());
 

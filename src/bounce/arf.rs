@@ -56,6 +56,7 @@ pub fn entries(report: &str, original: &Original) -> Vec<Entry> {
         original_recipient: None,
         action: None,
         status: None,
+        status_inferred: false,
         reply_code: None,
         diagnostic: format!("Feedback-Type: {feedback_type} {diagnostic}")
             .trim()
@@ -77,6 +78,7 @@ pub fn vacation(mail: &Mail) -> Entry {
         original_recipient: None,
         action: None,
         status: None,
+        status_inferred: false,
         reply_code: None,
         diagnostic: mail.subject.chars().take(200).collect(),
         class: Class::Ignore,

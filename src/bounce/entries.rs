@@ -202,6 +202,7 @@ fn entry(rcpt: String, said: &Said<'_>, ctx: &Context) -> Entry {
         original_recipient: None,
         action: said.action.map(str::to_string),
         status,
+        status_inferred: false,
         reply_code: reply,
         diagnostic: text::squash(said.shown).chars().take(MAX_DIAGNOSTIC).collect(),
         class: verdict.class,

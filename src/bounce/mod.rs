@@ -16,6 +16,7 @@ pub mod input;
 mod mime;
 mod model;
 mod patterns;
+pub mod pseudo;
 mod read;
 mod rules;
 mod smtp;

@@ -169,8 +169,12 @@ pub struct Entry {
     /// `Action:`; for a text bounce, `delayed` when it says so, else
     /// `failed`). None for complaints, auto-replies and other mail.
     pub action: Option<String>,
-    /// RFC 3463 enhanced status code found in the message, e.g. `5.1.1`.
+    /// RFC 3463 enhanced status code, e.g. `5.1.1`: the one found in the
+    /// message, or for a failure whose message has none, the code inferred
+    /// from the reason (`5.0.911`, see `pseudo`).
     pub status: Option<String>,
+    /// True when `status` was inferred, not read from the message.
+    pub status_inferred: bool,
     /// SMTP reply code, e.g. 550.
     pub reply_code: Option<u16>,
     /// The remote server's words (or the MTA's), whitespace-collapsed.
@@ -263,6 +267,7 @@ mod tests {
             original_recipient: None,
             action: None,
             status: None,
+            status_inferred: false,
             reply_code: None,
             diagnostic: String::new(),
             class: Class::Hard,

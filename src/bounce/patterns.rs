@@ -62,8 +62,12 @@ pub const BY_TEXT: &[(Reason, &[&str])] = &[
     (Reason::BadReputation, &[
         "reputation", "unexpected volume", "user complaints", "too many complaints", "sender score", "senderscore",
     ]),
+    // Links in the message on a URI blocklist: about the content, not the sending host.
+    (Reason::SpamDetected, &[
+        "blacklisted url", "blacklisted link", "blocklisted url", "blocklisted link", "uribl", "surbl",
+    ]),
     (Reason::Blocked, &[
-        "blocked", "blacklist", "black list", "blocklist", "block list", "denylist", "deny list", "spamhaus",
+        "invalid ip", "blocked", "blacklist", "black list", "blocklist", "block list", "denylist", "deny list", "spamhaus",
         "spamcop", "barracuda", "dnsbl", "rbl", "sorbs", "banned", "listed at", "listed on", "listed by",
         "is listed", "client host rejected", "your ip", "sending ip", "sender ip", "your network", "your server",
         "your mail server", "access denied", "not allowed to send", "open relay", "dynamic ip", "dial-up", "dialup",
@@ -93,6 +97,9 @@ pub const BY_TEXT: &[(Reason, &[&str])] = &[
         "sender verification", "unroutable sender", "unrouteable sender", "sender domain", "domain of sender",
         "sender address", "envelope sender", "envelope-from", "your address", "from address",
         "redundant", "send e-mail to yourself", "invalid sender", "bad sender",
+        // A mailing list that does not take posts from this sender (Google
+        // Groups writes in the reader's language; its help link does not change).
+        "permission to post", "url(groups.google.com)",
     ]),
     (Reason::PolicyViolation, &[
         "policy", "prohibited", "not permitted", "violat", "header error", "administrative prohibition",

@@ -5,7 +5,7 @@ use super::detect::{self, AutoReply, Bounce};
 use super::entries::{dsn_entries, text_entries, Context};
 use super::mime::{self, Fields, Mail};
 use super::model::{Class, Entry, Kind, Original, Reason, Report};
-use super::{address, arf, dsn, text};
+use super::{address, arf, dsn, pseudo, text};
 use std::fmt;
 
 /// How much human-readable text is read, in bytes. A bounce says what it
@@ -106,6 +106,7 @@ pub fn parse(raw: &[u8]) -> Result<Report, BadMessage> {
     };
     let original = original(&returned);
     let mut report = build(&mail, &ctx, original)?;
+    report.entries.iter_mut().for_each(pseudo::fill);
     if mail.report_cut {
         report
             .warnings
@@ -233,6 +234,7 @@ fn ignore_row(reason: Reason) -> Entry {
         original_recipient: None,
         action: None,
         status: None,
+        status_inferred: false,
         reply_code: None,
         diagnostic: String::new(),
         class: Class::Ignore,

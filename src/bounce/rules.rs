@@ -122,7 +122,23 @@ fn reason(f: &Facts<'_>) -> Reason {
     if r.is_about_the_address() && (f.about_sender || about_sender_stage(f)) {
         r = Reason::Rejected;
     }
+    // A security or policy status (5.7.x) says what the refusal is; generic
+    // words beside it ("mailbox unavailable") do not make it the address's.
+    if r.is_about_the_address() && f.status.is_some_and(|s| s.get(1..3) == Some(".7")) {
+        if let Some(policy) = by_status.filter(|p| !p.is_about_the_address()) {
+            r = policy;
+        }
+    }
+    if r == Reason::NetworkError && f.action != Some("delayed") && timed_out(&text) {
+        // A relay that gave up after connections kept timing out ran out
+        // of time: the message expired in its queue.
+        r = Reason::Expired;
+    }
     r
+}
+
+fn timed_out(text: &str) -> bool {
+    patterns::any(text, &["timed out", "timeout"])
 }
 
 /// "User unknown" is also what filters say when they refuse a message in
@@ -289,6 +305,24 @@ mod tests {
             Class::Soft
         );
         assert_eq!(reply(452, "4.2.2 Mailbox full").1, Reason::MailboxFull);
+    }
+
+    #[test]
+    fn a_policy_status_outweighs_generic_mailbox_words() {
+        let v = classify_reply(
+            550,
+            None,
+            "5.7.1 Requested action not taken: mailbox unavailable",
+            Some(Command::Rcpt),
+        );
+        assert_eq!((v.class, v.reason), (Class::Soft, Reason::Blocked));
+        let v = classify_reply(
+            550,
+            None,
+            "5.1.1 Requested action not taken: mailbox unavailable",
+            Some(Command::Rcpt),
+        );
+        assert_eq!(v.class, Class::Hard);
     }
 
     #[test]

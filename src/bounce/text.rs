@@ -190,10 +190,12 @@ pub fn recipient_blocks(report: &str, known: &[String], exclude: &[String]) -> V
     let leads: Vec<Option<(String, usize, usize)>> = lines.iter().map(|l| lead_of(l, &known, exclude)).collect();
     let mut out: Vec<Block> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
+    let mut last_end = 0;
     for (n, lead) in leads.iter().enumerate() {
         let Some((addr, start, end_of_addr)) = lead else {
             continue;
         };
+        let before = transcript_before(&lines[last_end.min(n)..n]);
         let self_contained = is_self_contained(lines[n], *start, *end_of_addr);
         let mut end = n + 1;
         while end < lines.len() && leads[end].is_none() && !is_separator(lines[end]) {
@@ -203,7 +205,11 @@ pub fn recipient_blocks(report: &str, known: &[String], exclude: &[String]) -> V
             }
             end += 1;
         }
-        let stretch = lines[n..end].join("\n");
+        last_end = end;
+        let mut stretch = lines[n..end].join("\n");
+        if !before.is_empty() && !index.contains_key(addr) {
+            stretch = format!("{before}\n{stretch}");
+        }
         match index.get(addr) {
             Some(&i) => {
                 out[i].text.push('\n');
@@ -219,6 +225,26 @@ pub fn recipient_blocks(report: &str, known: &[String], exclude: &[String]) -> V
         }
     }
     out
+}
+
+/// Sendmail writes the conversation that failed (`While talking to
+/// host:`, `>>> MAIL From:…`, `<<< 550 …`) before the lines about the
+/// recipients it concerns, which then often say only "Remote protocol
+/// error". The commands and replies of the last such conversation between
+/// two recipients' lines belong to the next recipient.
+fn transcript_before(lines: &[&str]) -> String {
+    let Some(k) = lines
+        .iter()
+        .rposition(|l| l.trim_start().to_ascii_lowercase().starts_with("while talking to"))
+    else {
+        return String::new();
+    };
+    lines[k + 1..]
+        .iter()
+        .map(|l| l.trim_start())
+        .filter(|l| l.starts_with(">>>") || l.starts_with("<<<"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Collapses runs of whitespace to one space.

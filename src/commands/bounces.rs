@@ -8,9 +8,11 @@ use crate::exit::{Exit, Failure};
 use crate::output;
 use std::io::{self, IsTerminal, Write};
 
-pub fn run(cmd: BouncesCommand) -> anyhow::Result<Exit> {
+pub fn run(config_path: &std::path::Path, cmd: BouncesCommand) -> anyhow::Result<Exit> {
     match cmd {
         BouncesCommand::Parse(a) => parse(a),
+        BouncesCommand::Import(a) => super::bounce_intake::import(config_path, a),
+        BouncesCommand::Fetch => super::bounce_intake::fetch(config_path),
     }
 }
 
@@ -100,6 +102,9 @@ fn text_line(source: &input::Source, report: &Report, e: &Entry, paint: bool) ->
         e.status.as_deref().unwrap_or("-"),
         e.reply_code.map_or("-".to_string(), |c| c.to_string()),
     );
+    if e.status_inferred {
+        line.push_str(" status=inferred");
+    }
     if e.action.as_deref() == Some("delayed") {
         line.push_str(" action=delayed");
     }
@@ -126,6 +131,8 @@ struct JsonRow<'a> {
     reason: &'static str,
     action: Option<&'a str>,
     status: Option<&'a str>,
+    /// `message` (read from the bounce) or `inferred` (from the reason).
+    status_source: Option<&'static str>,
     reply_code: Option<u16>,
     feedback_type: Option<&'a str>,
     issue: Option<&'a str>,
@@ -146,6 +153,10 @@ fn json_line(source: &input::Source, report: &Report, e: &Entry) -> String {
         reason: e.reason.as_str(),
         action: e.action.as_deref(),
         status: e.status.as_deref(),
+        status_source: e
+            .status
+            .as_ref()
+            .map(|_| if e.status_inferred { "inferred" } else { "message" }),
         reply_code: e.reply_code,
         feedback_type: e.feedback_type.as_deref(),
         issue: report.issue_for(e),

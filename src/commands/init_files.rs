@@ -44,6 +44,7 @@ unsubscribe_url = "https://example.com/u?token={{token}}"
 # Many countries require a postal address in bulk mail (CAN-SPAM, …):
 # postal_address = "1 Example Street, Example City"
 # bounce_address = "bounces@example.com"   # envelope sender; default: from
+# bounce_address = "bounces+{{token}}@example.com"  # VERP: one envelope sender per reader (README "Bounces")
 max_age_days = 7                          # send --due never sends an older issue by surprise
 {send_after}
 [smtp]
@@ -67,6 +68,17 @@ retries = 3                               # for temporary failures (4xx, network
 # selector = "newsletter"
 # key_file = "/etc/newsletter/dkim.pem"
 # dns_record = "v=DKIM1; k=rsa; p=…"      # the TXT record you published; check compares them
+
+# [bounces]                               # when bounces suppress a reader (defaults shown), and
+# hard_threshold = 1                      # the IMAP mailbox `newsletter bounces fetch` reads
+# complaint_threshold = 1
+# soft_threshold = 3                      # soft bounces in 3 of the last 5 issues
+# soft_window_issues = 5
+# host = "imap.example.com"
+# security = "tls"                        # "tls" (993) | "starttls" (143)
+# username = "bounces@example.com"
+# password_env = "NEWSLETTER_IMAP_PASSWORD"
+# processed = "flag"                      # "flag" | "move" (with move_to) | "delete"
 
 [paths]                                   # relative to this file
 issues = {issues}

@@ -1,5 +1,6 @@
 //! One module per subcommand; `run` sets up output and dispatches.
 
+mod bounce_intake;
 mod bounces;
 mod check;
 mod check_send;
@@ -16,6 +17,7 @@ mod send_due;
 mod send_live;
 mod status;
 mod subscribers;
+mod suppressions;
 mod unsubscribe;
 
 use crate::cli::{Cli, Command};
@@ -41,7 +43,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Unsubscribe(a) => unsubscribe::unsubscribe(&config_path, a),
         Command::Resubscribe(a) => unsubscribe::resubscribe(&config_path, a),
         Command::Serve(a) => unsubscribe::serve(&config_path, a),
-        Command::Bounces(c) => bounces::run(c),
+        Command::Bounces(c) => bounces::run(&config_path, c),
+        Command::Suppressions(a) => suppressions::run(&config_path, a),
     }
 }
 

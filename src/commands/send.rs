@@ -208,7 +208,7 @@ pub(super) fn summarise(issue: &Issue, r: &Report, skipped: &Skipped, files: boo
         ));
     }
     if r.suppressed > 0 {
-        notes.push_str(&format!(", {} suppressed as bounced (mailbox unknown)", r.suppressed));
+        notes.push_str(&format!(", {} suppressed (refused while sending)", r.suppressed));
     }
     if let Some(rate) = r.slowed_to {
         notes.push_str(&format!(

@@ -39,6 +39,8 @@ impl Live<'_> {
     pub fn run(&self) -> anyhow::Result<Ran> {
         let (cfg, issue) = (self.cfg, self.issue);
         let mut conn = state::open(&cfg.paths.state)?;
+        // Refusals recorded by a run that stopped before its thresholds were applied.
+        apply_bounce_thresholds(cfg, &conn)?;
         let suppressed = suppression::suppressed_set(&conn)?;
         let known = journal::states(&conn, &issue.id)?;
         let mut planned = recipients::plan(self.list, &suppressed, self.plan.shard, &known, self.plan.limit);
@@ -61,6 +63,7 @@ impl Live<'_> {
         let budget = caps::budget(&usage(&conn, cfg)?).map(|b| usize::try_from(b).unwrap_or(usize::MAX));
         let now_sending = budget.map_or(planned.recipients.len(), |b| b.min(planned.recipients.len()));
         if now_sending > 0 {
+            warn_about_previous_issue(&conn, &issue.id)?;
             confirm(self.confirmed, issue, now_sending, cfg)?;
         }
         if self.without_journal {
@@ -97,7 +100,7 @@ impl Live<'_> {
             cfg.smtp.port,
             self.plan.dispatch.concurrency
         ));
-        let report = match self.journalled(&sink, &planned) {
+        let mut report = match self.journalled(&sink, &planned) {
             Ok(r) => r,
             Err(e) => {
                 let end = ended(Outcome::Aborted, Some(format!("{e:#}")), &Report::default());
@@ -105,6 +108,7 @@ impl Live<'_> {
                 return Err(e);
             }
         };
+        report.suppressed = apply_bounce_thresholds(cfg, &conn)?;
         self.finish(&conn, run, &report, &planned)
     }
 
@@ -190,6 +194,37 @@ impl Live<'_> {
         }
         Ok(report)
     }
+}
+
+/// Suppresses the addresses whose recorded refusals and bounces reach the
+/// `[bounces]` thresholds, saying so; how many.
+fn apply_bounce_thresholds(cfg: &Config, conn: &Connection) -> anyhow::Result<usize> {
+    let candidates = state::bounces::unsuppressed_addresses(conn)?;
+    let done = state::bounces::apply_thresholds(conn, &cfg.bounces.thresholds, &candidates)?;
+    for s in &done {
+        output::log(&format!("suppressed {} as {} ({})", s.email, s.reason, s.why));
+    }
+    Ok(done.len())
+}
+
+/// Warns before a live run when the previous issue bounced or drew
+/// complaints over the rates mailbox providers act on.
+fn warn_about_previous_issue(conn: &Connection, current: &str) -> anyhow::Result<()> {
+    let previous = state::bounces::recent_issues(conn, 2)?
+        .into_iter()
+        .map(|(id, _)| id)
+        .find(|id| id != current);
+    let Some(previous) = previous else {
+        return Ok(());
+    };
+    let sent = journal::issue_status(conn, &previous)?.sent;
+    let counts = state::bounces::counts_by_issue(conn)?
+        .remove(&Some(previous.clone()))
+        .unwrap_or_default();
+    for w in crate::intake::rate_warnings(&previous, sent, &counts) {
+        output::warn(&w);
+    }
+    Ok(())
 }
 
 fn ended(outcome: Outcome, detail: Option<String>, r: &Report) -> RunEnd {

@@ -7,8 +7,10 @@ use super::load_config;
 use crate::cli::StatusArgs;
 use crate::config::Config;
 use crate::exit::{Exit, Failure};
+use crate::intake::rate;
 use crate::output;
 use crate::send::due::{self, Rules, Verdict};
+use crate::state::bounces::{self, Counts};
 use crate::state::journal::{self, IssueStatus, Progress};
 use crate::state::runs::{self, LastRun};
 use chrono::{DateTime, Utc};
@@ -17,13 +19,16 @@ use serde::Serialize;
 use std::collections::HashMap;
 use std::path::Path;
 
-/// The `--json` document. Field names and meanings are stable (README "status --json").
+/// The `--json` document. Field names and meanings are stable (README
+/// "status --json"); version 2 added the bounce fields, nothing else changed.
 #[derive(Serialize)]
 struct StatusDoc {
     version: u32,
     issues: Vec<Entry>,
     /// The issue `send --due` sends next: due now, or the earliest held back.
     next: Option<Next>,
+    /// Bounces and complaints that could not be tied to an issue.
+    unmatched_bounces: Counts,
 }
 
 #[derive(Serialize)]
@@ -35,6 +40,33 @@ struct Entry {
     suppressed: u64,
     /// When `send --due` next retries a transient failure.
     next_retry_at: Option<String>,
+    #[serde(flatten)]
+    bounces: Bounces,
+}
+
+/// Recipients of the issue with a hard bounce, a soft bounce, a complaint
+/// recorded, and those counts over `sent` (0 when nothing was sent).
+#[derive(Serialize)]
+struct Bounces {
+    hard_bounces: u64,
+    soft_bounces: u64,
+    complaints: u64,
+    hard_bounce_rate: f64,
+    soft_bounce_rate: f64,
+    complaint_rate: f64,
+}
+
+impl Bounces {
+    fn new(c: Counts, sent: u64) -> Self {
+        Bounces {
+            hard_bounces: c.hard,
+            soft_bounces: c.soft,
+            complaints: c.complaints,
+            hard_bounce_rate: rate(c.hard, sent),
+            soft_bounce_rate: rate(c.soft, sent),
+            complaint_rate: rate(c.complaints, sent),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -58,10 +90,12 @@ pub fn run(config_path: &Path, args: StatusArgs) -> anyhow::Result<Exit> {
         ids = vec![id];
     }
     let progress = journal::progress(&conn)?;
+    let mut counts = bounces::counts_by_issue(&conn)?;
     let entries = ids
         .iter()
-        .map(|id| entry(&conn, id, progress.get(id)))
+        .map(|id| entry(&conn, id, progress.get(id), counts.remove(&Some(id.clone()))))
         .collect::<anyhow::Result<Vec<_>>>()?;
+    let unmatched = counts.remove(&None).unwrap_or_default();
     let next = if args.issue.is_none() {
         next_issue(&cfg, &progress)?
     } else {
@@ -69,9 +103,10 @@ pub fn run(config_path: &Path, args: StatusArgs) -> anyhow::Result<Exit> {
     };
     if args.json {
         let doc = StatusDoc {
-            version: 1,
+            version: 2,
             issues: entries,
             next,
+            unmatched_bounces: unmatched,
         };
         println!("{}", serde_json::to_string_pretty(&doc)?);
         return Ok(Exit::Ok);
@@ -80,15 +115,23 @@ pub fn run(config_path: &Path, args: StatusArgs) -> anyhow::Result<Exit> {
         println!("no deliveries recorded yet");
     }
     entries.iter().for_each(print_entry);
+    if unmatched != Counts::default() && args.issue.is_none() {
+        println!(
+            "bounces not tied to an issue: {} hard, {} soft, {} complaint(s)",
+            unmatched.hard, unmatched.soft, unmatched.complaints
+        );
+    }
     if let Some(n) = next {
         print_next(&n)?;
     }
     Ok(Exit::Ok)
 }
 
-fn entry(conn: &Connection, id: &str, progress: Option<&Progress>) -> anyhow::Result<Entry> {
+fn entry(conn: &Connection, id: &str, progress: Option<&Progress>, c: Option<Counts>) -> anyhow::Result<Entry> {
+    let status = journal::issue_status(conn, id)?;
     Ok(Entry {
-        status: journal::issue_status(conn, id)?,
+        bounces: Bounces::new(c.unwrap_or_default(), status.sent),
+        status,
         last_run: runs::last(conn, id)?,
         suppressed: runs::suppressed_total(conn, id)?,
         next_retry_at: progress.and_then(due::next_retry).map(|t| utc(&t)),
@@ -114,9 +157,19 @@ fn print_entry(e: &Entry) {
     if let Some(run) = &e.last_run {
         println!("  {}", last_run_line(run));
     }
+    let b = &e.bounces;
+    println!(
+        "  bounces: {} hard ({:.1}%), {} soft ({:.1}%), {} complaint(s) ({:.2}%)",
+        b.hard_bounces,
+        b.hard_bounce_rate * 100.0,
+        b.soft_bounces,
+        b.soft_bounce_rate * 100.0,
+        b.complaints,
+        b.complaint_rate * 100.0
+    );
     if e.suppressed > 0 {
         println!(
-            "  {} address(es) suppressed as bounced by its runs (mailbox unknown)",
+            "  {} address(es) suppressed after its runs (refused while sending; see the [bounces] thresholds)",
             e.suppressed
         );
     }

@@ -5,12 +5,14 @@
 //! error list, and [`Spans`] keeps where every key was written so that later
 //! checks can name the line too.
 
+pub mod bounces;
 mod sections;
 pub mod serve;
 mod spans;
 pub mod theme;
 mod unknown;
 
+pub use bounces::Bounces;
 pub use serve::Serve;
 pub use spans::Spans;
 
@@ -59,6 +61,8 @@ pub struct Config {
     pub serve: Serve,
     /// `[theme]`: the look of the mail.
     pub theme: theme::Theme,
+    /// `[bounces]`: thresholds and the IMAP mailbox of `bounces fetch`.
+    pub bounces: Bounces,
     /// Where each key was written, for messages about values checked later.
     pub spans: Spans,
 }
@@ -75,7 +79,11 @@ pub struct Newsletter {
     pub unsubscribe_url: Option<String>,
     pub unsubscribe_mailto: Option<Address>,
     pub postal_address: String,
+    /// The envelope sender; with VERP, the template's address without a token.
     pub bounce_address: Address,
+    /// VERP: `bounce_address` had `{token}`, so each message gets its own
+    /// envelope sender.
+    pub verp: Option<crate::verp::Template>,
     pub max_age_days: u32,
     /// `send --due` never sends an issue dated before this (a back catalogue).
     pub send_after: Option<chrono::DateTime<chrono::FixedOffset>>,
@@ -195,6 +203,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, Vec<Diagnostic>> {
     let paths = sections::paths(raw.paths.unwrap_or_default(), &base);
     let serve = serve::parse(raw.serve, newsletter.unsubscribe_url.as_deref(), &mut errors);
     let theme = theme::parse(raw.theme, text, &mut errors);
+    let bounces = bounces::parse(raw.bounces, &base, &mut errors);
     if !errors.list.is_empty() {
         return Err(errors.list);
     }
@@ -206,6 +215,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, Vec<Diagnostic>> {
         paths,
         serve,
         theme,
+        bounces,
         spans: errors.spans,
     })
 }

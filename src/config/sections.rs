@@ -21,6 +21,8 @@ pub(super) struct RawConfig {
     pub serve: Option<super::serve::RawServe>,
     #[serde(default)]
     pub theme: Option<super::theme::RawTheme>,
+    #[serde(default)]
+    pub bounces: Option<super::bounces::RawBounces>,
 }
 
 #[derive(Deserialize)]
@@ -95,8 +97,7 @@ pub(super) fn newsletter(n: RawNewsletter, errors: &mut Errors<'_>) -> Newslette
     };
     let reply_to = optional_mailbox("reply_to", n.reply_to);
     let unsubscribe_mailto = optional_address(errors, "unsubscribe_mailto", n.unsubscribe_mailto);
-    let bounce_address =
-        optional_address(errors, "bounce_address", n.bounce_address).unwrap_or_else(|| from.email.clone());
+    let (bounce_address, verp) = bounce_address(errors, n.bounce_address, &from);
     for (key, value) in [
         ("name", Some(&n.name)),
         ("list_id", n.list_id.as_ref()),
@@ -152,6 +153,7 @@ pub(super) fn newsletter(n: RawNewsletter, errors: &mut Errors<'_>) -> Newslette
         unsubscribe_mailto,
         postal_address: n.postal_address.unwrap_or_default(),
         bounce_address,
+        verp,
         max_age_days: n.max_age_days.unwrap_or(7),
         send_after,
         unsubscribe_secret_env: n
@@ -203,6 +205,29 @@ fn optional_address(errors: &mut Errors<'_>, key: &str, value: Option<String>) -
     parse_address(&value)
         .map_err(|e| errors.at(&format!("newsletter.{key}"), format!("[newsletter] {key}: {e}")))
         .ok()
+}
+
+/// The envelope sender, and the VERP template when it has `{token}`.
+fn bounce_address(
+    errors: &mut Errors<'_>,
+    value: Option<String>,
+    from: &Mailbox,
+) -> (Address, Option<crate::verp::Template>) {
+    match value {
+        Some(v) if v.contains(crate::verp::PLACEHOLDER) => {
+            match crate::verp::Template::parse(&v).and_then(|t| Ok((t.plain()?, t))) {
+                Ok((plain, t)) => (plain, Some(t)),
+                Err(e) => {
+                    errors.at("newsletter.bounce_address", format!("[newsletter] bounce_address: {e}"));
+                    (from.email.clone(), None)
+                }
+            }
+        }
+        v => (
+            optional_address(errors, "bounce_address", v).unwrap_or_else(|| from.email.clone()),
+            None,
+        ),
+    }
 }
 
 fn check_url(errors: &mut Errors<'_>, key: &str, value: Option<&str>) {
@@ -290,7 +315,7 @@ pub(super) fn paths(p: RawPaths, base: &Path) -> Paths {
 }
 
 /// A path from the config: absolute as written, else relative to its folder.
-fn resolve(base: &Path, p: &str) -> PathBuf {
+pub(super) fn resolve(base: &Path, p: &str) -> PathBuf {
     let p = PathBuf::from(p);
     if p.is_absolute() {
         p

@@ -124,12 +124,11 @@ impl Shared<'_> {
         }
     }
 
+    /// A recipient's own failure: a permanent refusal is also recorded as a
+    /// bounce (read with the bounce rules; the thresholds decide after the run).
     fn record_failure(&self, email: &str, e: SmtpError) {
-        if e.mailbox_unknown() {
-            let reason = format!("smtp: {e}");
-            let email = crate::address::key(email);
-            self.journal.record(Event::Bounced { email, reason });
-            self.report().suppressed += 1;
+        if let Some(bounced) = super::bounced::event(&e, crate::address::key(email)) {
+            self.journal.record(bounced);
         }
         self.fail(email, e.to_string(), e.is_transient());
     }

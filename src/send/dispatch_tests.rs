@@ -53,7 +53,7 @@ impl Journal for ManualJournal {
                 format!("failed {email}")
             }
             Event::Released { email } => format!("released {email}"),
-            Event::Bounced { email, .. } => format!("bounced {email}"),
+            Event::Bounced { email, class, .. } => format!("bounced {} {email}", class.as_str()),
         };
         self.events.lock().unwrap().push((*next, text));
         *next
@@ -178,7 +178,7 @@ fn when_retries_run_out_only_that_recipient_fails() {
 }
 
 #[test]
-fn a_permanent_refusal_fails_one_recipient_and_only_unknown_mailboxes_bounce() {
+fn a_permanent_refusal_fails_one_recipient_and_is_read_as_a_bounce() {
     let list = emails(3);
     let sink = StubSink::new()
         .replies(&list[0], vec![Err(reply(Stage::Rcpt, 550, "5.1.1 no such user"))])
@@ -188,9 +188,9 @@ fn a_permanent_refusal_fails_one_recipient_and_only_unknown_mailboxes_bounce() {
     assert_eq!((report.sent, report.failed.len()), (1, 2));
     assert_eq!(sink.calls().len(), 3, "a permanent refusal is not retried");
     let events = journal.events();
-    assert!(events.contains(&format!("bounced {}", list[0])), "{events:?}");
-    assert!(!events.contains(&format!("bounced {}", list[1])), "{events:?}");
-    assert_eq!(report.suppressed, 1);
+    assert!(events.contains(&format!("bounced hard {}", list[0])), "{events:?}");
+    // A policy block is about the sender: a soft bounce, never a suppression by itself.
+    assert!(events.contains(&format!("bounced soft {}", list[1])), "{events:?}");
     assert!(
         journal.transient.lock().unwrap().is_empty(),
         "permanent failures are not retried by --due"

@@ -3,6 +3,7 @@
 //! live in a submodule: the suppression list, the delivery journal and the
 //! journal's writer thread.
 
+pub mod bounces;
 mod guard;
 pub mod journal;
 pub mod runs;
@@ -70,6 +71,8 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX runs_issue ON runs (issue_id, id);
     ALTER TABLE deliveries ADD COLUMN transient INTEGER NOT NULL DEFAULT 0;",
+    // 5: bounces and complaints per issue and address; IMAP fetch marks.
+    bounces::MIGRATION,
 ];
 
 /// The schema version this build writes.

@@ -44,7 +44,7 @@ pub struct RunEnd {
     pub detail: Option<String>,
     pub sent: u64,
     pub failed: u64,
-    /// Addresses this run added to the suppression list (mailbox unknown).
+    /// Addresses the `[bounces]` thresholds suppressed after this run (refusals met while sending).
     pub suppressed: u64,
 }
 

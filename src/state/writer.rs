@@ -10,7 +10,6 @@
 //! without one (dry run, test copy, benchmarks) uses [`NoJournal`].
 
 use super::journal::now;
-use super::suppression::{self, Reason};
 use anyhow::Context;
 use rusqlite::{params, Connection};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
@@ -61,10 +60,15 @@ pub enum Event {
     Released {
         email: String,
     },
-    /// The server said the mailbox does not exist: suppress it.
+    /// The server refused the recipient or the message for good (5xx),
+    /// read with the bounce rules: recorded as a bounce of the issue; the
+    /// `[bounces]` thresholds decide about suppression after the run.
     Bounced {
         email: String,
+        class: super::bounces::Class,
         reason: String,
+        status: Option<String>,
+        diagnostic: String,
     },
 }
 
@@ -195,8 +199,14 @@ fn apply(conn: &mut Connection, issue_id: &str, batch: Vec<(u64, Event)>) -> any
                     transient,
                 } => failed.execute(params![issue_id, email, t, error, transient])?,
                 Event::Released { email } => released.execute(params![issue_id, email, t])?,
-                Event::Bounced { email, reason } => {
-                    suppression::suppress(&tx, &email, Reason::Bounced, &reason)?;
+                Event::Bounced {
+                    email,
+                    class,
+                    reason,
+                    status,
+                    diagnostic,
+                } => {
+                    super::bounces::record_refusal(&tx, issue_id, &email, class, reason, status, diagnostic)?;
                     0
                 }
             };

@@ -59,7 +59,7 @@ fn one_eml_reads_as_a_hard_bounce_of_our_issue() {
         rows,
         [serde_json::json!({
             "file": "b.eml", "line": null, "kind": "dsn", "recipient": READER, "original_recipient": null, "class": "hard",
-            "reason": "userunknown", "action": "failed", "status": "5.1.1", "reply_code": 550, "feedback_type": null,
+            "reason": "userunknown", "action": "failed", "status": "5.1.1", "status_source": "message", "reply_code": 550, "feedback_type": null,
             "issue": "2026-w47", "message_id": id,
             "report_id": "<20260303100001.4F1A2B3C4D@mx.example.net>", "diagnostic": diag,
         })]
@@ -164,6 +164,31 @@ fn every_kind_of_message_gives_its_rows() {
     let rows = json_rows(parse(&sb, &["--json", "plain.eml"]).expect_code(0));
     assert_eq!(rows[0]["recipient"], serde_json::Value::Null);
     assert_eq!(rows[0]["class"], "ignore");
+}
+
+#[test]
+fn a_failure_without_a_code_gets_an_inferred_one() {
+    let sb = Sandbox::empty();
+    sb.write("exim.eml", exim_text(READER, "550 Unknown user"));
+    let run = parse(&sb, &["exim.eml"]);
+    assert_eq!(
+        run.expect_code(0).stdout,
+        "exim.eml: hard reader@example.org userunknown 5.0.911 550 status=inferred\n"
+    );
+    let rows = json_rows(parse(&sb, &["--json", "exim.eml"]).expect_code(0));
+    assert_eq!(
+        (rows[0]["status"].as_str(), rows[0]["status_source"].as_str()),
+        (Some("5.0.911"), Some("inferred"))
+    );
+    sb.write("busy.eml", exim_text(READER, "451 Too many connections, try later"));
+    let rows = json_rows(parse(&sb, &["--json", "busy.eml"]).expect_code(0));
+    assert_eq!(rows[0]["status"], "4.0.945", "a transient reply gives a 4.0.9NN code");
+    sb.write("vacation.eml", VACATION);
+    let rows = json_rows(parse(&sb, &["--json", "vacation.eml"]).expect_code(0));
+    assert_eq!(
+        (&rows[0]["status"], &rows[0]["status_source"]),
+        (&serde_json::Value::Null, &serde_json::Value::Null)
+    );
 }
 
 #[test]

@@ -134,10 +134,12 @@ fn every_line_of_a_cron_run_is_timestamped() {
         text.contains("\nwarning: reader1@example.org: SMTP RCPT TO <reader1@example.org>: server replied 550"),
         "{text}"
     );
-    assert!(text.contains(", 1 suppressed as bounced (mailbox unknown), "), "{text}");
+    assert!(text.contains(", 1 suppressed (refused while sending), "), "{text}");
     let st = status_at(&sb, "2026-11-23T01:00:00Z");
     assert!(
-        st.contains("\n  1 address(es) suppressed as bounced by its runs (mailbox unknown)\n"),
+        st.contains(
+            "\n  1 address(es) suppressed after its runs (refused while sending; see the [bounces] thresholds)\n"
+        ),
         "{st}"
     );
     assert!(st.contains("\n  last run: finished "), "{st}");

@@ -3,10 +3,13 @@
 
 mod authoring;
 mod bounce_corpus;
+mod bounce_fetch;
+mod bounce_intake;
 mod bounces;
 mod check_command;
 mod corpus_parse;
 mod cron;
+mod dovecot;
 mod hardening_send;
 mod harness;
 mod headers;

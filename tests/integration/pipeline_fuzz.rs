@@ -139,6 +139,7 @@ fn pipeline(c: &Case) {
     let keys = Keys {
         dkim: None,
         unsubscribe: Some(UnsubscribeKey::new(b"fuzz-key-0123456789abcdef".to_vec()).unwrap()),
+        ..Keys::default()
     };
     let Ok(prepared) = newsletter::render::prepare(&parsed.issue, &cfg) else {
         return;

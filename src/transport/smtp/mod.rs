@@ -5,10 +5,11 @@
 
 mod error;
 mod settings;
-mod tls;
+pub(crate) mod tls;
 
 pub use error::{Cause, SmtpError, Stage};
 pub use settings::{credential_problem, is_loopback_host, security_problem, Credentials, SmtpSettings};
+pub(crate) use settings::{password_from_command, password_from_env};
 
 use crate::config::Security;
 use crate::output;

@@ -61,8 +61,8 @@ impl SmtpSettings {
             bail!(msg);
         }
         let credentials = match (&cfg.username, &cfg.password_env, &cfg.password_command) {
-            (Some(user), Some(var), None) => Some(Credentials::new(user, password_from_env(var)?)),
-            (Some(user), None, Some(argv)) => Some(Credentials::new(user, password_from_command(argv)?)),
+            (Some(user), Some(var), None) => Some(Credentials::new(user, password_from_env("[smtp]", var)?)),
+            (Some(user), None, Some(argv)) => Some(Credentials::new(user, password_from_command("[smtp]", argv)?)),
             _ => None,
         };
         let hello_name = cfg
@@ -151,19 +151,20 @@ pub fn is_loopback_host(host: &str) -> bool {
     h.eq_ignore_ascii_case("localhost") || h.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
-fn password_from_env(var: &str) -> anyhow::Result<String> {
+/// The password in the variable `var`; errors name the config `section`.
+pub(crate) fn password_from_env(section: &str, var: &str) -> anyhow::Result<String> {
     match std::env::var(var) {
         Ok(p) if !p.is_empty() => Ok(p),
-        Ok(_) => bail!("[smtp] password_env: environment variable {var} is empty"),
-        Err(_) => bail!("[smtp] password_env: environment variable {var} is not set"),
+        Ok(_) => bail!("{section} password_env: environment variable {var} is empty"),
+        Err(_) => bail!("{section} password_env: environment variable {var} is not set"),
     }
 }
 
 /// Runs the command (stdin and stderr stay on the terminal, for pinentry and
 /// friends) and takes the first line of its output.
-fn password_from_command(argv: &[String]) -> anyhow::Result<String> {
+pub(crate) fn password_from_command(section: &str, argv: &[String]) -> anyhow::Result<String> {
     let Some((program, args)) = argv.split_first() else {
-        bail!("[smtp] password_command: must not be empty");
+        bail!("{section} password_command: must not be empty");
     };
     let output = Command::new(program)
         .args(args)
@@ -171,16 +172,16 @@ fn password_from_command(argv: &[String]) -> anyhow::Result<String> {
         .stderr(Stdio::inherit())
         .stdout(Stdio::piped())
         .output()
-        .with_context(|| format!("[smtp] password_command: cannot run {program}"))?;
+        .with_context(|| format!("{section} password_command: cannot run {program}"))?;
     if !output.status.success() {
         // Only the status: stdout may hold part of the secret.
-        bail!("[smtp] password_command: {program} failed ({})", output.status);
+        bail!("{section} password_command: {program} failed ({})", output.status);
     }
     let stdout = String::from_utf8(output.stdout)
-        .map_err(|_| anyhow::anyhow!("[smtp] password_command: {program} printed something that is not UTF-8"))?;
+        .map_err(|_| anyhow::anyhow!("{section} password_command: {program} printed something that is not UTF-8"))?;
     let first = stdout.lines().next().unwrap_or("").trim_end_matches('\r');
     if first.is_empty() {
-        bail!("[smtp] password_command: {program} printed no password");
+        bail!("{section} password_command: {program} printed no password");
     }
     Ok(first.to_string())
 }
