@@ -7,6 +7,7 @@ const require = createRequire(path.join(process.env.NODE_PATH, "x.js"));
 const { chromium } = require("playwright-core");
 const url = process.env.URL;
 const shots = process.env.SHOTS;
+const prefix = process.env.SHOT_PREFIX ? `${process.env.SHOT_PREFIX}-` : "";
 
 const context = await chromium.launchPersistentContext(process.env.PROFILE, {
   executablePath: "/usr/bin/chromium",
@@ -15,6 +16,10 @@ const context = await chromium.launchPersistentContext(process.env.PROFILE, {
     "--disable-component-update", "--disable-sync"],
   viewport: { width: 1280, height: 900 },
 });
+// Remote images (the issue's own) are answered with one pixel: CI has no internet.
+const png = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==", "base64");
+await context.route((u) => !u.href.startsWith(url), (r) =>
+  r.request().resourceType() === "image" ? r.fulfill({ status: 200, contentType: "image/png", body: png }) : r.abort());
 const errors = [];
 function watch(page, label) {
   page.on("console", (m) => { if (m.type() === "error") errors.push(`${label}: console: ${m.text()}`); });
@@ -33,7 +38,7 @@ const viewer = context.pages()[0] ?? await context.newPage();
 watch(viewer, "viewer");
 await viewer.goto(url, { waitUntil: "load" });
 await viewer.waitForTimeout(300);
-await viewer.screenshot({ path: path.join(shots, "preview-1280.png"), fullPage: false });
+await viewer.screenshot({ path: path.join(shots, `${prefix}preview-1280.png`), fullPage: false });
 const phoneFrame = await (await viewer.$("#phone")).contentFrame();
 const inFrame = await phoneFrame.evaluate(overflow);
 if (inFrame.scroll > inFrame.client) fail(`phone frame overflows: ${JSON.stringify(inFrame)}`);
@@ -45,7 +50,32 @@ await phone.setViewportSize({ width: 375, height: 800 });
 await phone.goto(url + "email.html", { waitUntil: "load" });
 const o = await phone.evaluate(overflow);
 if (o.scroll > o.client) fail(`email overflows at 375px: ${JSON.stringify(o)}`);
-await phone.screenshot({ path: path.join(shots, "email-375.png"), fullPage: true });
+await phone.screenshot({ path: path.join(shots, `${prefix}email-375.png`), fullPage: true });
+
+// The email alone at phone and desktop widths, light and dark: no
+// horizontal overflow, and dark mode reaches the column and the footer.
+for (const scheme of ["light", "dark"]) {
+  for (const width of [375, 1280]) {
+    const page = await context.newPage();
+    const label = `email-${width}-${scheme}`;
+    watch(page, label);
+    await page.emulateMedia({ colorScheme: scheme });
+    await page.setViewportSize({ width, height: 900 });
+    await page.goto(url + "email.html", { waitUntil: "load" });
+    const size = await page.evaluate(overflow);
+    if (size.scroll > size.client) fail(`${label}: horizontal overflow ${JSON.stringify(size)}`);
+    const colors = await page.evaluate(() => {
+      const style = (sel, prop) => { const el = document.querySelector(sel); return el ? getComputedStyle(el)[prop] : null; };
+      return { container: style(".container", "backgroundColor"), footer: style(".footer", "borderTopColor") };
+    });
+    const want = scheme === "dark"
+      ? { container: "rgb(26, 29, 35)", footer: "rgb(42, 47, 56)" }
+      : { container: "rgb(255, 255, 255)", footer: "rgb(229, 231, 235)" };
+    if (JSON.stringify(colors) !== JSON.stringify(want)) fail(`${label}: colours ${JSON.stringify(colors)}, want ${JSON.stringify(want)}`);
+    await page.screenshot({ path: path.join(shots, `${prefix}${label}.png`), fullPage: true });
+    await page.close();
+  }
+}
 
 // Live reload: touching the issue bumps /version and the viewer reloads.
 const before = await (await fetch(url + "version")).text();
@@ -59,4 +89,4 @@ if (after === before) fail(`/version did not change (${before})`);
 
 for (const e of errors) fail(e);
 await context.close();
-if (!process.exitCode) console.log(`ok: no overflow at 375px (${o.scroll}/${o.client}), no page errors, live reload works`);
+if (!process.exitCode) console.log(`ok: no overflow at 375 and 1280 px in light and dark mode, dark mode applied, no page errors, live reload works`);

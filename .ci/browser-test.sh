@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Browser test of `newsletter preview --serve`: loads the viewer in headless
-# Debian chromium at 1280 px and the email at 375 px, checks that the email
-# does not overflow a phone screen, that the pages log no errors and that a
-# change to the issue reloads the page. Needs: chromium, node, npm (for
-# playwright-core; no browser download), a built binary.
+# Debian chromium at 1280 px and the email at 375 and 1280 px in light and
+# dark mode, checks that the email never overflows horizontally, that dark
+# mode reaches the column and the footer border, that the pages log no
+# errors and that a change to the issue reloads the page; screenshots of each.
+# Needs: chromium, node, npm (for playwright-core; no browser download), a
+# built binary.
 #
 #   .ci/browser-test.sh [ISSUE]   (default: issues/2026-w47.md, run from the repo root)
 #   env: NEWSLETTER_BIN (default target/debug/newsletter), SCREENSHOT_DIR
@@ -43,5 +45,6 @@ done
 
 mkdir -p "$work/profile"
 NODE_PATH="$pw/node_modules" URL="http://127.0.0.1:$port/" SHOTS="$shots" PROFILE="$work/profile" \
+    SHOT_PREFIX="$(basename "$issue" .md)" \
     ISSUE_COPY="$work/issue.md" node "$root/.ci/browser-test.mjs"
 echo "screenshots in $shots"

@@ -1,10 +1,14 @@
 #!/usr/bin/env python3
-"""Interop tests of `newsletter send` against third-party SMTP servers.
+"""Interop tests of `newsletter send` and `newsletter serve` against third-party SMTP servers.
 
 - aiosmtpd (PyPI) captures a real send; every message is parsed back with
   Python's `email` package and its DKIM signature verified with dkimpy.
   Per-recipient faults (550 5.1.1 for some, one 451 for others) are injected
   by the handler.
+- `newsletter serve` end to end with aiosmtpd: sign up over HTTP, the
+  confirmation message arrives (parsed by Python's `email`, DKIM verified),
+  GET of the confirm link changes nothing, POST confirms, `subscribers count`
+  and `send --dry-run` include the reader, one-click unsubscribe removes them.
 - Postfix's smtp-sink injects faults on whole commands, with PIPELINING on:
   soft rejects (-r), disconnects without a reply (-q) and 421-and-disconnect
   (-Q) that clear up (everyone ends delivered after retries), hard rejects
@@ -21,7 +25,7 @@ Every server listens on 127.0.0.1 and is stopped by its PID. Run by .ci/run
 after `cargo build`; NEWSLETTER_BIN overrides the binary.
 """
 import asyncio, base64, csv, email, email.policy, json, os, re, shutil, signal, socket
-import subprocess, sys, tempfile, threading, time
+import subprocess, sys, tempfile, threading, time, urllib.error, urllib.parse, urllib.request
 from pathlib import Path
 
 import dkim
@@ -66,7 +70,7 @@ class Folder:
     def __init__(self, port, emails, dkim_key=None, retries=4):
         self.dir = Path(tempfile.mkdtemp(prefix="nl-interop-"))
         (self.dir / "issues").mkdir()
-        # A Korean subject with spaces: Python's email package must decode it back exactly.
+        # A Korean subject with runs of spaces: Python's email package must decode it back exactly.
         text = re.sub(r'^title\s*=\s*".*"$', f'title = "{TITLE}"', (ROOT / ISSUE).read_text(), count=1, flags=re.M)
         (self.dir / ISSUE).write_text(text)
         (self.dir / "subscribers").mkdir()
@@ -112,7 +116,7 @@ retries = {retries}
         return json.loads(r.stdout)["issues"][0]
 
 
-TITLE = "필드 노트 주간, 제 47 호: 데이터베이스와 운영"
+TITLE = "필드 노트  주간, 제 47 호:   데이터베이스와  운영"
 
 
 class Capture:
@@ -141,12 +145,17 @@ class Capture:
         return "250 Message accepted"
 
 
-def aiosmtpd_scenario():
-    print("== aiosmtpd: capture, parse back, DKIM, per-recipient faults")
+def dkim_key():
+    """A fresh RSA key for [dkim] and its public key as the DNS record's p= value."""
     tmp = Path(tempfile.mkdtemp())
     subprocess.run(["openssl", "genrsa", "-traditional", "-out", tmp / "dkim.pem", "2048"], check=True, capture_output=True)
     pub = subprocess.run(["openssl", "rsa", "-in", tmp / "dkim.pem", "-pubout", "-outform", "DER"], check=True, capture_output=True).stdout
-    pub_b64 = base64.b64encode(pub).decode()
+    return tmp, base64.b64encode(pub).decode()
+
+
+def aiosmtpd_scenario():
+    print("== aiosmtpd: capture, parse back, DKIM, per-recipient faults")
+    tmp, pub_b64 = dkim_key()
 
     handler = Capture()
     port = free_port()
@@ -216,6 +225,70 @@ def aiosmtpd_scenario():
         check(again.returncode == 0 and len(handler.messages) == len(good) + len(flaky),
               f"a second run sends nothing more (exit {again.returncode})")
     finally:
+        ctl.stop()
+
+
+def http(method, url, data=None, headers=None):
+    """(status, body) of one request; errors are answers too."""
+    body = urllib.parse.urlencode(data).encode() if isinstance(data, dict) else data
+    req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def serve_scenario():
+    print("== newsletter serve: sign-up, confirmation through aiosmtpd (DKIM), confirm, send, one-click")
+    tmp, pub_b64 = dkim_key()
+    handler = Capture()
+    port = free_port()
+    ctl = Controller(handler, hostname="127.0.0.1", port=port)
+    ctl.start()
+    proc = None
+    try:
+        folder = Folder(port, ["reader0@example.org"], dkim_key=tmp / "dkim.pem")
+        count = lambda: folder.run("subscribers", "count").stdout.strip()
+        web = free_port()
+        proc = folder.run("serve", "--listen", f"127.0.0.1:{web}", background=True)
+        wait_port(web)
+        base = f"http://127.0.0.1:{web}"
+        status, page = http("GET", base + "/subscribe")
+        check(status == 200 and 'name="email"' in page, "GET /subscribe shows the form")
+        status, page = http("POST", base + "/subscribe", {"email": "new.reader@example.net", "name": "새 독자"})
+        check(status == 200, f"POST /subscribe answers 200 (got {status})")
+        end = time.time() + 20
+        while not handler.messages and time.time() < end:
+            time.sleep(0.05)
+        check(len(handler.messages) == 1, "aiosmtpd received one confirmation message")
+        mail_from, rcpts, raw = handler.messages[0]
+        msg = email.message_from_bytes(raw, policy=email.policy.default)
+        check(rcpts == ["new.reader@example.net"] and mail_from == "bounces@example.com", f"envelope {mail_from} -> {rcpts}")
+        check(str(msg["Subject"]) == "Confirm your subscription to Field Notes Weekly", f"subject {msg['Subject']!r}")
+        check(msg["To"].addresses[0].display_name == "새 독자", f"To carries the name: {msg['To']}")
+        check(dkim.verify(raw, dnsfunc=lambda name, timeout=5: ("v=DKIM1; k=rsa; p=" + pub_b64).encode()),
+              "the confirmation's DKIM signature verifies with dkimpy")
+        text = msg.get_body(("plain",)).get_content()
+        link = re.search(r"https://example\.com(/confirm\?token=[A-Za-z0-9_-]+)", text)
+        check(bool(link), "the text part carries the confirm link")
+        path = link.group(1)
+        status, page = http("GET", base + path)
+        check(status == 200 and "<button" in page and count() == "1", f"GET /confirm shows a button and changes nothing (count {count()})")
+        status, page = http("POST", base + path, b"")
+        check(status == 200 and count() == "2", f"POST /confirm confirms: count {count()}")
+        r = folder.run("send", ISSUE, "--dry-run")
+        eml = folder.dir / "outbox" / "2026-w47" / "new.reader@example.net.eml"
+        check(r.returncode == 0 and eml.exists(), "send --dry-run includes the new reader")
+        sent = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
+        token = re.search(r"token=([A-Za-z0-9_-]+)>", str(sent["List-Unsubscribe"])).group(1)
+        status, page = http("POST", f"{base}/u?token={token}", b"List-Unsubscribe=One-Click",
+                            {"Content-Type": "application/x-www-form-urlencoded"})
+        check(status == 200 and count() == "1", f"one-click unsubscribe removes them: count {count()}")
+    finally:
+        if proc is not None:
+            proc.terminate()
+            proc.wait(10)
         ctl.stop()
 
 
@@ -348,6 +421,7 @@ def sink_scenarios():
 
 if __name__ == "__main__":
     aiosmtpd_scenario()
+    serve_scenario()
     sink_scenarios()
     print(f"interop: {len(FAILURES)} failed")
     sys.exit(1 if FAILURES else 0)

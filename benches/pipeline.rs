@@ -98,6 +98,7 @@ fn message_build(c: &mut Criterion) {
         .build(Recipient {
             email: &emails[0],
             name: Some("김민지"),
+            attributes: &[],
         })
         .expect("builds")
         .bytes
@@ -113,6 +114,7 @@ fn message_build(c: &mut Criterion) {
                 .build(Recipient {
                     email: black_box(&emails[i]),
                     name: Some("김민지"),
+                    attributes: &[],
                 })
                 .expect("builds")
         })
@@ -125,7 +127,7 @@ fn journal_with(n: u64) -> (tempfile::TempDir, Vec<Slot>, JournalWriter, WriterT
     let dir = tempfile::tempdir().expect("temp dir");
     let state = dir.path().join("state");
     let mut conn = newsletter::state::open(&state).expect("state db");
-    let start = journal::begin_run(&mut conn, "bench", n).expect("begin run");
+    let start = journal::begin_run(&mut conn, "bench", Some(n)).expect("begin run");
     let slots = (0..n as u32)
         .map(|i| Slot {
             seq: start.next_seq + i,

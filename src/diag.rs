@@ -83,7 +83,41 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, col)
 }
 
-fn floor_char_boundary(text: &str, mut i: usize) -> usize {
+/// Where each line of a text starts, for many [`line_col`] look-ups in one
+/// text: a binary search instead of counting newlines from the start each
+/// time (which made a parse with thousands of articles quadratic).
+pub struct LineIndex<'a> {
+    text: &'a str,
+    /// Byte offset of each `\n`.
+    newlines: Vec<usize>,
+}
+
+impl<'a> LineIndex<'a> {
+    pub fn new(text: &'a str) -> Self {
+        let newlines = text
+            .bytes()
+            .enumerate()
+            .filter(|(_, b)| *b == b'\n')
+            .map(|(i, _)| i)
+            .collect();
+        LineIndex { text, newlines }
+    }
+
+    /// The same as [`line_col`]`(text, offset)`.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let offset = floor_char_boundary(self.text, offset.min(self.text.len()));
+        let line = self.newlines.partition_point(|&nl| nl < offset);
+        let line_start = if line == 0 { 0 } else { self.newlines[line - 1] + 1 };
+        (line + 1, self.text[line_start..offset].chars().count() + 1)
+    }
+
+    /// The 1-based line of `offset`.
+    pub fn line(&self, offset: usize) -> usize {
+        self.newlines.partition_point(|&nl| nl < offset.min(self.text.len())) + 1
+    }
+}
+
+pub fn floor_char_boundary(text: &str, mut i: usize) -> usize {
     while i > 0 && !text.is_char_boundary(i) {
         i -= 1;
     }
@@ -100,6 +134,16 @@ mod tests {
         assert_eq!(line_col(t, 0), (1, 1));
         assert_eq!(line_col(t, 3), (2, 1));
         assert_eq!(line_col(t, 3 + 9), (2, 4));
+    }
+
+    #[test]
+    fn line_index_agrees_with_line_col() {
+        let t = "ab\n가나다x\n\nlast";
+        let index = LineIndex::new(t);
+        for offset in 0..=t.len() + 2 {
+            assert_eq!(index.line_col(offset), line_col(t, offset), "offset {offset}");
+            assert_eq!(index.line(offset), line_col(t, offset).0, "offset {offset}");
+        }
     }
 
     #[test]

@@ -41,6 +41,13 @@ impl Failure {
     }
 }
 
+/// An error whose problems were printed already, one line each (`file:line:
+/// error: …`): it carries the exit code and adds no line of its own, so a
+/// config error reads once, at its line.
+pub fn reported(exit: Exit) -> anyhow::Error {
+    Failure::new(exit, "")
+}
+
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message)

@@ -61,6 +61,9 @@ impl std::fmt::Debug for UnsubscribeKey {
 pub struct Keys {
     pub dkim: Option<DkimConfig>,
     pub unsubscribe: Option<UnsubscribeKey>,
+    /// The key of VERP tokens (derived from the unsubscribe key), when
+    /// `bounce_address` has `{token}`.
+    pub verp: Option<crate::verp::VerpKey>,
 }
 
 impl Keys {
@@ -71,8 +74,18 @@ impl Keys {
         let secret = std::env::var(var).ok().filter(|s| !s.is_empty());
         let unsubscribe = unsubscribe_key(cfg, secret.as_deref());
         let dkim = cfg.dkim.as_ref().map(|d| load_dkim(cfg, d)).transpose();
+        let unsubscribe = unsubscribe.and_then(|u| verp_needs_key(cfg, u));
         match (unsubscribe, dkim) {
-            (Ok(unsubscribe), Ok(dkim)) => Ok(Keys { dkim, unsubscribe }),
+            (Ok(unsubscribe), Ok(dkim)) => Ok(Keys {
+                dkim,
+                verp: cfg
+                    .newsletter
+                    .verp
+                    .as_ref()
+                    .and(unsubscribe.as_ref())
+                    .map(crate::verp::VerpKey::derive),
+                unsubscribe,
+            }),
             (u, d) => Err(u.err().into_iter().chain(d.err()).collect()),
         }
     }
@@ -113,6 +126,35 @@ pub fn unsubscribe_key(cfg: &Config, secret: Option<&str>) -> Result<Option<Unsu
     }
 }
 
+/// The VERP key alone (for reading bounces, which need no DKIM key): None
+/// without VERP; with VERP, the unsubscribe secret must be set and long enough.
+pub fn verp_key(cfg: &Config) -> Result<Option<crate::verp::VerpKey>, Vec<Diagnostic>> {
+    if cfg.newsletter.verp.is_none() {
+        return Ok(None);
+    }
+    let secret = std::env::var(&cfg.newsletter.unsubscribe_secret_env)
+        .ok()
+        .filter(|s| !s.is_empty());
+    let key = unsubscribe_key(cfg, secret.as_deref()).and_then(|k| verp_needs_key(cfg, k));
+    match key {
+        Ok(k) => Ok(k.as_ref().map(crate::verp::VerpKey::derive)),
+        Err(d) => Err(vec![d]),
+    }
+}
+
+/// VERP tokens are keyed with the unsubscribe secret: a `{token}` in
+/// `bounce_address` needs it as much as an `unsubscribe_url` does.
+fn verp_needs_key(cfg: &Config, key: Option<UnsubscribeKey>) -> Result<Option<UnsubscribeKey>, Diagnostic> {
+    if key.is_none() && cfg.newsletter.verp.is_some() {
+        let var = &cfg.newsletter.unsubscribe_secret_env;
+        let msg = format!("bounce_address has {{token}} (VERP) but {var} is not set; it keys the tokens");
+        return Err(cfg
+            .diagnostic_at("newsletter.bounce_address", true, msg)
+            .with_hint(key_hint(var)));
+    }
+    Ok(key)
+}
+
 fn key_hint(var: &str) -> String {
     format!("generate a key with `openssl rand -base64 32` and export it as {var}")
 }
@@ -120,7 +162,8 @@ fn key_hint(var: &str) -> String {
 fn load_dkim(cfg: &Config, d: &Dkim) -> Result<DkimConfig, Diagnostic> {
     let file = d.key_file.display();
     let error = |msg: String| cfg.diagnostic_at("dkim.key_file", true, msg);
-    let pem = std::fs::read_to_string(&d.key_file).map_err(|e| error(format!("[dkim] key_file {file}: {e}")))?;
+    let pem = crate::files::read_text(&d.key_file, crate::files::MAX_KEY_BYTES)
+        .map_err(|e| error(format!("[dkim] key_file {file}: {e}")))?;
     let key = DkimSigningKey::new(&pem, DkimSigningAlgorithm::Rsa)
         .map_err(|e| error(format!("[dkim] key_file {file}: not an RSA PKCS#1 PEM key: {e:?}")))?;
     let headers = SIGNED_HEADERS.into_iter().map(HeaderName::new_from_ascii_str).collect();
@@ -134,6 +177,43 @@ fn load_dkim(cfg: &Config, d: &Dkim) -> Result<DkimConfig, Diagnostic> {
             body: DkimCanonicalizationType::Relaxed,
         },
     ))
+}
+
+/// The public half of an RSA DKIM key as DNS publishes it: the base64 of
+/// its SubjectPublicKeyInfo, for a `v=DKIM1; k=rsa; p=…` record.
+pub fn dkim_public_key(pem: &str) -> Result<String, String> {
+    use base64::Engine as _;
+    use rsa::pkcs1::DecodeRsaPrivateKey;
+    use rsa::pkcs8::EncodePublicKey;
+    let key = rsa::RsaPrivateKey::from_pkcs1_pem(pem).map_err(|e| format!("not an RSA PKCS#1 PEM key: {e}"))?;
+    let spki = key
+        .to_public_key()
+        .to_public_key_der()
+        .map_err(|e| format!("cannot encode the public key: {e}"))?;
+    Ok(base64::engine::general_purpose::STANDARD.encode(spki.as_bytes()))
+}
+
+/// Whether a DKIM TXT record (`v=DKIM1; k=rsa; p=…`, as published, quotes
+/// and line breaks of a zone file allowed) carries the public key `p`
+/// (from [`dkim_public_key`]). An error says what is wrong with the record.
+pub fn dkim_record_matches(record: &str, public: &str) -> Result<bool, String> {
+    let flat: String = record.chars().filter(|c| !c.is_whitespace() && *c != '"').collect();
+    let tags: Vec<(&str, &str)> = flat
+        .split(';')
+        .filter(|t| !t.is_empty())
+        .filter_map(|t| t.split_once('='))
+        .collect();
+    let tag = |name: &str| tags.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| *v);
+    if let Some(k) = tag("k").filter(|k| !k.eq_ignore_ascii_case("rsa")) {
+        return Err(format!(
+            "the record is for a k={k} key; newsletter signs with RSA (k=rsa)"
+        ));
+    }
+    match tag("p") {
+        None => Err("the record has no p= tag (the public key)".into()),
+        Some("") => Err("the record's p= is empty: that means the key was revoked".into()),
+        Some(p) => Ok(p == public),
+    }
 }
 
 #[cfg(test)]
@@ -180,6 +260,40 @@ mod tests {
             .unwrap();
         assert_eq!(key.bytes(), b"0123456789abcdef");
         assert_eq!(format!("{key:?}"), "UnsubscribeKey(<redacted>)");
+    }
+
+    const TEST_KEY: &str = include_str!("../tests/integration/fixtures/dkim/test-key.pem");
+    const TEST_RECORD: &str = include_str!("../tests/integration/fixtures/dkim/test-key.record");
+
+    #[test]
+    fn the_public_key_matches_what_openssl_computes() {
+        let p = dkim_public_key(TEST_KEY).unwrap();
+        assert_eq!(TEST_RECORD.trim(), format!("v=DKIM1; k=rsa; p={p}"));
+        assert_eq!(dkim_record_matches(TEST_RECORD, &p), Ok(true));
+        // As a zone file writes it: quoted and split.
+        let (head, tail) = TEST_RECORD.trim().split_at(40);
+        assert_eq!(dkim_record_matches(&format!("\"{head}\"\n  \"{tail}\""), &p), Ok(true));
+        let other = TEST_RECORD.trim().replacen("p=MI", "p=MJ", 1);
+        assert_eq!(dkim_record_matches(&other, &p), Ok(false));
+        assert_eq!(
+            dkim_record_matches("v=DKIM1; k=rsa; p=", &p).unwrap_err(),
+            "the record's p= is empty: that means the key was revoked"
+        );
+        assert!(dkim_record_matches("v=DKIM1; k=ed25519; p=abc", &p).is_err());
+        assert!(dkim_public_key("not a key").is_err());
+    }
+
+    #[test]
+    fn verp_needs_the_key() {
+        let cfg = config("bounce_address = \"bounces+{token}@example.com\"\n");
+        let d = verp_needs_key(&cfg, None).unwrap_err();
+        assert_eq!(
+            d.to_string().lines().next().unwrap(),
+            "newsletter.toml:5:1: error: bounce_address has {token} (VERP) but NEWSLETTER_UNSUBSCRIBE_SECRET is not set; it keys the tokens"
+        );
+        let key = UnsubscribeKey::new(b"0123456789abcdef".to_vec()).unwrap();
+        assert!(verp_needs_key(&cfg, Some(key)).unwrap().is_some());
+        assert!(verp_needs_key(&config(""), None).unwrap().is_none());
     }
 
     #[test]

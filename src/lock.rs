@@ -16,7 +16,7 @@ pub struct RunLock {
 }
 
 pub fn acquire(state_dir: &Path) -> anyhow::Result<RunLock> {
-    std::fs::create_dir_all(state_dir).with_context(|| format!("creating {}", state_dir.display()))?;
+    crate::files::create_private_dir(state_dir).with_context(|| format!("creating {}", state_dir.display()))?;
     let path = state_dir.join("send.lock");
     let mut file = OpenOptions::new()
         .read(true)

@@ -7,11 +7,12 @@
 //! are a function of its inputs (dry-run `.eml` files compare byte for byte).
 
 use crate::config::Config;
+use crate::fields::{Part, Template, Values};
 use crate::issue::Issue;
 use crate::keys::Keys;
 use crate::mime_body::PreEncoded;
 use crate::render::{Personal, PreparedIssue};
-use anyhow::{anyhow, bail, Context};
+use anyhow::{anyhow, bail};
 use lettre::address::Envelope;
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
@@ -19,11 +20,46 @@ use lettre::{Address, Message};
 use sha2::{Digest, Sha256};
 use std::time::SystemTime;
 
+/// Longest issue id: it names the Message-ID and the outbox folder.
+pub const MAX_ID_LEN: usize = 100;
+
+/// An issue id names the Message-ID's left part, the outbox and preview
+/// folders and the journal's rows: ASCII letters, digits, `-`, `_` and `.`
+/// (not first), as for a `slug`, so never a path. A file stem is held to it too.
+pub fn valid_issue_id(id: &str) -> bool {
+    (1..=MAX_ID_LEN).contains(&id.len())
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        && !id.starts_with('.')
+}
+
 /// Who one message goes to.
 #[derive(Debug, Clone, Copy)]
 pub struct Recipient<'a> {
     pub email: &'a str,
     pub name: Option<&'a str>,
+    /// The subscriber's other columns, for personal fields (`{city}`).
+    pub attributes: &'a [(std::sync::Arc<str>, String)],
+}
+
+impl<'a> Recipient<'a> {
+    /// An address (and name) with no other columns: a test copy, a preview reader.
+    pub fn bare(email: &'a str, name: Option<&'a str>) -> Self {
+        Recipient {
+            email,
+            name,
+            attributes: &[],
+        }
+    }
+}
+
+impl<'a> From<&'a crate::subscribers::Subscriber> for Recipient<'a> {
+    fn from(s: &'a crate::subscribers::Subscriber) -> Self {
+        Recipient {
+            email: &s.email,
+            name: s.name.as_deref(),
+            attributes: &s.attributes,
+        }
+    }
 }
 
 /// A message ready for a transport: "envelope + bytes".
@@ -51,7 +87,9 @@ pub struct MessageFactory<'a> {
     cfg: &'a Config,
     issue_id: String,
     prepared: &'a PreparedIssue,
-    subject: String,
+    /// The subject template with the issue's fields filled in; the
+    /// subscriber's are filled per recipient.
+    subject: Template,
     from_domain: String,
     date: SystemTime,
     keys: &'a Keys,
@@ -65,8 +103,9 @@ pub struct MessageFactory<'a> {
 
 impl<'a> MessageFactory<'a> {
     /// Prepares the per-issue parts. Fails (naming the source) when a header
-    /// value would carry CR or LF or when the subject template names an
-    /// unknown field. The keys and the clock come from the caller.
+    /// value would carry CR or LF or when the subject template is malformed.
+    /// (Unknown fields are `check`'s job: it knows the list's columns.) The
+    /// keys and the clock come from the caller.
     pub fn new(
         cfg: &'a Config,
         issue: &Issue,
@@ -74,21 +113,29 @@ impl<'a> MessageFactory<'a> {
         keys: &'a Keys,
         date: SystemTime,
     ) -> anyhow::Result<Self> {
-        let subject = subject_for(&cfg.newsletter.subject, issue)
-            .with_context(|| format!("{}: subject template", cfg.path.display()))?;
-        if subject.contains(['\r', '\n']) {
+        let subject = Template::parse(&cfg.newsletter.subject)
+            .map_err(|e| anyhow!("{}: [newsletter] subject: {e}", cfg.path.display()))?
+            .fill_issue(issue);
+        let problem = subject.parts.iter().find_map(|p| match p {
+            Part::Text(t) => crate::mime_header::text_problem(t),
+            _ => None,
+        });
+        if let Some(problem) = problem {
+            let subject = subject.render(&Values {
+                name: None,
+                email: "",
+                attributes: &[],
+            });
             bail!(
-                "{}: the subject built from the issue's front matter contains a line break (CR or LF): \"{}\"",
+                "{}: the subject built from the issue's front matter contains {problem}: \"{}\"",
                 issue.path.display(),
                 subject.escape_debug()
             );
         }
-        if issue
-            .id
-            .contains(|c: char| !c.is_ascii_graphic() || c == '<' || c == '>' || c == '@')
-        {
+        if !valid_issue_id(&issue.id) {
             bail!(
-                "{}: issue id \"{}\" must be printable ASCII without <, > or @ (set `slug` in the front matter)",
+                "{}: issue id \"{}\" must be 1 to {MAX_ID_LEN} letters, digits, `-`, `_` and `.` \
+                 (not first); rename the file or set `slug` in the front matter",
                 issue.path.display(),
                 issue.id.escape_debug()
             );
@@ -115,12 +162,18 @@ impl<'a> MessageFactory<'a> {
 
     /// Marks the messages as test copies (`[TEST] ` subject prefix).
     pub fn test_copies(mut self) -> Self {
-        self.subject = format!("[TEST] {}", self.subject);
+        self.subject.parts.insert(0, Part::Text("[TEST] ".into()));
         self
     }
 
-    pub fn subject(&self) -> &str {
-        &self.subject
+    /// The subject for one recipient (personal fields filled, on one line).
+    pub fn subject_for(&self, r: &Recipient<'_>) -> String {
+        let values = Values {
+            name: r.name,
+            email: r.email,
+            attributes: r.attributes,
+        };
+        self.subject.render(&values)
     }
 
     /// `<issue-id.hash@from-domain>`: the same for the same issue and
@@ -134,10 +187,36 @@ impl<'a> MessageFactory<'a> {
         )
     }
 
+    /// The envelope sender: with VERP, `bounce_address` with this
+    /// recipient's token; it is never written into the message itself.
+    pub fn envelope_sender(&self, email: &str) -> Address {
+        let nl = &self.cfg.newsletter;
+        match (&nl.verp, &self.keys.verp) {
+            (Some(template), Some(key)) => template.address(&key.token(&self.issue_id, email)),
+            _ => nl.bounce_address.clone(),
+        }
+    }
+
     /// The recipient's one-click unsubscribe URL, when a URL and a key are configured.
     pub fn unsubscribe_url(&self, email: &str) -> Option<String> {
         let key = self.keys.unsubscribe.as_ref()?;
         crate::token::unsubscribe_url(self.cfg, key, email)
+    }
+
+    /// The recipient's subject, once it and their name are safe for a
+    /// header: personal fields come from the list, so they are checked here.
+    fn header_texts(&self, r: &Recipient<'_>) -> anyhow::Result<String> {
+        if let Some(problem) = r.name.and_then(crate::mime_header::text_problem) {
+            bail!("recipient {}: the name contains {problem}", r.email);
+        }
+        let subject = self.subject_for(r);
+        if let Some(problem) = crate::mime_header::text_problem(&subject) {
+            bail!(
+                "recipient {}: the subject with their fields filled in contains {problem}",
+                r.email
+            );
+        }
+        Ok(subject)
     }
 
     /// Builds one recipient's message.
@@ -146,11 +225,7 @@ impl<'a> MessageFactory<'a> {
             .email
             .parse()
             .map_err(|e| anyhow!("recipient {}: invalid address: {e}", r.email))?;
-        if let Some(name) = r.name {
-            if name.contains(['\r', '\n']) {
-                bail!("recipient {}: the name contains a line break (CR or LF)", r.email);
-            }
-        }
+        let subject = self.header_texts(&r)?;
         let to = Mailbox::new(r.name.filter(|n| !n.is_empty()).map(str::to_string), to_addr.clone());
         let message_id = self.message_id(r.email);
         let unsubscribe_url = self.unsubscribe_url(r.email);
@@ -158,6 +233,7 @@ impl<'a> MessageFactory<'a> {
             name: r.name,
             email: r.email,
             unsubscribe_url: unsubscribe_url.as_deref(),
+            attributes: r.attributes,
         };
         let text = self.prepared.text(&personal);
         let html = self.prepared.html(&personal);
@@ -166,7 +242,7 @@ impl<'a> MessageFactory<'a> {
         let mut builder = Message::builder()
             .from(nl.from.clone())
             .to(to)
-            .subject(self.subject.as_str())
+            .raw_header(crate::mime_header::unstructured("Subject", &subject))
             .date(self.date)
             .message_id(Some(message_id.clone()))
             .raw_header(self.list_id.clone());
@@ -189,7 +265,7 @@ impl<'a> MessageFactory<'a> {
                 "List-Unsubscribe=One-Click".to_string(),
             ));
         }
-        let envelope = Envelope::new(Some(nl.bounce_address.clone()), vec![to_addr])
+        let envelope = Envelope::new(Some(self.envelope_sender(r.email)), vec![to_addr])
             .map_err(|e| anyhow!("recipient {}: {e}", r.email))?;
         builder = builder.envelope(envelope.clone());
 
@@ -212,10 +288,14 @@ impl<'a> MessageFactory<'a> {
         if let Some(dkim) = &self.keys.dkim {
             message.sign(dkim);
         }
+        let bytes = message.formatted();
+        if let Some(problem) = crate::mime_header::overlong_header(&bytes) {
+            bail!("recipient {}: {problem}", r.email);
+        }
         Ok(Built {
             envelope,
             message_id,
-            bytes: message.formatted(),
+            bytes,
         })
     }
 }
@@ -234,49 +314,17 @@ pub fn recipient_hash(issue_id: &str, email: &str) -> String {
     digest[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The fields a subject template may name.
-const SUBJECT_FIELDS: [&str; 6] = ["title", "id", "number", "series", "date", "description"];
+#[cfg(test)]
+mod tests {
+    use super::valid_issue_id;
 
-/// Fills `{field}` placeholders of the subject template from the issue.
-pub fn subject_for(template: &str, issue: &Issue) -> anyhow::Result<String> {
-    fill(template, |field| issue_field(issue, field)).map_err(anyhow::Error::msg)
-}
-
-/// Checks a subject template once, without an issue: braces close and every
-/// field is known.
-pub fn check_subject_template(template: &str) -> Result<(), String> {
-    fill(template, |field| SUBJECT_FIELDS.contains(&field).then(String::new)).map(drop)
-}
-
-fn fill(template: &str, field_value: impl Fn(&str) -> Option<String>) -> Result<String, String> {
-    let mut out = String::new();
-    let mut rest = template;
-    while let Some(open) = rest.find('{') {
-        out.push_str(&rest[..open]);
-        let close = rest[open..]
-            .find('}')
-            .ok_or_else(|| format!("unclosed `{{` in subject template \"{template}\""))?;
-        let field = &rest[open + 1..open + close];
-        let value = field_value(field).ok_or_else(|| {
-            let known = SUBJECT_FIELDS.join(", ");
-            format!("unknown field `{{{field}}}` in subject template (known: {known})")
-        })?;
-        out.push_str(&value);
-        rest = &rest[open + close + 1..];
+    #[test]
+    fn issue_ids_are_never_paths() {
+        for ok in ["2026-w47", "issue-025", "a.b_c", &"x".repeat(100)] {
+            assert!(valid_issue_id(ok), "{ok}");
+        }
+        for bad in ["", "../x", "a/b", ".hidden", "a b", "a:b", "가나", &"x".repeat(101)] {
+            assert!(!valid_issue_id(bad), "{bad}");
+        }
     }
-    out.push_str(rest);
-    Ok(out)
-}
-
-fn issue_field(issue: &Issue, field: &str) -> Option<String> {
-    let f = &issue.front;
-    Some(match field {
-        "title" => f.title.clone(),
-        "id" => issue.id.clone(),
-        "number" => issue.number.map(|n| n.to_string()).unwrap_or_default(),
-        "series" => issue.series_name(),
-        "date" => f.date.format("%Y-%m-%d").to_string(),
-        "description" => f.description.clone().unwrap_or_default(),
-        _ => return None,
-    })
 }

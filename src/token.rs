@@ -1,10 +1,20 @@
-//! Unsubscribe tokens: HMAC-SHA256 over the list id and the lower-cased
-//! address, URL-safe base64 without padding. A token carries its address
-//! (`b64(address).b64(mac)`) so the endpoint can verify it alone, with no
-//! lookup; the MAC is checked in constant time.
+//! Unsubscribe tokens. A token names one address on one list and cannot be
+//! forged, altered or read without the key.
+//!
+//! - v2 (made now): `base64url(0x02 ‖ AES-SIV(address))`. AES-SIV (RFC 5297)
+//!   is deterministic authenticated encryption: the same address always gets
+//!   the same token (messages stay byte-for-byte reproducible), the address is
+//!   not readable from the link, and any change to the token fails to decrypt.
+//!   The address is padded to a multiple of 16 bytes so the token length says
+//!   little about it. The endpoint needs no database lookup.
+//! - v1 (sent until this release): `b64(address).b64(HMAC-SHA256)`, the
+//!   address readable in the link. Still verified, so links in messages
+//!   already delivered keep working (for at least a year; we have no plan to
+//!   drop them).
 
 use crate::config::Config;
 use crate::keys::UnsubscribeKey;
+use aes_siv::siv::Aes128Siv;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use hmac::{Hmac, KeyInit, Mac};
@@ -12,9 +22,12 @@ use sha2::Sha256;
 
 type HmacSha256 = Hmac<Sha256>;
 
-/// Separates the fields inside the MAC input, so that ("ab", "c") and
+/// Separates the fields inside the v1 MAC input, so that ("ab", "c") and
 /// ("a", "bc") cannot collide; the prefix versions the scheme.
 const DOMAIN: &[u8] = b"newsletter-unsubscribe-v1\0";
+const V2: u8 = 2;
+/// The longest address SMTP allows (RFC 5321: 254 octets in a path).
+const MAX_ADDRESS: usize = 254;
 
 fn mac(key: &[u8], list_id: &str, email_lower: &str) -> HmacSha256 {
     let mut m = HmacSha256::new_from_slice(key).expect("HMAC accepts keys of any length");
@@ -25,8 +38,37 @@ fn mac(key: &[u8], list_id: &str, email_lower: &str) -> HmacSha256 {
     m
 }
 
-/// The token for `email` on the list `list_id`.
+/// The AES-SIV key for v2 tokens: HMAC-SHA256 of the secret over a label, so
+/// the secret itself is never used by two schemes.
+fn siv(key: &[u8]) -> Aes128Siv {
+    let mut m = HmacSha256::new_from_slice(key).expect("HMAC accepts keys of any length");
+    m.update(b"newsletter-unsubscribe-v2-siv");
+    let k = m.finalize().into_bytes();
+    Aes128Siv::new_from_slice(&k).expect("AES-128-SIV takes a 32-byte key")
+}
+
+/// The token for `email` on the list `list_id` (v2, opaque).
 pub fn make(key: &[u8], list_id: &str, email: &str) -> String {
+    let email = crate::address::key(email);
+    let email = &email.as_bytes()[..email.len().min(MAX_ADDRESS)];
+    // length byte ‖ address ‖ zero padding to a multiple of 16 (at least 32).
+    let padded = (email.len() + 1).div_ceil(16).max(2) * 16;
+    let mut plain = Vec::with_capacity(padded);
+    plain.push(email.len() as u8);
+    plain.extend_from_slice(email);
+    plain.resize(padded, 0);
+    let sealed = siv(key)
+        .encrypt([list_id.as_bytes()], &plain)
+        .expect("AES-SIV encrypts any plaintext of 32 bytes or more");
+    let mut out = Vec::with_capacity(1 + sealed.len());
+    out.push(V2);
+    out.extend_from_slice(&sealed);
+    URL_SAFE_NO_PAD.encode(out)
+}
+
+/// A v1 token (the address readable inside), as messages sent before v2
+/// carried. Only tests make these now, to prove old links still work.
+pub fn make_v1(key: &[u8], list_id: &str, email: &str) -> String {
     let email = crate::address::key(email);
     let tag = mac(key, list_id, &email).finalize().into_bytes();
     format!(
@@ -37,12 +79,35 @@ pub fn make(key: &[u8], list_id: &str, email: &str) -> String {
 }
 
 /// The (lower-cased) address a token was made for, or None when the token is
-/// malformed, altered, or made with another key or list id.
+/// malformed, altered, or made with another key or list id. Accepts v2 and v1.
 pub fn verify(key: &[u8], list_id: &str, token: &str) -> Option<String> {
-    let (addr_b64, tag_b64) = token.trim().split_once('.')?;
+    let token = token.trim();
+    if token.contains('.') {
+        return verify_v1(key, list_id, token);
+    }
+    if token.len() > 2 * (MAX_ADDRESS + 64) {
+        return None;
+    }
+    let raw = URL_SAFE_NO_PAD.decode(token).ok()?;
+    let (&version, sealed) = raw.split_first()?;
+    if version != V2 {
+        return None;
+    }
+    let plain = siv(key).decrypt([list_id.as_bytes()], sealed).ok()?;
+    let (&len, rest) = plain.split_first()?;
+    let email = rest.get(..len as usize)?;
+    if rest[len as usize..].iter().any(|&b| b != 0) {
+        return None;
+    }
+    let email = String::from_utf8(email.to_vec()).ok()?;
+    (email == crate::address::key(&email)).then_some(email)
+}
+
+fn verify_v1(key: &[u8], list_id: &str, token: &str) -> Option<String> {
+    let (addr_b64, tag_b64) = token.split_once('.')?;
     let email = String::from_utf8(URL_SAFE_NO_PAD.decode(addr_b64).ok()?).ok()?;
     let tag = URL_SAFE_NO_PAD.decode(tag_b64).ok()?;
-    // Only addresses in the form `make` produces can verify.
+    // Only addresses in the form `make_v1` produced can verify.
     if email != crate::address::key(&email) {
         return None;
     }
@@ -62,58 +127,84 @@ mod tests {
     use super::*;
 
     const KEY: &[u8] = b"0123456789abcdef0123456789abcdef";
+    const LIST: &str = "weekly.example.com";
 
     #[test]
-    fn round_trip_lowercases_and_is_url_safe() {
-        let t = make(KEY, "weekly.example.com", "Ann.Lee+news@Example.com");
+    fn round_trip_lowercases_hides_the_address_and_is_url_safe() {
+        let t = make(KEY, LIST, "Ann.Lee+news@Example.com");
         assert!(
-            t.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)),
+            t.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b)),
             "{t}"
         );
-        assert_eq!(
-            verify(KEY, "weekly.example.com", &t).as_deref(),
-            Some("ann.lee+news@example.com")
+        assert_eq!(verify(KEY, LIST, &t).as_deref(), Some("ann.lee+news@example.com"));
+        assert_eq!(t, make(KEY, LIST, "ann.lee+news@example.com"), "deterministic");
+        let raw = URL_SAFE_NO_PAD.decode(&t).unwrap();
+        assert!(
+            !raw.windows(4).any(|w| w == b"ann." || w == b"exam"),
+            "the address must not be readable in the token"
         );
-        assert_eq!(t, make(KEY, "weekly.example.com", "ann.lee+news@example.com"));
+        // Padding: addresses of different lengths below 32 bytes give tokens of one length.
+        assert_eq!(
+            make(KEY, LIST, "a@b.co").len(),
+            make(KEY, LIST, "twenty.chars@ex.com").len()
+        );
+        assert_ne!(make(KEY, LIST, "a@example.com"), make(KEY, LIST, "b@example.com"));
     }
 
     #[test]
-    fn tampered_or_foreign_tokens_fail() {
-        let t = make(KEY, "weekly.example.com", "ann@example.com");
-        let (addr, tag) = t.split_once('.').unwrap();
-        let other_addr = URL_SAFE_NO_PAD.encode("bob@example.com");
+    fn tampered_or_foreign_v2_tokens_fail() {
+        let t = make(KEY, LIST, "ann@example.com");
+        let mut raw = URL_SAFE_NO_PAD.decode(&t).unwrap();
+        for i in [0, 1, 10, raw.len() - 1] {
+            raw[i] ^= 1;
+            assert_eq!(
+                verify(KEY, LIST, &URL_SAFE_NO_PAD.encode(&raw)),
+                None,
+                "byte {i} flipped"
+            );
+            raw[i] ^= 1;
+        }
         assert_eq!(
-            verify(KEY, "weekly.example.com", &format!("{other_addr}.{tag}")),
-            None,
-            "address swapped"
-        );
-        let mut bad_tag = tag.to_string().into_bytes();
-        bad_tag[5] = if bad_tag[5] == b'A' { b'B' } else { b'A' };
-        let bad_tag = String::from_utf8(bad_tag).unwrap();
-        assert_eq!(
-            verify(KEY, "weekly.example.com", &format!("{addr}.{bad_tag}")),
-            None,
-            "mac altered"
-        );
-        assert_eq!(
-            verify(KEY, "weekly.example.com", &format!("{addr}.{}", &tag[..20])),
-            None,
-            "mac truncated"
+            verify(KEY, LIST, &URL_SAFE_NO_PAD.encode(&raw)).as_deref(),
+            Some("ann@example.com")
         );
         assert_eq!(
-            verify(b"another key entirely.....", "weekly.example.com", &t),
+            verify(KEY, LIST, &URL_SAFE_NO_PAD.encode(&raw[..raw.len() - 1])),
             None,
-            "wrong key"
+            "truncated"
         );
+        assert_eq!(verify(b"another key entirely.....", LIST, &t), None, "wrong key");
         assert_eq!(verify(KEY, "other.example.com", &t), None, "wrong list id");
-        for junk in ["", ".", "abc", "abc.def", "!!!.???", &format!("{addr}.{tag}.x")] {
-            assert_eq!(verify(KEY, "weekly.example.com", junk), None, "{junk:?}");
+        for junk in ["", "AA", "Ag", "abc", "!!!", &"A".repeat(5000)] {
+            assert_eq!(verify(KEY, LIST, junk), None, "{junk:?}");
         }
     }
 
     #[test]
-    fn uppercase_address_inside_token_is_refused() {
-        // A token whose address part is not lower-case was not made by `make`.
+    fn v1_tokens_already_sent_keep_working() {
+        let t = make_v1(KEY, LIST, "Ann@Example.com");
+        assert_eq!(
+            t, "YW5uQGV4YW1wbGUuY29t.lopxuEUZDQaMw-E857hUWe-0v2kFJm97rRd0-dVj5Q0",
+            "the v1 format is frozen: links in delivered messages look like this"
+        );
+        assert_eq!(verify(KEY, LIST, &t).as_deref(), Some("ann@example.com"));
+        let (addr, tag) = t.split_once('.').unwrap();
+        let other_addr = URL_SAFE_NO_PAD.encode("bob@example.com");
+        assert_eq!(
+            verify(KEY, LIST, &format!("{other_addr}.{tag}")),
+            None,
+            "address swapped"
+        );
+        assert_eq!(
+            verify(KEY, LIST, &format!("{addr}.{}", &tag[..20])),
+            None,
+            "mac truncated"
+        );
+        assert_eq!(verify(KEY, "other.example.com", &t), None, "wrong list id");
+        for junk in [".", "abc.def", "!!!.???", &format!("{addr}.{tag}.x")] {
+            assert_eq!(verify(KEY, LIST, junk), None, "{junk:?}");
+        }
+        // A v1 token whose address part is not lower-case was never made by us.
         let tag = mac(KEY, "l", "ann@example.com").finalize().into_bytes();
         let t = format!(
             "{}.{}",
@@ -135,10 +226,7 @@ mod tests {
         let cfg = config("unsubscribe_url = \"https://example.com/u?token={token}\"\n");
         let url = unsubscribe_url(&cfg, &key, "Ann@example.com").unwrap();
         let token = url.strip_prefix("https://example.com/u?token=").unwrap();
-        assert_eq!(
-            verify(KEY, "weekly.example.com", token).as_deref(),
-            Some("ann@example.com")
-        );
+        assert_eq!(verify(KEY, LIST, token).as_deref(), Some("ann@example.com"));
         assert_eq!(unsubscribe_url(&config(""), &key, "ann@example.com"), None);
     }
 }

@@ -1,22 +1,23 @@
 //! `newsletter send`: the command line becomes one [`SendPlan`]; each issue
 //! of the plan then goes through the sink its mode asks for (SMTP, `.eml`
-//! files), with the journal for live sends.
+//! files), with the journal for live sends. `--due` picks the issues
+//! (`send_due.rs`); a live send runs with the lock, the caps and the
+//! journal (`send_live.rs`).
 
 use super::{load_config, load_issue, load_keys};
 use crate::cli::SendArgs;
 use crate::config::Config;
-use crate::exit::{self, Exit, Failure};
+use crate::exit::{Exit, Failure};
 use crate::issue::Issue;
 use crate::keys::Keys;
 use crate::message::{Compose, MessageFactory};
 use crate::output;
 use crate::send::dispatch::{self, Job, Jobs, Report};
-use crate::send::due::{due_issues, Verdict};
 use crate::send::plan::{Env, Mode, SendPlan, Target};
-use crate::send::recipients::{self, Plan, Rules, Scan, Skipped};
-use crate::send::source::{Files, Source};
-use crate::state::writer::{Journal, JournalWriter, NoJournal, Slot};
-use crate::state::{self, journal, suppression};
+use crate::send::recipients::{self, Numbering, Plan, Rules, Scan, Skipped};
+use crate::send::source::{Chain, Files, Signups, Source};
+use crate::state::writer::{Journal, NoJournal, Slot};
+use crate::state::{self, journal, signups, suppression};
 use crate::transport::eml::EmlSink;
 use crate::transport::smtp::{SmtpSettings, SmtpSink};
 use crate::transport::Sink;
@@ -27,68 +28,51 @@ use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+/// How one issue's run ended, for `--due` to decide whether to go on.
+pub(super) struct Ran {
+    pub exit: Exit,
+    /// A volume cap stopped it: the next issues would stop there too.
+    pub capped: bool,
+}
+
+impl From<Exit> for Ran {
+    fn from(exit: Exit) -> Ran {
+        Ran { exit, capped: false }
+    }
+}
+
 pub fn run(config_path: &std::path::Path, args: SendArgs) -> anyhow::Result<Exit> {
+    // Under cron, systemd or a log file every line carries its time.
+    output::set_stamps(!std::io::stderr().is_terminal());
     let cfg = load_config(config_path)?;
-    let plan = SendPlan::new(&args, &cfg, &Env::from_process())?;
+    let env = Env::from_process();
+    let plan = SendPlan::new(&args, &cfg, &env)?;
+    if env.date.is_some() {
+        journal::set_clock(plan.now.into());
+    }
     let keys = load_keys(&cfg)?;
     match &plan.target {
-        Target::Issue(path) => send_issue(&cfg, &keys, &plan, &load_issue(path)?),
-        Target::Due => send_due(&cfg, &keys, &plan),
+        Target::Issue(arg) => {
+            let path = super::issue_arg::resolve(&cfg, &arg.to_string_lossy())?;
+            Ok(send_issue(&cfg, &keys, &plan, &load_issue(&path)?, None)?.exit)
+        }
+        Target::Due => super::send_due::run(&cfg, &keys, &plan),
     }
 }
 
-/// Every due issue, oldest file name first; stops after an aborted one.
-fn send_due(cfg: &Config, keys: &Keys, plan: &SendPlan) -> anyhow::Result<Exit> {
-    let files = super::issue_files(&cfg.paths.issues).map_err(|d| {
-        output::diagnostic(&d);
-        Failure::new(Exit::Invalid, "no issues to look at")
-    })?;
-    let issues = files
-        .iter()
-        .map(|p| load_issue(p))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let finished = match plan.mode {
-        Mode::Live { .. } => journal::finished_issues(&state::open(&cfg.paths.state)?)?,
-        _ => HashSet::new(),
-    };
-    let max_age = chrono::Duration::days(i64::from(cfg.newsletter.max_age_days));
-    let mut due = Vec::new();
-    for (issue, verdict) in due_issues(&issues, plan.now.into(), max_age, &finished) {
-        match verdict {
-            Verdict::Due => due.push(issue),
-            Verdict::TooOld => output::warn(&format!(
-                "{}: dated {}, older than max_age_days = {}: not sent (send it by name to override)",
-                issue.path.display(),
-                issue.front.date.format("%Y-%m-%d %H:%M %:z"),
-                cfg.newsletter.max_age_days
-            )),
-            Verdict::Draft | Verdict::NotYet | Verdict::Finished => {}
-        }
-    }
-    if due.is_empty() {
-        output::log("nothing due");
-        return Ok(Exit::Ok);
-    }
-    let mut worst = Exit::Ok;
-    for issue in due {
-        let exit = send_issue(cfg, keys, plan, issue)?;
-        if exit != Exit::Ok {
-            worst = exit;
-        }
-        if exit == Exit::Aborted {
-            break;
-        }
-    }
-    Ok(worst)
-}
-
-fn send_issue(cfg: &Config, keys: &Keys, plan: &SendPlan, issue: &Issue) -> anyhow::Result<Exit> {
+/// Sends one issue in the plan's mode. `only`: a `--due` retry takes only
+/// these recipients (address keys).
+pub(super) fn send_issue(
+    cfg: &Config,
+    keys: &Keys,
+    plan: &SendPlan,
+    issue: &Issue,
+    only: Option<&HashSet<String>>,
+) -> anyhow::Result<Ran> {
     let prepared = crate::render::prepare(issue, cfg).with_context(|| format!("rendering {}", issue.path.display()))?;
     let factory = MessageFactory::new(cfg, issue, &prepared, keys, plan.now)
         .map_err(|e| Failure::new(Exit::Invalid, format!("{e:#}")))?;
-    let source = Files {
-        dir: cfg.paths.subscribers.clone(),
-    };
+    let source = list_source(cfg);
     match &plan.mode {
         Mode::TestCopy { to, dir } => {
             let factory = factory.test_copies();
@@ -102,42 +86,75 @@ fn send_issue(cfg: &Config, keys: &Keys, plan: &SendPlan, issue: &Issue) -> anyh
                 Some(dir) => deliver(&EmlSink::new(dir.clone())?, &factory, &jobs, &NoJournal, plan),
                 None => deliver(&smtp_sink(cfg)?, &factory, &jobs, &NoJournal, plan),
             };
-            Ok(summarise(issue, &report, &Skipped::default(), dir.is_some()))
+            Ok(summarise(issue, &report, &Skipped::default(), dir.is_some(), &[]).into())
         }
         Mode::DryRun { outbox } => {
             let scan = scan_list(cfg, &source)?;
             let db = existing_db(cfg)?;
-            let planned = decide(scan, &source, db.as_ref(), &[], plan)?;
+            // As before: a dry run under --due shows every recipient, not only the retries.
+            let planned = decide(scan, &source, db.as_ref(), &[], plan, None)?;
             let sink = EmlSink::new(outbox.join(&issue.id))?;
-            let report = deliver_planned(&sink, &factory, &planned, &source, 0, &NoJournal, plan);
+            let report = deliver_planned(
+                &sink,
+                &factory,
+                &planned,
+                &source,
+                Numbering::default(),
+                planned.total,
+                &NoJournal,
+                plan,
+            );
             if !output::quiet() {
                 println!("dry run: wrote {} messages to {}", report.sent, sink.dir().display());
+                if planned.entries() == 0 {
+                    println!(
+                        "the subscriber list is empty: add readers to {}",
+                        cfg.paths.subscribers.display()
+                    );
+                }
             }
-            Ok(summarise(issue, &report, &planned.skipped, true))
+            Ok(summarise(issue, &report, &planned.skipped, true, &[]).into())
         }
         Mode::Live { confirmed, journal } => {
             let scan = scan_list(cfg, &source)?;
+            super::check::gate(cfg, keys, issue, scan.columns())?;
             let _lock = crate::lock::acquire(&cfg.paths.state)?;
             // From here on delivery may have started: an error that does not
             // say otherwise means "aborted, re-run to resume".
             let stopped = "the run stopped; the journal is consistent: re-run the same command to resume";
-            let run = Live {
+            let live = super::send_live::Live {
                 cfg,
                 plan,
                 issue,
                 factory: &factory,
                 source: &source,
+                only,
+                without_journal: !*journal,
+                confirmed: *confirmed,
             };
-            run.go(scan, !*journal, *confirmed)
-                .map_err(|e| exit::default_to(e, Exit::Aborted, stopped))
+            live.run(scan)
+                .map_err(|e| crate::exit::default_to(e, Exit::Aborted, stopped))
         }
     }
+}
+
+/// Where a run's recipients come from: the subscriber files, then the
+/// confirmed sign-ups in the state database.
+fn list_source(cfg: &Config) -> Chain {
+    Chain(vec![
+        Box::new(Files {
+            dir: cfg.paths.subscribers.clone(),
+        }),
+        Box::new(Signups {
+            state_dir: cfg.paths.state.clone(),
+        }),
+    ])
 }
 
 /// Reads the subscriber list once, printing its problems. Any error in the
 /// list means exit 2: nothing is sent from a broken list.
 fn scan_list(cfg: &Config, source: &dyn Source) -> anyhow::Result<Scan> {
-    let scan = recipients::scan(source, &mut |d| output::diagnostic(&d));
+    let scan = recipients::scan(source, &mut |d| output::diagnostic(&d))?;
     if scan.errors > 0 {
         return Err(Failure::new(
             Exit::Invalid,
@@ -150,30 +167,39 @@ fn scan_list(cfg: &Config, source: &dyn Source) -> anyhow::Result<Scan> {
     Ok(scan)
 }
 
-/// Decides every entry: suppression from `db` (when there is one), the
-/// journal's `sent` ids, the shard and the limit.
-fn decide(
+/// Decides every entry: suppression and sign-ups from `db` (when there is
+/// one), the journal's `sent` ids, the shard, `only` and the limit.
+pub(super) fn decide(
     scan: Scan,
     source: &dyn Source,
     db: Option<&Connection>,
     sent: &[u64],
     plan: &SendPlan,
+    only: Option<&HashSet<String>>,
 ) -> anyhow::Result<Plan> {
-    let suppressed_ids = match db {
-        Some(conn) => suppression::suppressed_ids(conn)?,
-        None => Vec::new(),
+    let (suppressed_ids, signup_ids) = match db {
+        Some(conn) => (suppression::suppressed_ids(conn)?, signups::confirmed_ids(conn)?),
+        None => (Vec::new(), Vec::new()),
     };
+    // The ids are a fast filter (8 bytes an address); the address decides.
     let suppressed = |id: u64, email: &str| -> anyhow::Result<bool> {
         match db {
-            // The id is a fast filter; the address itself decides.
             Some(conn) if suppressed_ids.binary_search(&id).is_ok() => suppression::is_suppressed(conn, email),
+            _ => Ok(false),
+        }
+    };
+    let confirmed = |id: u64, email: &str| -> anyhow::Result<bool> {
+        match db {
+            Some(conn) if signup_ids.binary_search(&id).is_ok() => signups::is_confirmed(conn, email),
             _ => Ok(false),
         }
     };
     let rules = Rules {
         suppressed: &suppressed,
+        confirmed: &confirmed,
         shard: plan.shard,
         sent,
+        only,
         limit: plan.limit,
     };
     recipients::decide(scan, source, &rules, &mut |d| output::diagnostic(&d))
@@ -188,84 +214,12 @@ fn existing_db(cfg: &Config) -> anyhow::Result<Option<Connection>> {
     Ok(Some(state::open(&cfg.paths.state)?))
 }
 
-/// A live send with the run lock held.
-struct Live<'a> {
-    cfg: &'a Config,
-    plan: &'a SendPlan,
-    issue: &'a Issue,
-    factory: &'a MessageFactory<'a>,
-    source: &'a Files,
-}
-
-impl Live<'_> {
-    fn go(&self, scan: Scan, without_journal: bool, confirmed: bool) -> anyhow::Result<Exit> {
-        let (cfg, plan, issue) = (self.cfg, self.plan, self.issue);
-        let mut conn = state::open(&cfg.paths.state)?;
-        let (planned, journal_sent) = {
-            let sent = journal::sent_ids(&conn, &issue.id)?;
-            (decide(scan, self.source, Some(&conn), &sent, plan)?, sent.len())
-        };
-        if planned.total == 0 {
-            let already = planned.skipped.already_sent;
-            output::log(&format!("{}: nothing to send ({already} already sent)", issue.id));
-            if plan.limit.is_none() {
-                journal::finish_run(&conn, &issue.id)?;
-            }
-            return Ok(Exit::Ok);
-        }
-        let sink = smtp_sink(cfg)?;
-        confirm(confirmed, issue, planned.total, cfg)?;
-        if without_journal {
-            // Benchmarks measure the journal's cost by sending without it; a run
-            // like that records nothing, so a re-run would mail everyone again.
-            output::warn("NEWSLETTER_BENCH_WITHOUT_JOURNAL is set: nothing is journalled (benchmarks only)");
-            let report = deliver_planned(&sink, self.factory, &planned, self.source, 0, &NoJournal, plan);
-            return Ok(summarise(issue, &report, &planned.skipped, false));
-        }
-        let start = journal::begin_run(&mut conn, &issue.id, (journal_sent + planned.total) as u64)?;
-        output::log(&format!(
-            "{}: sending to {} recipients ({} already sent) via {}:{}, {} connection(s)",
-            issue.id,
-            planned.total,
-            planned.skipped.already_sent,
-            cfg.smtp.host,
-            cfg.smtp.port,
-            plan.dispatch.concurrency
-        ));
-        let report = self.journalled(&sink, &planned, start.next_seq)?;
-        let complete = report.aborted.is_none() && !report.interrupted && report.not_attempted == 0;
-        if complete && plan.limit.is_none() {
-            journal::finish_run(&conn, &issue.id)?;
-        }
-        Ok(summarise(issue, &report, &planned.skipped, false))
-    }
-
-    /// Delivers with the journal writer running; a writer failure aborts (exit 3).
-    fn journalled(&self, sink: &SmtpSink, planned: &Plan, first_seq: u32) -> anyhow::Result<Report> {
-        let state = &self.cfg.paths.state;
-        let (writer, thread) = JournalWriter::start(state::open(state)?, self.issue.id.clone())?;
-        writer.gather(self.plan.dispatch.concurrency);
-        let report = deliver_planned(sink, self.factory, planned, self.source, first_seq, &writer, self.plan);
-        drop(writer);
-        let written = thread
-            .join()
-            .unwrap_or_else(|_| Err(anyhow::anyhow!("journal writer panicked")));
-        if let Err(e) = written {
-            return Err(Failure::new(
-                Exit::Aborted,
-                format!("the journal could not be written ({e:#}); messages in flight may be sent again by a re-run"),
-            ));
-        }
-        Ok(report)
-    }
-}
-
-fn smtp_sink(cfg: &Config) -> anyhow::Result<SmtpSink> {
+pub(super) fn smtp_sink(cfg: &Config) -> anyhow::Result<SmtpSink> {
     let settings = SmtpSettings::from_config(&cfg.smtp).map_err(|e| Failure::new(Exit::Invalid, format!("{e:#}")))?;
     Ok(SmtpSink::new(settings))
 }
 
-fn confirm(confirmed: bool, issue: &Issue, n: usize, cfg: &Config) -> anyhow::Result<()> {
+pub(super) fn confirm(confirmed: bool, issue: &Issue, n: usize, cfg: &Config) -> anyhow::Result<()> {
     if confirmed {
         return Ok(());
     }
@@ -287,7 +241,7 @@ fn confirm(confirmed: bool, issue: &Issue, n: usize, cfg: &Config) -> anyhow::Re
 }
 
 /// Runs the dispatcher with Ctrl-C/SIGTERM wired to a graceful stop and a progress display.
-fn deliver<S: Sink>(
+pub(super) fn deliver<S: Sink>(
     sink: &S,
     compose: &dyn Compose,
     jobs: &Jobs<'_>,
@@ -301,15 +255,17 @@ fn deliver<S: Sink>(
     report
 }
 
-/// [`deliver`] for the recipients of `planned`, read from the list by a
-/// thread while the run goes on (a bounded queue: memory stays flat). A list
-/// that changed under the run stops it (exit 3).
-fn deliver_planned<S: Sink>(
+/// [`deliver`] for the first `count` recipients of `planned`, read from the
+/// list by a thread while the run goes on (a bounded queue: memory stays
+/// flat). A list that changed under the run stops it (exit 3).
+#[allow(clippy::too_many_arguments)] // one call per mode; a struct would only rename them
+pub(super) fn deliver_planned<S: Sink>(
     sink: &S,
     compose: &dyn Compose,
     planned: &Plan,
     source: &dyn Source,
-    first_seq: u32,
+    numbering: Numbering,
+    count: usize,
     journal: &dyn Journal,
     plan: &SendPlan,
 ) -> Report {
@@ -319,7 +275,7 @@ fn deliver_planned<S: Sink>(
     std::thread::scope(|s| {
         let reader = s.spawn(move || {
             let mut chunk = Vec::with_capacity(CHUNK);
-            let read = recipients::stream(planned, source, first_seq, &mut |job| {
+            let read = recipients::stream(planned, source, numbering, count, &mut |job| {
                 chunk.push(job);
                 chunk.len() < CHUNK
                     || tx
@@ -331,7 +287,7 @@ fn deliver_planned<S: Sink>(
             }
             read
         });
-        let jobs = Jobs::new(rx.into_iter().flatten(), planned.total);
+        let jobs = Jobs::new(rx.into_iter().flatten(), count);
         let mut report = deliver(sink, compose, &jobs, journal, plan);
         drop(jobs); // a reader still sending learns that nobody listens
         let read = reader
@@ -354,7 +310,7 @@ fn interrupt_flag() -> Arc<AtomicBool> {
             if f.swap(true, Ordering::SeqCst) {
                 std::process::exit(Exit::Aborted.code());
             }
-            eprintln!("interrupted: finishing messages in flight; interrupt again to quit now");
+            output::line("interrupted: finishing messages in flight; interrupt again to quit now");
         });
         flag
     })
@@ -362,7 +318,9 @@ fn interrupt_flag() -> Arc<AtomicBool> {
 }
 
 /// The summary line, the first failures, and the exit code of the run.
-fn summarise(issue: &Issue, r: &Report, skipped: &Skipped, files: bool) -> Exit {
+/// Every recipient of the list is in exactly one count. Under `--quiet`
+/// the summary still prints when mail went out or something went wrong.
+pub(super) fn summarise(issue: &Issue, r: &Report, skipped: &Skipped, files: bool, extra: &[String]) -> Exit {
     let secs = r.elapsed.as_secs_f64();
     let rate = if secs > 0.0 { r.sent as f64 / secs } else { 0.0 };
     let verb = if files { "written" } else { "sent" };
@@ -370,14 +328,31 @@ fn summarise(issue: &Issue, r: &Report, skipped: &Skipped, files: bool) -> Exit 
     if skipped.over_limit > 0 {
         notes.push_str(&format!(", left for a later run by --limit {}", skipped.over_limit));
     }
+    for note in extra {
+        notes.push_str(&format!(", {note}"));
+    }
     if !r.maybe_duplicated.is_empty() {
         let n = r.maybe_duplicated.len();
         notes.push_str(&format!(
             ", {n} may have arrived twice (connection lost after sending; sent again)"
         ));
     }
+    if r.suppressed > 0 {
+        notes.push_str(&format!(", {} suppressed (refused while sending)", r.suppressed));
+    }
+    if let Some(rate) = r.slowed_to {
+        notes.push_str(&format!(
+            ", the server asked to slow down {} times (421/454): rate lowered to {rate:.1} msg/s",
+            r.throttled
+        ));
+    }
+    let retry = if skipped.not_retried > 0 {
+        format!(", not due for a retry {}", skipped.not_retried)
+    } else {
+        String::new()
+    };
     let line = format!(
-        "{}: {verb} {}, failed {}, skipped {} (already sent {}, unsubscribed, suppressed or in another shard {}), not attempted {}{notes}, {:.1} s, {:.0} msg/s",
+        "{}: {verb} {}, failed {}, skipped {} (already sent {}, unsubscribed, suppressed or in another shard {}{retry}), not attempted {}{notes}, {:.1} s, {:.0} msg/s",
         issue.id,
         r.sent,
         r.failed.len(),
@@ -388,19 +363,20 @@ fn summarise(issue: &Issue, r: &Report, skipped: &Skipped, files: bool) -> Exit 
         secs,
         rate
     );
-    if !output::quiet() || !r.failed.is_empty() || r.aborted.is_some() {
-        eprintln!("{line}");
+    let mail_went_out = !files && r.sent > 0;
+    if !output::quiet() || mail_went_out || !r.failed.is_empty() || r.aborted.is_some() || r.interrupted {
+        output::line(&line);
     }
     for (email, err) in r.failed.iter().take(10) {
         output::warn(&format!("{email}: {err}"));
     }
     if let Some(why) = &r.aborted {
-        eprintln!("{}: aborted: {why}", output::paint("31;1", "error"));
-        eprintln!("the journal is consistent: fix the cause and run the same command again to resume");
+        output::error(&format!("aborted: {why}"));
+        output::line("the journal is consistent: fix the cause and run the same command again to resume");
         return Exit::Aborted;
     }
     if r.interrupted {
-        eprintln!("interrupted: run the same command again to resume");
+        output::line("interrupted: run the same command again to resume");
         return Exit::Aborted;
     }
     if r.failed.is_empty() {

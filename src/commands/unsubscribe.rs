@@ -1,7 +1,7 @@
-//! `newsletter unsubscribe`, `resubscribe` and `serve-unsubscribe`.
+//! `newsletter unsubscribe`, `resubscribe` and `serve` (alias `serve-unsubscribe`).
 
 use super::load_config;
-use crate::cli::{ResubscribeArgs, ServeUnsubscribeArgs, UnsubscribeArgs};
+use crate::cli::{ResubscribeArgs, ServeArgs, UnsubscribeArgs};
 use crate::config::Config;
 use crate::exit::{Exit, Failure};
 use crate::output;
@@ -65,10 +65,11 @@ pub fn resubscribe(config_path: &Path, args: ResubscribeArgs) -> anyhow::Result<
     Ok(Exit::Ok)
 }
 
-pub fn serve(config_path: &Path, args: ServeUnsubscribeArgs) -> anyhow::Result<Exit> {
+pub fn serve(config_path: &Path, args: ServeArgs) -> anyhow::Result<Exit> {
     let cfg = load_config(config_path)?;
     let key = super::require_unsubscribe_key(&cfg)?;
-    crate::unsubscribe_server::serve(&cfg, key.bytes().to_vec(), &args.listen)?;
+    let keys = super::load_keys(&cfg)?;
+    crate::serve::run(cfg, key, keys.dkim, &args.listen)?;
     Ok(Exit::Ok)
 }
 

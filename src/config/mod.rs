@@ -5,15 +5,30 @@
 //! error list, and [`Spans`] keeps where every key was written so that later
 //! checks can name the line too.
 
+pub mod bounces;
 mod sections;
+pub mod serve;
 mod spans;
+pub mod theme;
+mod unknown;
 
+pub use bounces::Bounces;
+pub use serve::Serve;
 pub use spans::Spans;
 
 use crate::diag::{line_col, Diagnostic};
 use lettre::message::Mailbox;
 use lettre::Address;
 use std::path::{Path, PathBuf};
+
+/// The language of the pages and messages the tool writes itself
+/// (`[newsletter] language`): sign-up and unsubscribe pages, confirmation mail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Language {
+    #[default]
+    En,
+    Ko,
+}
 
 /// How the SMTP connection is secured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +57,12 @@ pub struct Config {
     pub smtp: Smtp,
     pub dkim: Option<Dkim>,
     pub paths: Paths,
+    /// `[serve]`: the public endpoint.
+    pub serve: Serve,
+    /// `[theme]`: the look of the mail.
+    pub theme: theme::Theme,
+    /// `[bounces]`: thresholds and the IMAP mailbox of `bounces fetch`.
+    pub bounces: Bounces,
     /// Where each key was written, for messages about values checked later.
     pub spans: Spans,
 }
@@ -58,10 +79,17 @@ pub struct Newsletter {
     pub unsubscribe_url: Option<String>,
     pub unsubscribe_mailto: Option<Address>,
     pub postal_address: String,
+    /// The envelope sender; with VERP, the template's address without a token.
     pub bounce_address: Address,
+    /// VERP: `bounce_address` had `{token}`, so each message gets its own
+    /// envelope sender.
+    pub verp: Option<crate::verp::Template>,
     pub max_age_days: u32,
+    /// `send --due` never sends an issue dated before this (a back catalogue).
+    pub send_after: Option<chrono::DateTime<chrono::FixedOffset>>,
     /// Name of the environment variable holding the unsubscribe-token key.
     pub unsubscribe_secret_env: String,
+    pub language: Language,
 }
 
 #[derive(Debug, Clone)]
@@ -80,6 +108,9 @@ pub struct Smtp {
     pub retries: u32,
     /// EHLO name; default: the host name of this machine.
     pub helo_name: Option<String>,
+    /// Volume caps counted from the journal over the last hour / 24 hours.
+    pub max_per_hour: Option<u64>,
+    pub max_per_day: Option<u64>,
 }
 
 impl Default for Smtp {
@@ -98,6 +129,8 @@ impl Default for Smtp {
             rate_per_second: 0.0,
             retries: 3,
             helo_name: None,
+            max_per_hour: None,
+            max_per_day: None,
         }
     }
 }
@@ -118,6 +151,9 @@ pub struct Dkim {
     pub domain: String,
     pub selector: String,
     pub key_file: PathBuf,
+    /// The TXT record published at `selector._domainkey.domain`, for `check`
+    /// to compare with the key (`v=DKIM1; k=rsa; p=…`).
+    pub dns_record: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -130,7 +166,7 @@ pub struct Paths {
 
 /// Reads and checks the config file. Errors come back as diagnostics naming the line.
 pub fn load(path: &Path) -> Result<Config, Vec<Diagnostic>> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    let text = crate::files::read_text(path, crate::files::MAX_CONFIG_BYTES).map_err(|e| {
         let hint = "run from a newsletter folder or pass --config FILE";
         vec![Diagnostic::error(path, 0, 0, format!("cannot read config: {e}")).with_hint(hint)]
     })?;
@@ -139,10 +175,19 @@ pub fn load(path: &Path) -> Result<Config, Vec<Diagnostic>> {
 
 /// Parses config text; `path` is only used for messages and to resolve `[paths]`.
 pub fn parse(path: &Path, text: &str) -> Result<Config, Vec<Diagnostic>> {
+    let unknown = unknown::keys(path, text);
+    if !unknown.is_empty() {
+        return Err(unknown);
+    }
     let raw: sections::RawConfig = toml::from_str(text).map_err(|e| {
         let (line, col) = e.span().map_or((0, 0), |s| line_col(text, s.start));
         let msg = e.message().trim().to_string();
-        vec![Diagnostic::error(path, line, col, format!("invalid config: {msg}"))]
+        vec![Diagnostic::error(
+            path,
+            line,
+            col,
+            format!("invalid config: {}", unknown::explain(&msg)),
+        )]
     })?;
     let mut errors = Errors {
         path,
@@ -156,6 +201,9 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, Vec<Diagnostic>> {
         .map_or_else(Smtp::local_relay, |s| sections::smtp(s, &mut errors));
     let dkim = raw.dkim.map(|d| sections::dkim(d, &base));
     let paths = sections::paths(raw.paths.unwrap_or_default(), &base);
+    let serve = serve::parse(raw.serve, newsletter.unsubscribe_url.as_deref(), &mut errors);
+    let theme = theme::parse(raw.theme, text, &mut errors);
+    let bounces = bounces::parse(raw.bounces, &base, &mut errors);
     if !errors.list.is_empty() {
         return Err(errors.list);
     }
@@ -165,6 +213,9 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, Vec<Diagnostic>> {
         smtp,
         dkim,
         paths,
+        serve,
+        theme,
+        bounces,
         spans: errors.spans,
     })
 }
@@ -231,7 +282,12 @@ mod tests {
         let text = format!("{MIN}password = \"hunter2\"\n");
         let e = parse(Path::new("n.toml"), &text).unwrap_err();
         assert_eq!(e[0].line, 4, "{}", e[0]);
-        assert!(e[0].message.contains("unknown field `password`"), "{}", e[0]);
+        assert!(
+            e[0].message
+                .starts_with("`password`: secrets never go in newsletter.toml"),
+            "{}",
+            e[0]
+        );
     }
 
     #[test]

@@ -35,13 +35,20 @@ pub fn find_urls(text: &str) -> Vec<Found> {
     found
 }
 
+/// The next `http://` or `https://`. One forward search: looking for each
+/// scheme separately rescans the rest of the text for the one that is absent,
+/// which is quadratic in a paragraph of many URLs.
 fn next_scheme(text: &str) -> Option<usize> {
-    let https = text.find("https://");
-    let http = text.find("http://");
-    match (https, http) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
+    let mut from = 0;
+    while let Some(rel) = text[from..].find("http") {
+        let at = from + rel;
+        let rest = &text[at + 4..];
+        if rest.starts_with("://") || rest.starts_with("s://") {
+            return Some(at);
+        }
+        from = at + 4;
     }
+    None
 }
 
 /// Length of the URL starting at `text[0]`: up to whitespace or `<`, minus

@@ -1,10 +1,15 @@
-//! Front matter: split the `+++` (TOML) or `---` (YAML) block off the body,
-//! deserialize it, then check and type each field, naming the field and the
-//! line of the issue file on every error.
+//! Front matter: split the `+++` (TOML), `---` (YAML) block or Pelican's
+//! `Key: value` header off the body, deserialize it, then check and type each
+//! field, naming the field and the line of the issue file on every error.
+//! Keys are case-insensitive (Hugo, Eleventy); Zola's `[extra]` and
+//! `[taxonomies]` tables are read too (see `keys`).
 
+use super::dates::{date_from_file_name, parse_date};
+use super::keys;
 use super::model::FrontMatter;
+use super::pelican;
 use crate::diag::{line_col, Diagnostic};
-use chrono::{DateTime, FixedOffset, NaiveDate};
+use chrono::{DateTime, FixedOffset};
 use std::collections::BTreeMap;
 use std::path::Path;
 use toml::Value;
@@ -13,13 +18,15 @@ use toml::Value;
 pub enum Format {
     Toml,
     Yaml,
+    /// Pelican: `Key: value` lines up to the first blank line, no fences.
+    Pelican,
 }
 
 impl Format {
     fn fence(self) -> &'static str {
         match self {
             Format::Toml => "+++",
-            Format::Yaml => "---",
+            Format::Yaml | Format::Pelican => "---",
         }
     }
 }
@@ -42,11 +49,20 @@ pub struct Split {
 pub fn split(path: &Path, text: &str) -> Result<Split, Diagnostic> {
     let first_end = text.find('\n').map_or(text.len(), |i| i + 1);
     let first = text[..first_end].trim_end();
-    let format =
-        match first {
-            "+++" => Format::Toml,
-            "---" => Format::Yaml,
-            _ => return Err(Diagnostic::error(
+    let format = match first {
+        "+++" => Format::Toml,
+        "---" => Format::Yaml,
+        _ => {
+            if let Some(end) = pelican::header_end(text) {
+                let body_start = text[end..].find('\n').map_or(text.len(), |i| end + i + 1);
+                return Ok(Split {
+                    format: Format::Pelican,
+                    front_start: 0,
+                    front_end: end,
+                    body_start,
+                });
+            }
+            return Err(Diagnostic::error(
                 path,
                 1,
                 1,
@@ -54,8 +70,9 @@ pub fn split(path: &Path, text: &str) -> Result<Split, Diagnostic> {
             )
             .with_hint(
                 "open the file with a `+++` line, then `title = \"...\"` and `date = ...`, then a closing `+++` line",
-            )),
-        };
+            ));
+        }
+    };
     let mut offset = first_end;
     while offset < text.len() {
         let end = text[offset..].find('\n').map_or(text.len(), |i| offset + i + 1);
@@ -84,8 +101,13 @@ pub fn parse(path: &Path, text: &str, split: &Split) -> Result<FrontMatter, Vec<
     let block = &text[split.front_start..split.front_end];
     let table = match split.format {
         Format::Toml => parse_toml(path, text, split, block)?,
-        Format::Yaml => parse_yaml(path, text, split, block)?,
+        Format::Yaml => super::yaml::parse_yaml(path, text, split.front_start, block)?,
+        Format::Pelican => pelican::parse(block).map_err(|line| {
+            let msg = "invalid Pelican header: expected `Key: value` lines up to the first blank line";
+            vec![Diagnostic::error(path, line + 1, 1, msg)]
+        })?,
     };
+    let (table, extra_table, duplicates) = keys::normalise(table);
     let mut fields = Fields {
         path,
         text,
@@ -94,6 +116,10 @@ pub fn parse(path: &Path, text: &str, split: &Split) -> Result<FrontMatter, Vec<
         table,
         errors: Vec::new(),
     };
+    for (first, second) in duplicates {
+        let msg = format!("front matter: `{second}` repeats `{first}` (keys are case-insensitive)");
+        fields.error(&second, msg, Some("keep one of them"));
+    }
     let title = fields.required_string("title");
     let date = fields.date();
     let front = FrontMatter {
@@ -107,19 +133,17 @@ pub fn parse(path: &Path, text: &str, split: &Split) -> Result<FrontMatter, Vec<
         draft: fields.bool("draft"),
         slug: fields.slug(),
         description: fields.optional_string("description"),
+        number: fields.number(),
         extra: BTreeMap::new(),
     };
-    let extra = fields
-        .table
-        .iter()
-        .map(|(k, v)| {
-            let v = match v {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            (k.clone(), v)
-        })
-        .collect();
+    let mut extra: BTreeMap<String, String> = BTreeMap::new();
+    for (k, v) in fields.table.iter().chain(extra_table.iter()) {
+        let v = match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        extra.entry(k.clone()).or_insert(v);
+    }
     if fields.errors.is_empty() {
         Ok(FrontMatter { extra, ..front })
     } else {
@@ -141,80 +165,6 @@ fn parse_toml(path: &Path, text: &str, split: &Split, block: &str) -> Result<tom
     })
 }
 
-fn parse_yaml(path: &Path, text: &str, split: &Split, block: &str) -> Result<toml::Table, Vec<Diagnostic>> {
-    let first_line = line_col(text, split.front_start).0;
-    let yaml_error = |line: usize, col: usize, msg: String| {
-        vec![Diagnostic::error(
-            path,
-            line,
-            col,
-            format!("invalid YAML front matter: {msg}"),
-        )]
-    };
-    if block.trim().is_empty() {
-        return Ok(toml::Table::new());
-    }
-    // The budget stops hostile nesting (`[[[[…`) and sizes early, while
-    // parsing, instead of after building a huge tree.
-    let options = serde_saphyr::options! {
-        budget: serde_saphyr::budget! { max_depth: YAML_MAX_DEPTH, max_nodes: 100_000 },
-    };
-    let value: serde_json::Value = serde_saphyr::from_str_with_options(block, options).map_err(|e| {
-        let (line, col) = e.location().map_or((first_line, 1), |l| {
-            (first_line + l.line() as usize - 1, l.column() as usize)
-        });
-        yaml_error(line, col, yaml_message(&e))
-    })?;
-    match yaml_to_toml(value) {
-        Some(Value::Table(t)) => Ok(t),
-        _ => Err(yaml_error(first_line, 1, "expected `key: value` lines".into())),
-    }
-}
-
-/// How deep YAML front matter may nest; real front matter needs two or three levels.
-const YAML_MAX_DEPTH: usize = 32;
-
-/// serde-saphyr's message without its source snippet and its own
-/// "line N column M" (relative to the block; we report the file's line).
-fn yaml_message(e: &serde_saphyr::Error) -> String {
-    let text = e.without_snippet().to_string();
-    let first = text.lines().next().unwrap_or_default();
-    let first = first.strip_prefix("error: ").unwrap_or(first);
-    let msg = match first.strip_prefix("line ").and_then(|r| r.split_once(": ")) {
-        Some((_, msg)) => msg,
-        None => first,
-    };
-    if msg.starts_with("budget breached: Depth") || msg.starts_with("recursion limit exceeded") {
-        return format!("nested more than {YAML_MAX_DEPTH} levels deep");
-    }
-    // Some messages repeat the block-relative position at the end.
-    match msg.rsplit_once(" at line ") {
-        Some((text, pos)) if pos.contains(", column ") => text.to_string(),
-        _ => msg.to_string(),
-    }
-}
-
-/// YAML values as TOML values, so that both formats are typed by one code path.
-/// `null` entries are dropped (an empty `draft:` means "not set").
-fn yaml_to_toml(v: serde_json::Value) -> Option<Value> {
-    use serde_json::Value as Y;
-    Some(match v {
-        Y::Null => return None,
-        Y::Bool(b) => Value::Boolean(b),
-        Y::Number(n) => match n.as_i64() {
-            Some(i) => Value::Integer(i),
-            None => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
-        },
-        Y::String(s) => Value::String(s),
-        Y::Array(items) => Value::Array(items.into_iter().filter_map(yaml_to_toml).collect()),
-        Y::Object(m) => Value::Table(
-            m.into_iter()
-                .filter_map(|(k, v)| yaml_to_toml(v).map(|v| (k, v)))
-                .collect(),
-        ),
-    })
-}
-
 /// Takes known keys out of the table one by one; what is left is `extra`.
 struct Fields<'a> {
     path: &'a Path,
@@ -231,7 +181,8 @@ impl Fields<'_> {
         let mut offset = 0;
         for line in self.block.split_inclusive('\n') {
             let trimmed = line.trim_start();
-            if let Some(rest) = trimmed.strip_prefix(key) {
+            let head = trimmed.get(..key.len()).filter(|h| h.eq_ignore_ascii_case(key));
+            if let Some(rest) = head.map(|h| &trimmed[h.len()..]) {
                 let rest = rest.trim_start();
                 if rest.starts_with('=') || rest.starts_with(':') {
                     let indent = line.len() - trimmed.len();
@@ -260,10 +211,7 @@ impl Fields<'_> {
     fn required_string(&mut self, key: &str) -> Option<String> {
         match self.table.remove(key) {
             None => {
-                let hint = match self.table.keys().find(|k| k.eq_ignore_ascii_case(key)) {
-                    Some(k) => format!("keys are lower-case: rename `{k}` to `{key}`"),
-                    None => format!("add `{key} = \"...\"` to the front matter"),
-                };
+                let hint = format!("add `{key} = \"...\"` to the front matter");
                 self.error(key, format!("front matter: missing `{key}`"), Some(&hint));
                 None
             }
@@ -297,6 +245,10 @@ impl Fields<'_> {
     /// The date and whether it had a time of day.
     fn date(&mut self) -> Option<(DateTime<FixedOffset>, bool)> {
         let raw = match self.table.remove("date") {
+            // Jekyll and Eleventy: the date in the file name.
+            None if date_from_file_name(self.path).is_some() => {
+                return date_from_file_name(self.path).map(|d| (d, false));
+            }
             None => {
                 let hint = "add `date = 2026-11-23T09:00:00+09:00` (or a bare date) to the front matter";
                 self.error("date", "front matter: missing `date`".into(), Some(hint));
@@ -355,6 +307,23 @@ impl Fields<'_> {
         }
     }
 
+    /// `number = 552` (Pelican) or `issue = 2` (Eleventy): the issue number.
+    /// Any other value stays an extra field.
+    fn number(&mut self) -> Option<u32> {
+        for key in ["number", "issue"] {
+            let n = match self.table.get(key) {
+                Some(Value::Integer(i)) => u32::try_from(*i).ok(),
+                Some(Value::String(s)) => s.trim().parse().ok(),
+                _ => None,
+            };
+            if n.is_some() {
+                self.table.remove(key);
+                return n;
+            }
+        }
+        None
+    }
+
     /// The slug names folders (`outbox/<id>/`) and Message-IDs, so it is
     /// restricted to characters that are safe in both.
     fn slug(&mut self) -> Option<String> {
@@ -373,23 +342,6 @@ impl Fields<'_> {
     }
 }
 
-fn parse_date(raw: &str) -> Result<(DateTime<FixedOffset>, bool), &'static str> {
-    if let Ok(d) = DateTime::parse_from_rfc3339(raw) {
-        return Ok((d, true));
-    }
-    if let Ok(d) = NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
-        let midnight = d.and_hms_opt(0, 0, 0).expect("midnight exists");
-        return Ok((midnight.and_utc().fixed_offset(), false));
-    }
-    let date_part = raw
-        .get(..10)
-        .is_some_and(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").is_ok());
-    if date_part && chrono::NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%S").is_ok() {
-        return Err("has no UTC offset");
-    }
-    Err("is not a date")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -401,18 +353,5 @@ mod tests {
         assert_eq!(s.format, Format::Toml);
         assert_eq!(&text[s.front_start..s.front_end], "title = \"x\"\n");
         assert_eq!(&text[s.body_start..], "body\n");
-    }
-
-    #[test]
-    fn dates_with_offset_bare_and_without_offset() {
-        let (d, t) = parse_date("2024-06-24T02:15:00+09:00").unwrap();
-        assert_eq!(d.to_rfc3339(), "2024-06-24T02:15:00+09:00");
-        assert!(t);
-        let (d, t) = parse_date("2026-11-30").unwrap();
-        assert_eq!(d.to_rfc3339(), "2026-11-30T00:00:00+00:00");
-        assert!(!t);
-        assert_eq!(parse_date("2024-06-24T02:15:00"), Err("has no UTC offset"));
-        assert_eq!(parse_date("soon"), Err("is not a date"));
-        assert_eq!(parse_date("2026-11-2가T"), Err("is not a date"));
     }
 }

@@ -1,10 +1,15 @@
 //! Markdown body → plain blocks and inlines (pulldown-cmark events folded into
 //! the model's tree). Only top-level items keep their byte offset: sections
 //! are cut at top-level headings, and lines are found from there.
+//! Raw HTML is read in `markdown_html.rs`.
 
-use super::autolink;
-use super::model::{Block, Inline, List};
-use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag, TagEnd};
+use super::model::{Align, Block, Footnote, Inline, Table};
+use pulldown_cmark::{Alignment, CodeBlockKind, Event, Options, Parser, Tag, TagEnd};
+
+#[path = "markdown_fold.rs"]
+mod fold;
+#[path = "markdown_html.rs"]
+mod html;
 
 /// A top-level piece of the body: a heading (a section boundary or not) or a block.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,16 +32,32 @@ pub struct LinkSite {
     pub offset: usize,
 }
 
+/// Something the author wrote that mail shows differently, for `check`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Note {
+    /// An HTML element mail cannot show (`iframe`, `details`): its tags are dropped.
+    DroppedHtml(String),
+    /// `{{< figure >}}`, `{{> partial}}`, `{% include %}`: shown as text.
+    TemplateSyntax(String),
+    /// HTML nested deeper than `rawhtml::MAX_DEPTH`: shown as its text.
+    TooDeep,
+}
+
 #[derive(Debug, Default)]
 pub struct Body {
     pub items: Vec<Located>,
     pub links: Vec<LinkSite>,
+    pub footnotes: Vec<Footnote>,
+    /// Offset of the `<!-- more -->` summary marker.
+    pub more_at: Option<usize>,
+    pub notes: Vec<(usize, Note)>,
 }
 
-/// Strikethrough only: no tables (they stay paragraphs), no footnotes, no
-/// metadata blocks (the front matter is split off before this runs).
-fn options() -> Options {
-    Options::ENABLE_STRIKETHROUGH
+/// GFM: strikethrough, tables, footnotes and task lists. No metadata blocks
+/// (the front matter is split off before this runs). `nesting::check` reads
+/// the text with the same options.
+pub(super) fn options() -> Options {
+    Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TABLES | Options::ENABLE_FOOTNOTES | Options::ENABLE_TASKLISTS
 }
 
 enum InlineKind {
@@ -48,16 +69,29 @@ enum InlineKind {
     Emphasis,
     Strong,
     Strikethrough,
-    Link(String),
+    /// `html`: opened by an `<a href>` tag, closed by `</a>` or the enclosing block.
+    Link {
+        url: String,
+        html: bool,
+    },
+    Image {
+        url: String,
+        title: Option<String>,
+    },
+    Cell,
 }
 
 enum Frame {
     Root,
     Item(Vec<Block>),
     Quote(Vec<Block>),
+    Footnote(String, Vec<Block>),
     List { start: Option<u64>, items: Vec<Vec<Block>> },
+    Table(Table),
+    Row { head: bool, cells: Vec<Vec<Inline>> },
     Inlines { kind: InlineKind, inlines: Vec<Inline> },
     Code { lang: Option<String>, code: String },
+    HtmlBlock(String),
 }
 
 struct Builder<'a> {
@@ -65,25 +99,32 @@ struct Builder<'a> {
     /// Frames with the byte offset where each started.
     stack: Vec<(Frame, usize)>,
     body: Body,
-    /// End of the last event seen: where an implicit paragraph ends.
-    last_end: usize,
+    /// Footnote labels in the order of their first reference.
+    footnote_order: Vec<String>,
+    footnote_defs: Vec<(String, Vec<Block>)>,
+    /// Inline HTML elements open so far (they may span paragraphs).
+    html_depth: usize,
 }
 
-/// Parses a markdown body into top-level items and link sites.
+/// Parses a markdown body into top-level items, link sites and footnotes.
+/// The caller has checked the nesting (`nesting::check`): the frames here,
+/// the model and every recursion over it are only as deep as that allows.
 pub fn parse(source: &str) -> Body {
     let mut b = Builder {
         source,
         stack: vec![(Frame::Root, 0)],
         body: Body::default(),
-        last_end: 0,
+        footnote_order: Vec::new(),
+        footnote_defs: Vec::new(),
+        html_depth: 0,
     };
     for (event, range) in Parser::new_ext(source, options()).into_offset_iter() {
         b.event(event, range.start);
-        b.last_end = range.end;
     }
     while b.stack.len() > 1 {
         b.close();
     }
+    b.finish_footnotes();
     b.body
 }
 
@@ -94,13 +135,22 @@ impl Builder<'_> {
             Event::End(end) => self.end(end),
             Event::Text(t) => self.text(&t, at),
             Event::Code(t) => self.inline(Inline::Code(t.into_string()), at),
-            // Raw HTML is kept as literal text: renderers escape it.
-            Event::Html(t) | Event::InlineHtml(t) => self.text(&t, at),
+            Event::Html(t) | Event::InlineHtml(t) => self.raw_html(&t, at),
             Event::SoftBreak => self.text(" ", at),
             Event::HardBreak => self.inline(Inline::LineBreak, at),
             Event::Rule => self.block(Block::Rule, at),
-            Event::FootnoteReference(t) | Event::InlineMath(t) | Event::DisplayMath(t) => self.text(&t, at),
-            Event::TaskListMarker(done) => self.text(if done { "[x] " } else { "[ ] " }, at),
+            Event::FootnoteReference(label) => {
+                let n = match self.footnote_order.iter().position(|l| *l == *label) {
+                    Some(i) => i + 1,
+                    None => {
+                        self.footnote_order.push(label.into_string());
+                        self.footnote_order.len()
+                    }
+                };
+                self.inline(Inline::FootnoteRef(n), at);
+            }
+            Event::InlineMath(t) | Event::DisplayMath(t) => self.text(&t, at),
+            Event::TaskListMarker(done) => self.inline(Inline::Task(done), at),
         }
     }
 
@@ -117,35 +167,53 @@ impl Builder<'_> {
             Tag::Emphasis => self.inline_frame(InlineKind::Emphasis, at),
             Tag::Strong => self.inline_frame(InlineKind::Strong, at),
             Tag::Strikethrough => self.inline_frame(InlineKind::Strikethrough, at),
-            Tag::Link { dest_url, .. } | Tag::Image { dest_url, .. } => {
-                self.inline_frame(InlineKind::Link(dest_url.into_string()), at)
-            }
+            Tag::Link { dest_url, .. } => self.inline_frame(
+                InlineKind::Link {
+                    url: dest_url.into_string(),
+                    html: false,
+                },
+                at,
+            ),
+            Tag::Image { dest_url, title, .. } => self.inline_frame(
+                InlineKind::Image {
+                    url: dest_url.into_string(),
+                    title: Some(title.into_string()).filter(|t| !t.is_empty()),
+                },
+                at,
+            ),
             Tag::List(start) => Frame::List {
                 start,
                 items: Vec::new(),
             },
             Tag::Item => Frame::Item(Vec::new()),
             Tag::BlockQuote(_) => Frame::Quote(Vec::new()),
-            Tag::CodeBlock(kind) => {
-                let lang = match kind {
-                    CodeBlockKind::Fenced(info) => info
-                        .split_whitespace()
-                        .next()
-                        .map(str::to_string)
-                        .filter(|s| !s.is_empty()),
+            Tag::FootnoteDefinition(label) => Frame::Footnote(label.into_string(), Vec::new()),
+            Tag::CodeBlock(kind) => Frame::Code {
+                lang: match kind {
+                    CodeBlockKind::Fenced(info) => info.split_whitespace().next().map(str::to_string),
                     CodeBlockKind::Indented => None,
-                };
-                Frame::Code {
-                    lang,
-                    code: String::new(),
-                }
-            }
-            Tag::HtmlBlock => {
-                self.close_implicit_paragraph();
-                return;
-            }
-            // Not enabled or not worth a model node: their content flows
-            // into the surrounding blocks.
+                },
+                code: String::new(),
+            },
+            Tag::Table(aligns) => Frame::Table(Table {
+                aligns: aligns.into_iter().map(align).collect(),
+                head: Vec::new(),
+                rows: Vec::new(),
+            }),
+            Tag::TableHead => Frame::Row {
+                head: true,
+                cells: Vec::new(),
+            },
+            Tag::TableRow => Frame::Row {
+                head: false,
+                cells: Vec::new(),
+            },
+            Tag::TableCell => Frame::Inlines {
+                kind: InlineKind::Cell,
+                inlines: Vec::new(),
+            },
+            Tag::HtmlBlock => Frame::HtmlBlock(String::new()),
+            // Not worth a model node: their content flows into the surrounding blocks.
             _ => return,
         };
         if is_block_frame(&frame) {
@@ -164,6 +232,8 @@ impl Builder<'_> {
     }
 
     fn end(&mut self, end: TagEnd) {
+        // An `<a>` tag left open ends with the element that holds it.
+        self.close_html_links();
         let inline_end = matches!(
             end,
             TagEnd::Emphasis | TagEnd::Strong | TagEnd::Strikethrough | TagEnd::Link | TagEnd::Image
@@ -179,6 +249,12 @@ impl Builder<'_> {
                 | TagEnd::Item
                 | TagEnd::BlockQuote(_)
                 | TagEnd::CodeBlock
+                | TagEnd::FootnoteDefinition
+                | TagEnd::Table
+                | TagEnd::TableHead
+                | TagEnd::TableRow
+                | TagEnd::TableCell
+                | TagEnd::HtmlBlock
         );
         if inline_end || block_end {
             self.close();
@@ -198,113 +274,26 @@ impl Builder<'_> {
         }
     }
 
-    /// Pops the top frame and hands its result to the parent.
-    fn close(&mut self) {
-        let (frame, at) = self.stack.pop().expect("root is never closed");
-        match frame {
-            Frame::Root => unreachable!("root is never popped"),
-            Frame::Item(blocks) => {
-                if let Some((Frame::List { items, .. }, _)) = self.stack.last_mut() {
-                    items.push(blocks);
-                } else {
-                    self.blocks(blocks, at);
-                }
-            }
-            Frame::Quote(blocks) => self.block(Block::BlockQuote(blocks), at),
-            Frame::List { start, items } => self.block(Block::List(List { start, items }), at),
-            Frame::Code { lang, code } => self.block(Block::CodeBlock { lang, code }, at),
-            Frame::Inlines { kind, inlines } => {
-                let outermost = !matches!(self.stack.last(), Some((Frame::Inlines { .. }, _)));
-                let inside_link = self.inside_link();
-                let inlines = if inside_link || matches!(kind, InlineKind::Link(_)) {
-                    inlines
-                } else {
-                    autolink::linkify(inlines)
-                };
-                if outermost {
-                    self.record_links(&inlines, at);
-                }
-                match kind {
-                    InlineKind::Paragraph | InlineKind::Implicit => self.block(Block::Paragraph(inlines), at),
-                    InlineKind::Heading(level) => self.heading(level, inlines, at),
-                    InlineKind::Emphasis => self.inline(Inline::Emphasis(inlines), at),
-                    InlineKind::Strong => self.inline(Inline::Strong(inlines), at),
-                    InlineKind::Strikethrough => self.inline(Inline::Strikethrough(inlines), at),
-                    InlineKind::Link(url) => self.inline(Inline::Link { url, content: inlines }, at),
-                }
-            }
-        }
-    }
-
-    fn inside_link(&self) -> bool {
-        self.stack.iter().any(|(f, _)| {
-            matches!(
-                f,
-                Frame::Inlines {
-                    kind: InlineKind::Link(_),
-                    ..
-                }
-            )
-        })
-    }
-
-    /// Finds each link's URL in the source after `at`, for line numbers.
-    fn record_links(&mut self, inlines: &[Inline], at: usize) {
-        let mut cursor = at;
-        let mut urls = Vec::new();
-        collect_urls(inlines, &mut urls);
-        for url in urls {
-            let offset = self
-                .source
-                .get(cursor..)
-                .and_then(|s| s.find(url.as_str()))
-                .map_or(at, |i| cursor + i);
-            cursor = if offset >= cursor {
-                offset + url.len().min(self.source.len() - offset)
-            } else {
-                cursor
-            };
-            self.body.links.push(LinkSite { url, offset });
-        }
-    }
-
-    fn heading(&mut self, level: u8, content: Vec<Inline>, at: usize) {
-        if let Some((Frame::Root, _)) = self.stack.last() {
-            self.body.items.push(Located {
-                offset: at,
-                top: Top::Heading { level, content },
-            });
-        } else {
-            self.block(Block::Heading { level, content }, at);
-        }
-    }
-
-    fn blocks(&mut self, blocks: Vec<Block>, at: usize) {
-        for b in blocks {
-            self.block(b, at);
-        }
-    }
-
-    fn block(&mut self, block: Block, at: usize) {
-        match self.stack.last_mut() {
-            Some((Frame::Root, _)) => self.body.items.push(Located {
-                offset: at,
-                top: Top::Block(block),
-            }),
-            Some((Frame::Item(blocks) | Frame::Quote(blocks), _)) => blocks.push(block),
-            // A block inside a list outside an item, or inside inlines:
-            // pulldown-cmark does not produce these, but never lose text.
-            Some((Frame::List { items, .. }, _)) => items.push(vec![block]),
-            Some((Frame::Inlines { inlines, .. }, _)) => inlines.push(Inline::Text(block_text(&block))),
-            Some((Frame::Code { code, .. }, _)) => code.push_str(&block_text(&block)),
-            None => unreachable!("root is never popped"),
+    fn close_html_links(&mut self) {
+        while let Some((
+            Frame::Inlines {
+                kind: InlineKind::Link { html: true, .. },
+                ..
+            },
+            _,
+        )) = self.stack.last()
+        {
+            self.close();
         }
     }
 
     fn text(&mut self, text: &str, at: usize) {
-        if let Some((Frame::Code { code, .. }, _)) = self.stack.last_mut() {
-            code.push_str(text);
-            return;
+        match self.stack.last_mut() {
+            Some((Frame::Code { code, .. } | Frame::HtmlBlock(code), _)) => {
+                code.push_str(text);
+                return;
+            }
+            _ => self.template_syntax(text, at),
         }
         self.ensure_inline_context(at);
         if let Some((Frame::Inlines { inlines, .. }, _)) = self.stack.last_mut() {
@@ -340,36 +329,46 @@ impl Builder<'_> {
     }
 }
 
+fn align(a: Alignment) -> Align {
+    match a {
+        Alignment::None => Align::None,
+        Alignment::Left => Align::Left,
+        Alignment::Center => Align::Center,
+        Alignment::Right => Align::Right,
+    }
+}
+
 fn is_block_frame(frame: &Frame) -> bool {
     !matches!(
         frame,
         Frame::Inlines {
-            kind: InlineKind::Emphasis | InlineKind::Strong | InlineKind::Strikethrough | InlineKind::Link(_),
+            kind: InlineKind::Emphasis
+                | InlineKind::Strong
+                | InlineKind::Strikethrough
+                | InlineKind::Link { .. }
+                | InlineKind::Image { .. },
             ..
         }
     )
-}
-
-fn collect_urls(inlines: &[Inline], out: &mut Vec<String>) {
-    for inline in inlines {
-        match inline {
-            Inline::Link { url, content } => {
-                out.push(url.clone());
-                collect_urls(content, out);
-            }
-            Inline::Emphasis(c) | Inline::Strong(c) | Inline::Strikethrough(c) => collect_urls(c, out),
-            _ => {}
-        }
-    }
 }
 
 /// Plain text of a block (for the rare block that lands where only text fits).
 pub fn block_text(block: &Block) -> String {
     match block {
         Block::Paragraph(i) | Block::Heading { content: i, .. } => Inline::plain_text(i),
-        Block::CodeBlock { code, .. } => code.clone(),
+        Block::CodeBlock { code, .. } | Block::Html(code) => code.clone(),
         Block::List(l) => l.items.iter().flatten().map(block_text).collect::<Vec<_>>().join("\n"),
         Block::BlockQuote(b) => b.iter().map(block_text).collect::<Vec<_>>().join("\n"),
+        Block::Table(t) => std::iter::once(&t.head)
+            .chain(&t.rows)
+            .map(|row| {
+                row.iter()
+                    .map(|c| Inline::plain_text(c))
+                    .collect::<Vec<_>>()
+                    .join(" | ")
+            })
+            .collect::<Vec<_>>()
+            .join("\n"),
         Block::Rule => String::new(),
     }
 }

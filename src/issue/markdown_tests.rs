@@ -1,6 +1,7 @@
 //! Unit tests of the markdown → blocks folding (kept apart to keep markdown.rs short).
 
 use super::*;
+use crate::issue::model::{Align, List, Table};
 
 fn blocks(src: &str) -> Vec<Block> {
     parse(src)
@@ -35,36 +36,104 @@ fn tight_nested_lists_become_items_of_paragraphs() {
 }
 
 #[test]
-fn raw_html_is_text_and_images_are_links() {
-    let got = blocks("a <b>x</b> Result<T, E>의 ![alt](https://e.example/i.png)\n\n<div>\nhi\n</div>\n");
+fn allowed_inline_html_is_kept_other_html_is_blocks_and_angle_words_are_text() {
+    let got = blocks("a <b>x</b> Result<T, E>의 List<String> ![alt](https://e.example/i.png)\n\n<div>\nhi\n</div>\n");
     assert_eq!(
         got,
         [
             Block::Paragraph(vec![
-                text("a <b>x</b> Result<T, E>의 "),
-                Inline::Link {
+                text("a "),
+                Inline::Html("<b>".into()),
+                text("x"),
+                Inline::Html("</b>".into()),
+                text(" Result<T, E>의 List<String> "),
+                Inline::Image {
                     url: "https://e.example/i.png".into(),
-                    content: vec![text("alt")]
+                    alt: "alt".into(),
+                    title: None,
+                    width: None,
+                    height: None,
                 },
             ]),
-            Block::Paragraph(vec![text("<div>\nhi\n</div>\n")]),
+            Block::Html("<div>\nhi\n</div>".into()),
         ]
     );
 }
 
 #[test]
-fn tables_stay_paragraphs_and_code_keeps_its_language() {
-    let got = blocks("| a | b |\n|---|---|\n\n```rust title\nfn x() {}\n```\n");
+fn html_links_images_breaks_and_comments() {
+    let body = parse(
+        "Lead <!-- more -->\n\nSee <a href=\"https://e.example/\">_the form_</a> <img src=\"p.png\" alt=\"P\" width=\"128\">\nline<br/>two <iframe src=\"x\"></iframe>\n\n<!--\n- hidden item\n-->\n",
+    );
+    assert_eq!(body.more_at, Some(5));
+    let got: Vec<Block> = body
+        .items
+        .into_iter()
+        .map(|l| match l.top {
+            Top::Block(b) => b,
+            Top::Heading { .. } => panic!("no headings"),
+        })
+        .collect();
     assert_eq!(
         got,
         [
-            Block::Paragraph(vec![text("| a | b | |---|---|")]),
+            Block::Paragraph(vec![text("Lead")]),
+            Block::Paragraph(vec![
+                text("See "),
+                Inline::Link {
+                    url: "https://e.example/".into(),
+                    content: vec![Inline::Emphasis(vec![text("the form")])],
+                },
+                text(" "),
+                Inline::Image {
+                    url: "p.png".into(),
+                    alt: "P".into(),
+                    title: None,
+                    width: Some(128),
+                    height: None,
+                },
+                text(" line"),
+                Inline::LineBreak,
+                text("two"),
+            ]),
+        ]
+    );
+    assert_eq!(body.notes, [(119, Note::DroppedHtml("iframe".into()))]);
+}
+
+#[test]
+fn tables_footnotes_tasks_and_code_language() {
+    let got = blocks("| a | b |\n|:--|--:|\n| 1 | 2 |\n\n```rust title\nfn x() {}\n```\n\n- [x] done\n- [ ] open\n");
+    assert_eq!(
+        got[..2],
+        [
+            Block::Table(Table {
+                aligns: vec![Align::Left, Align::Right],
+                head: vec![vec![text("a")], vec![text("b")]],
+                rows: vec![vec![vec![text("1")], vec![text("2")]]],
+            }),
             Block::CodeBlock {
                 lang: Some("rust".into()),
                 code: "fn x() {}\n".into()
             },
         ]
     );
+    let Block::List(l) = &got[2] else { panic!("{got:?}") };
+    assert_eq!(l.items[0], [Block::Paragraph(vec![Inline::Task(true), text("done")])]);
+    let body = parse("A[^b] and B[^a].\n\n[^a]: first defined\n[^b]: second defined\n[^c]: never used\n");
+    let Top::Block(Block::Paragraph(p)) = &body.items[0].top else {
+        panic!()
+    };
+    assert_eq!(p[1], Inline::FootnoteRef(1));
+    assert_eq!(p[3], Inline::FootnoteRef(2));
+    let labels: Vec<(usize, &str)> = body.footnotes.iter().map(|f| (f.number, f.label.as_str())).collect();
+    assert_eq!(labels, [(1, "b"), (2, "a"), (3, "c")]);
+}
+
+#[test]
+fn template_syntax_is_noted() {
+    let body = parse("Hi {{> email}} and `{{ code }}`\n");
+    assert_eq!(body.notes, [(3, Note::TemplateSyntax("{{> email}}".into()))]);
 }
 
 #[test]
@@ -92,4 +161,12 @@ fn bare_urls_in_a_list_item_are_linked_and_located() {
             offset: "- 레포지토리(".len()
         }]
     );
+}
+
+#[test]
+fn deep_nesting_is_refused_before_it_is_folded() {
+    // `parse` relies on its callers (issue bodies, theme snippets) running
+    // `nesting::check` with the same options first.
+    let src = format!("{}deep list\n\n{}deep quote\n", "- ".repeat(5000), "> ".repeat(5000));
+    assert!(super::super::nesting::check(&src, options()).is_err());
 }

@@ -18,12 +18,20 @@ pub struct Issue {
     /// From the title (`Article Weekly, Issue 25` -> 25) when present.
     pub number: Option<u32>,
     pub period: Option<Period>,
+    /// The text before the first `#`/`##` heading: the issue's introduction
+    /// (the "Welcome to a new issue…" paragraph of most newsletters).
+    pub lead: Vec<Block>,
+    /// The text before a `<!-- more -->` marker (Hugo, Zola), as one line:
+    /// the preheader, when present.
+    pub summary: Option<String>,
     /// An editorial section before the articles (e.g. `## 개요`), when it is
     /// not the list of articles itself.
     pub intro: Option<Section>,
     pub articles: Vec<Article>,
     /// Top-level items of `## References`, in order.
     pub references: Vec<Reference>,
+    /// Footnote definitions, numbered in the order of their first reference.
+    pub footnotes: Vec<Footnote>,
     /// BCP 47 language of the text: `ko` when the body is mostly Hangul, else `en`.
     pub lang: String,
 }
@@ -41,6 +49,8 @@ pub struct FrontMatter {
     pub draft: bool,
     pub slug: Option<String>,
     pub description: Option<String>,
+    /// `number` (Pelican) or `issue` (Eleventy) when it is a number.
+    pub number: Option<u32>,
     /// Keys we do not know, kept as their TOML/YAML text rendered to strings.
     pub extra: BTreeMap<String, String>,
 }
@@ -99,6 +109,34 @@ pub enum Block {
     },
     BlockQuote(Vec<Block>),
     Rule,
+    /// A GFM table.
+    Table(Table),
+    /// An HTML block of the post, comments removed. Renderers clean it with
+    /// an allowlist sanitizer (HTML body) or take its text (text body).
+    Html(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Align {
+    None,
+    Left,
+    Center,
+    Right,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Table {
+    pub aligns: Vec<Align>,
+    pub head: Vec<Vec<Inline>>,
+    pub rows: Vec<Vec<Vec<Inline>>>,
+}
+
+/// `[^label]: …`, numbered by its first reference (unreferenced ones last).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Footnote {
+    pub number: usize,
+    pub label: String,
+    pub blocks: Vec<Block>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -123,6 +161,21 @@ pub enum Inline {
     },
     /// A hard line break.
     LineBreak,
+    /// `![alt](url "title")` or `<img>`; width and height in pixels when known.
+    Image {
+        url: String,
+        alt: String,
+        title: Option<String>,
+        width: Option<u32>,
+        height: Option<u32>,
+    },
+    /// One tag of inline HTML from the allowlist, as written (`<span class="x">`,
+    /// `</span>`): the HTML body keeps it for the sanitizer, the text body drops it.
+    Html(String),
+    /// A reference to footnote N (1-based).
+    FootnoteRef(usize),
+    /// A task list checkbox: `[x]` (true) or `[ ]`.
+    Task(bool),
 }
 
 impl Inline {
@@ -144,19 +197,42 @@ impl Inline {
                 }
             }
             Inline::LineBreak => out.push(' '),
+            Inline::Image { alt, .. } => out.push_str(alt),
+            Inline::Html(_) | Inline::FootnoteRef(_) | Inline::Task(_) => {}
         }
     }
 }
 
 impl Issue {
-    /// The series name: the first `series` entry, else the title without its number.
+    /// The series name: the first `series` entry, else the title without
+    /// its number (`Article Weekly, Issue 25`, `This Week in Rust 552`),
+    /// else the first category, else the title.
     pub fn series_name(&self) -> String {
         if let Some(s) = self.front.series.first() {
             return s.clone();
         }
-        match self.front.title.rsplit_once(", Issue") {
-            Some((name, _)) => name.trim().to_string(),
+        if let Some(prefix) = self.title_prefix() {
+            return prefix;
+        }
+        match self.front.categories.first() {
+            Some(c) => c.clone(),
             None => self.front.title.clone(),
         }
+    }
+
+    /// The title before its issue number, when the title is only a series
+    /// name and the number: `Article Weekly, Issue 25` → `Article Weekly`.
+    pub fn title_prefix(&self) -> Option<String> {
+        let n = self.number?.to_string();
+        let title = self.front.title.trim();
+        let rest = title.strip_suffix(n.as_str())?.trim_end();
+        let rest = rest.strip_suffix('#').unwrap_or(rest).trim_end();
+        let cut = rest.len().saturating_sub("issue".len());
+        let rest = match rest.get(cut..) {
+            Some(tail) if tail.eq_ignore_ascii_case("issue") => &rest[..cut],
+            _ => rest,
+        };
+        let prefix = rest.trim_end().trim_end_matches([',', ':', '-', '·']).trim_end();
+        (!prefix.is_empty()).then(|| prefix.to_string())
     }
 }

@@ -18,8 +18,8 @@ pub struct RawSection {
 /// What the sections of a body mean.
 #[derive(Debug, Default)]
 pub struct Sections {
-    /// Blocks before the first heading (not part of any article).
-    pub preamble: Option<usize>,
+    /// Blocks before the first heading: the introduction.
+    pub lead: Vec<Block>,
     /// `Some(Ok)` for a readable period, `Some(Err(offset))` when `## Period`
     /// is there but its text is not a date range.
     pub period: Option<Result<Period, usize>>,
@@ -31,9 +31,10 @@ pub struct Sections {
     pub after_references: Vec<usize>,
 }
 
-/// Groups top-level items under the `#` and `##` headings.
-pub fn split(items: Vec<Located>) -> (Option<usize>, Vec<RawSection>) {
-    let mut preamble = None;
+/// Groups top-level items under the `#` and `##` headings; the blocks
+/// before the first one are the lead.
+pub fn split(items: Vec<Located>) -> (Vec<Block>, Vec<RawSection>) {
+    let mut preamble = Vec::new();
     let mut sections: Vec<RawSection> = Vec::new();
     for Located { offset, top } in items {
         match top {
@@ -44,20 +45,18 @@ pub fn split(items: Vec<Located>) -> (Option<usize>, Vec<RawSection>) {
                 blocks: Vec::new(),
             }),
             Top::Heading { level, content } => {
-                push_block(&mut sections, &mut preamble, Block::Heading { level, content }, offset)
+                push_block(&mut sections, &mut preamble, Block::Heading { level, content })
             }
-            Top::Block(b) => push_block(&mut sections, &mut preamble, b, offset),
+            Top::Block(b) => push_block(&mut sections, &mut preamble, b),
         }
     }
     (preamble, sections)
 }
 
-fn push_block(sections: &mut [RawSection], preamble: &mut Option<usize>, block: Block, offset: usize) {
+fn push_block(sections: &mut [RawSection], preamble: &mut Vec<Block>, block: Block) {
     match sections.last_mut() {
         Some(s) => s.blocks.push(block),
-        None => {
-            preamble.get_or_insert(offset);
-        }
+        None => preamble.push(block),
     }
 }
 
@@ -80,9 +79,9 @@ fn is_intro(title: &str) -> bool {
 }
 
 /// Gives each section its role.
-pub fn classify(preamble: Option<usize>, sections: Vec<RawSection>) -> Sections {
+pub fn classify(lead: Vec<Block>, sections: Vec<RawSection>) -> Sections {
     let mut out = Sections {
-        preamble,
+        lead,
         ..Sections::default()
     };
     for s in sections {

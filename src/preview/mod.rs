@@ -18,6 +18,14 @@ use std::time::SystemTime;
 /// The reader shown when no subscriber is chosen.
 pub const PLACEHOLDER_READER: &str = "Reader <reader@example.com>";
 
+/// Who the preview is for: an address with a name, and the subscriber's
+/// other columns when the address is on the list (for personal fields).
+#[derive(Debug, Clone)]
+pub struct Reader {
+    pub mailbox: Mailbox,
+    pub attributes: Vec<(std::sync::Arc<str>, String)>,
+}
+
 /// The four preview files, in memory.
 pub struct Preview {
     pub html: String,
@@ -29,24 +37,28 @@ pub struct Preview {
 /// Renders `issue` for `reader` with the send path's message builder, so
 /// `message.eml` is what `send` would deliver to them. `live`: the viewer polls
 /// `/version` to reload.
-pub fn build(issue: &Issue, cfg: &Config, keys: &Keys, reader: &Mailbox, live: bool) -> Result<Preview> {
+pub fn build(issue: &Issue, cfg: &Config, keys: &Keys, reader: &Reader, live: bool) -> Result<Preview> {
     let prepared = render::prepare(issue, cfg)?;
     let factory = MessageFactory::new(cfg, issue, &prepared, keys, SystemTime::now())?;
-    let email = reader.email.to_string();
-    let built = factory.build(Recipient {
+    let email = reader.mailbox.email.to_string();
+    let recipient = Recipient {
         email: &email,
-        name: reader.name.as_deref(),
-    })?;
+        name: reader.mailbox.name.as_deref(),
+        attributes: &reader.attributes,
+    };
+    let built = factory.build(recipient)?;
     let unsubscribe_url = factory.unsubscribe_url(&email);
     let personal = Personal {
-        name: reader.name.as_deref(),
+        name: reader.mailbox.name.as_deref(),
         email: &email,
         unsubscribe_url: unsubscribe_url.as_deref(),
+        attributes: &reader.attributes,
     };
     let html = prepared.html(&personal);
     let text = prepared.text(&personal);
+    let subject = factory.subject_for(&recipient);
     let index = viewer::index_html(&viewer::ViewerInput {
-        title: factory.subject(),
+        title: &subject,
         eml: &built.bytes,
         text: &text,
         html_size: html.len(),
@@ -61,31 +73,36 @@ pub fn build(issue: &Issue, cfg: &Config, keys: &Keys, reader: &Mailbox, live: b
     })
 }
 
-/// The reader to render for: `--as` (an address or `Name <address>`; a bare
-/// address takes its name from the list), else the first active subscriber,
-/// else a placeholder reader.
-pub fn reader(cfg: &Config, as_email: Option<&str>) -> Result<Mailbox> {
+/// The reader to render for: `--as` (an address or `Name <address>`; an
+/// address on the list brings its columns, and its name unless one is
+/// given), else the first active subscriber, else a placeholder reader.
+pub fn reader(cfg: &Config, as_email: Option<&str>) -> Result<Reader> {
     let list = crate::subscribers::load(&cfg.paths.subscribers);
-    let from_list = |s: &crate::subscribers::Subscriber| -> Result<Mailbox> {
+    let from_list = |s: &crate::subscribers::Subscriber, name: Option<String>| -> Result<Reader> {
         let addr = s
             .email
             .parse()
             .with_context(|| format!("{}: invalid address", s.email))?;
-        Ok(Mailbox::new(s.name.clone(), addr))
+        Ok(Reader {
+            mailbox: Mailbox::new(name.or_else(|| s.name.clone()), addr),
+            attributes: s.attributes.clone(),
+        })
+    };
+    let alone = |mailbox: Mailbox| Reader {
+        mailbox,
+        attributes: Vec::new(),
     };
     match as_email {
         Some(spec) => {
-            let mbox = spec
-                .parse::<Mailbox>()
-                .with_context(|| format!("--as {spec:?}: not an email address"))?;
-            match (&mbox.name, list.find(mbox.email.as_ref())) {
-                (None, Some(s)) => from_list(s),
-                _ => Ok(mbox),
+            let mbox = crate::address::parse_mailbox(spec).map_err(|e| anyhow::anyhow!("--as: {e}"))?;
+            match list.find(mbox.email.as_ref()) {
+                Some(s) => from_list(s, mbox.name.clone()),
+                None => Ok(alone(mbox)),
             }
         }
         None => match list.all.iter().find(|s| s.status == crate::subscribers::Status::Active) {
-            Some(s) => from_list(s),
-            None => Ok(PLACEHOLDER_READER.parse().expect("valid placeholder")),
+            Some(s) => from_list(s, None),
+            None => Ok(alone(PLACEHOLDER_READER.parse().expect("valid placeholder"))),
         },
     }
 }
@@ -99,7 +116,7 @@ pub fn default_out_dir(cfg: &Config, issue_id: &str) -> PathBuf {
 impl Preview {
     /// Writes the four files into `dir` (created if needed).
     pub fn write(&self, dir: &Path) -> Result<()> {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        crate::files::create_private_dir(dir).with_context(|| format!("creating {}", dir.display()))?;
         let files: [(&str, &[u8]); 4] = [
             ("email.html", self.html.as_bytes()),
             ("email.txt", self.text.as_bytes()),
@@ -108,7 +125,7 @@ impl Preview {
         ];
         for (name, bytes) in files {
             let path = dir.join(name);
-            std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
+            crate::files::write_private(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
         }
         Ok(())
     }

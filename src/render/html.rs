@@ -1,24 +1,36 @@
-//! The HTML body: issue blocks rendered to escaped markup, and the askama
-//! template that lays them out (templates/email.html).
+//! The HTML body: the issue's parts rendered to sanitized markup, and the
+//! askama template that lays them out (templates/email.html).
 
+use super::html_blocks::HtmlWriter;
 use super::personal::Slots;
-use super::view::{allowed_url, article_url, IssueView, LinkView};
-use crate::issue::{Block, Inline, Issue};
+use super::sanitize::Sanitizer;
+use super::view::{article_url, one_line, IssueView, LinkView};
+use crate::issue::{Block, Issue};
 use askama::Template;
 
 #[derive(Template)]
 #[template(path = "email.html")]
 pub struct EmailHtml<'a> {
     pub v: &'a IssueView,
+    /// The subject, with personal fields as slot markers (title, aria-label).
+    pub subject: String,
     pub preheader: String,
+    /// The theme's header and footer snippets, sanitized markup.
+    pub header: Option<String>,
+    pub footer: Option<String>,
+    /// The text before the first heading, sanitized markup (may be empty).
+    pub lead: String,
     pub intro: Option<SectionHtml>,
     pub articles: Vec<ArticleHtml<'a>>,
+    pub footnotes: Vec<FootnoteHtml>,
+    /// Whether the table of contents is shown (theme `toc`, two articles or more).
+    pub toc: bool,
     pub slots: &'a Slots,
 }
 
 pub struct SectionHtml {
     pub title: String,
-    /// Already escaped markup: the only value the template marks `|safe`.
+    /// Sanitized markup: with the other bodies, the only values the template marks `|safe`.
     pub body: String,
 }
 
@@ -26,13 +38,33 @@ pub struct ArticleHtml<'a> {
     pub anchor: String,
     pub title: String,
     pub url: Option<String>,
-    /// Already escaped markup: the only value the template marks `|safe`.
+    /// Sanitized markup.
     pub body: String,
     pub related: &'a [LinkView],
 }
 
+pub struct FootnoteHtml {
+    pub number: usize,
+    /// Sanitized markup.
+    pub body: String,
+}
+
+/// The parts of the body that do not come from the issue.
+pub struct Extras<'a> {
+    pub subject: String,
+    pub header: Option<&'a [Block]>,
+    pub footer: Option<&'a [Block]>,
+    pub slots: &'a Slots,
+}
+
 impl<'a> EmailHtml<'a> {
-    pub fn new(issue: &Issue, v: &'a IssueView, slots: &'a Slots) -> Self {
+    pub fn new(issue: &Issue, v: &'a IssueView, extras: Extras<'a>) -> Self {
+        let sanitizer = Sanitizer::new(v.base.clone());
+        let w = HtmlWriter {
+            base: v.base.as_ref(),
+            labels: &v.labels,
+        };
+        let html = |blocks: &[Block]| sanitizer.clean(&w.blocks(blocks));
         let articles = issue
             .articles
             .iter()
@@ -40,160 +72,77 @@ impl<'a> EmailHtml<'a> {
             .enumerate()
             .map(|(i, (a, related))| ArticleHtml {
                 anchor: format!("article-{}", i + 1),
-                title: super::view::one_line(&a.title),
-                url: article_url(a),
-                body: blocks_html(&a.blocks),
+                title: one_line(&a.title),
+                url: article_url(a, v.base.as_ref()),
+                body: html(&a.blocks),
                 related,
             })
             .collect();
         let intro = issue.intro.as_ref().map(|s| SectionHtml {
-            title: super::view::one_line(&s.title),
-            body: blocks_html(&s.blocks),
+            title: one_line(&s.title),
+            body: html(&s.blocks),
         });
+        let footnotes = issue
+            .footnotes
+            .iter()
+            .map(|f| {
+                let mut body = String::new();
+                w.item(&mut body, &f.blocks);
+                FootnoteHtml {
+                    number: f.number,
+                    body: sanitizer.clean(&body),
+                }
+            })
+            .collect();
         EmailHtml {
             v,
+            subject: extras.subject,
             preheader: preheader(issue),
+            header: extras.header.map(html),
+            footer: extras.footer.map(html),
+            lead: html(&issue.lead),
             intro,
             articles,
-            slots,
+            footnotes,
+            toc: v.theme.toc && issue.articles.len() >= 2,
+            slots: extras.slots,
         }
     }
 }
 
-/// The hidden preview line mail clients show next to the subject.
-fn preheader(issue: &Issue) -> String {
-    let titles: Vec<String> = issue.articles.iter().map(|a| super::view::one_line(&a.title)).collect();
-    let mut line = titles.join(" · ");
+/// The hidden preview line mail clients show next to the subject: the text
+/// before `<!-- more -->`, else the description, else the article titles.
+pub fn preheader(issue: &Issue) -> String {
+    let line = match (&issue.summary, &issue.front.description) {
+        (Some(s), _) => one_line(s),
+        (None, Some(d)) if !d.trim().is_empty() => one_line(d),
+        _ => {
+            let titles: Vec<String> = issue.articles.iter().map(|a| one_line(&a.title)).collect();
+            titles.join(" · ")
+        }
+    };
     if line.chars().count() > 150 {
-        line = line.chars().take(149).collect::<String>() + "…";
+        line.chars().take(149).collect::<String>() + "…"
+    } else {
+        line
     }
-    line
-}
-
-/// Escapes text for HTML text and attribute values alike.
-pub fn escape_into(out: &mut String, s: &str) {
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c if c.is_control() && c != '\n' => out.push(' '),
-            c => out.push(c),
-        }
-    }
-}
-
-/// Renders blocks as markup; every piece of issue text goes through [`escape_into`].
-pub fn blocks_html(blocks: &[Block]) -> String {
-    let mut out = String::new();
-    for b in blocks {
-        block_html(&mut out, b);
-    }
-    out
-}
-
-fn block_html(out: &mut String, block: &Block) {
-    match block {
-        Block::Paragraph(inlines) => {
-            out.push_str("<p>");
-            inlines_html(out, inlines, true);
-            out.push_str("</p>\n");
-        }
-        Block::Heading { level, content } => {
-            let tag = if *level <= 3 { "h3" } else { "h4" };
-            out.push_str(&format!("<{tag}>"));
-            inlines_html(out, content, true);
-            out.push_str(&format!("</{tag}>\n"));
-        }
-        Block::List(list) => {
-            let (open, close) = match list.start {
-                Some(1) => ("<ol>".to_string(), "</ol>\n"),
-                Some(n) => (format!("<ol start=\"{n}\">"), "</ol>\n"),
-                None => ("<ul>".to_string(), "</ul>\n"),
-            };
-            out.push_str(&open);
-            out.push('\n');
-            for (i, item) in list.items.iter().enumerate() {
-                // `value` too: some clients ignore `start` on the list.
-                match list.start {
-                    Some(n) => out.push_str(&format!("<li value=\"{}\">", n + i as u64)),
-                    None => out.push_str("<li>"),
-                }
-                item_html(out, item);
-                out.push_str("</li>\n");
-            }
-            out.push_str(close);
-        }
-        Block::CodeBlock { code, .. } => {
-            out.push_str("<pre><code>");
-            escape_into(out, super::view::keep_lines(code).trim_end_matches('\n'));
-            out.push_str("</code></pre>\n");
-        }
-        Block::BlockQuote(inner) => {
-            out.push_str("<blockquote>\n");
-            for b in inner {
-                block_html(out, b);
-            }
-            out.push_str("</blockquote>\n");
-        }
-        Block::Rule => out.push_str("<hr>\n"),
-    }
-}
-
-/// A tight item's lead paragraph is written bare so the item has no paragraph margins.
-fn item_html(out: &mut String, item: &[Block]) {
-    let paragraphs = item.iter().filter(|b| matches!(b, Block::Paragraph(_))).count();
-    for (i, b) in item.iter().enumerate() {
-        match b {
-            Block::Paragraph(inlines) if paragraphs == 1 && i == 0 => inlines_html(out, inlines, true),
-            _ => block_html(out, b),
-        }
-    }
-}
-
-/// `links`: false inside an element that is already a link.
-pub fn inlines_html(out: &mut String, inlines: &[Inline], links: bool) {
-    for inline in inlines {
-        match inline {
-            Inline::Text(t) => escape_into(out, t),
-            Inline::Code(c) => {
-                out.push_str("<code>");
-                escape_into(out, c);
-                out.push_str("</code>");
-            }
-            Inline::Emphasis(c) => wrap(out, "em", c, links),
-            Inline::Strong(c) => wrap(out, "strong", c, links),
-            Inline::Strikethrough(c) => wrap(out, "s", c, links),
-            Inline::Link { url, content } => match allowed_url(url).filter(|_| links) {
-                Some(url) => {
-                    out.push_str("<a href=\"");
-                    escape_into(out, url);
-                    out.push_str("\">");
-                    inlines_html(out, content, false);
-                    out.push_str("</a>");
-                }
-                None => inlines_html(out, content, links),
-            },
-            Inline::LineBreak => out.push_str("<br>\n"),
-        }
-    }
-}
-
-fn wrap(out: &mut String, tag: &str, content: &[Inline], links: bool) {
-    out.push_str(&format!("<{tag}>"));
-    inlines_html(out, content, links);
-    out.push_str(&format!("</{tag}>"));
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::html_blocks::escape_into;
     use super::*;
-    use crate::issue::List;
+    use crate::i18n::{labels, Language};
+    use crate::issue::{Inline, List};
 
     fn text(s: &str) -> Inline {
         Inline::Text(s.into())
+    }
+
+    fn render(blocks: &[Block]) -> String {
+        let l = labels(Language::En);
+        let w = HtmlWriter { base: None, labels: &l };
+        Sanitizer::new(None).clean(&w.blocks(blocks))
     }
 
     #[test]
@@ -205,34 +154,90 @@ mod tests {
                 vec![Block::Paragraph(vec![text("d")])],
             ],
         });
-        let html = blocks_html(&[list]);
+        let html = render(&[list]);
         assert!(html.contains("<ol start=\"3\">"), "{html}");
         assert!(html.contains("<li value=\"4\">d</li>"), "{html}");
     }
 
     #[test]
     fn disallowed_schemes_render_text_only() {
-        let mut out = String::new();
         let link = |url: &str| Inline::Link {
             url: url.into(),
             content: vec![text("click")],
         };
-        inlines_html(
-            &mut out,
-            &[link("javascript:alert(1)"), text(" "), link("mailto:a@b.c")],
-            true,
-        );
-        assert_eq!(out, "click <a href=\"mailto:a@b.c\">click</a>");
+        let html = render(&[Block::Paragraph(vec![
+            link("javascript:alert(1)"),
+            text(" "),
+            link("mailto:a@b.c"),
+        ])]);
+        assert_eq!(html, "<p>click <a href=\"mailto:a@b.c\">click</a></p>\n");
     }
 
     #[test]
-    fn raw_html_is_escaped() {
-        let html = blocks_html(&[Block::Paragraph(vec![text(
+    fn text_that_looks_like_html_is_escaped() {
+        let html = render(&[Block::Paragraph(vec![text(
             "<script>x</script><img src=x onerror=alert(1)> & Result<T, E>",
         )])]);
         assert_eq!(
             html,
             "<p>&lt;script&gt;x&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt; &amp; Result&lt;T, E&gt;</p>\n"
         );
+        let mut out = String::new();
+        escape_into(&mut out, "\"'");
+        assert_eq!(out, "&quot;&#39;");
+    }
+
+    #[test]
+    fn raw_html_goes_through_the_sanitizer() {
+        let html = render(&[
+            Block::Paragraph(vec![
+                text("a "),
+                Inline::Html("<span class=\"gray\" onclick=\"x\">".into()),
+                text("b"),
+                Inline::Html("</span>".into()),
+            ]),
+            Block::Html(
+                "<figure><iframe src=\"https://e.example\"></iframe><figcaption>cap</figcaption></figure>".into(),
+            ),
+        ]);
+        assert_eq!(html, "<p>a <span>b</span></p>\ncap\n");
+    }
+
+    #[test]
+    fn images_tables_footnotes_tasks() {
+        use crate::issue::{Align, Table};
+        let img = Inline::Image {
+            url: "https://e.example/wide.png".into(),
+            alt: "A chart".into(),
+            title: None,
+            width: Some(1072),
+            height: Some(600),
+        };
+        let table = Block::Table(Table {
+            aligns: vec![Align::None, Align::Right],
+            head: vec![vec![text("crate")], vec![text("n")]],
+            rows: vec![vec![vec![text("serde")], vec![text("1")]]],
+        });
+        let html = render(&[
+            Block::Paragraph(vec![img, Inline::FootnoteRef(1), Inline::Task(true), text("done")]),
+            table,
+        ]);
+        assert!(
+            html.contains("<img src=\"https://e.example/wide.png\" alt=\"A chart\" width=\"536\" height=\"300\">"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<sup class=\"fnref\"><a href=\"#fn-1\">1</a></sup>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<span class=\"task\" role=\"img\" aria-label=\"done\">\u{2611}</span> done"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<th scope=\"col\" align=\"left\">crate</th><th scope=\"col\" align=\"right\">n</th>"),
+            "{html}"
+        );
+        assert!(html.contains("<div class=\"table-wrap\"><table"), "{html}");
     }
 }

@@ -5,20 +5,28 @@
 //! [`PreparedIssue::write_text`] then only splice one recipient's escaped
 //! values (name and address, unsubscribe URL) between static segments.
 
+pub mod audit;
 mod html;
+mod html_blocks;
 mod inline_css;
 mod personal;
+mod sanitize;
+mod snippet;
 mod text;
+mod text_html;
+mod text_writer;
 mod view;
 pub mod wrap;
 
 use crate::config::Config;
-use crate::issue::Issue;
+use crate::fields::{self, FieldRef, Part, Values};
+use crate::issue::{Block, Issue};
 use anyhow::{ensure, Context, Result};
 use askama::Template;
 use personal::{Segments, Slot, Slots};
+use std::sync::Arc;
 
-pub use view::allowed_url;
+pub use view::{allowed_url, resolve_url};
 
 /// Gmail clips an HTML body above about 102 KB ("[Message clipped]"), hiding
 /// the footer with the unsubscribe link. Counted in bytes of decoded HTML.
@@ -34,6 +42,19 @@ pub struct Personal<'a> {
     pub email: &'a str,
     /// The one-click URL with this recipient's token; None without a token key.
     pub unsubscribe_url: Option<&'a str>,
+    /// The subscriber's other columns, for personal fields such as `{city}`.
+    pub attributes: &'a [(Arc<str>, String)],
+}
+
+impl<'a> Personal<'a> {
+    /// The values personal fields read.
+    pub fn values(&self) -> Values<'a> {
+        Values {
+            name: self.name,
+            email: self.email,
+            attributes: self.attributes,
+        }
+    }
 }
 
 /// An issue rendered once, ready to be personalised per recipient.
@@ -41,6 +62,11 @@ pub struct Personal<'a> {
 pub struct PreparedIssue {
     html: Segments,
     text: Segments,
+    /// The personal fields the bodies show, by slot number.
+    fields: Vec<FieldRef>,
+    /// Text-body snippets rendered per recipient, by slot number.
+    snippets: Vec<snippet::TextSnippet>,
+    snippet_context: snippet::SnippetContext,
     /// Plain title of the issue (front matter), CR/LF removed.
     pub title: String,
 }
@@ -48,7 +74,7 @@ pub struct PreparedIssue {
 /// Escapes text for HTML element content and quoted attribute values.
 pub fn escape_html(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    html::escape_into(&mut out, s);
+    html_blocks::escape_into(&mut out, s);
     out
 }
 
@@ -56,14 +82,48 @@ pub fn escape_html(s: &str) -> String {
 pub fn prepare(issue: &Issue, cfg: &Config) -> Result<PreparedIssue> {
     let v = view::IssueView::new(issue, cfg);
     let slots = Slots::new();
-    let html = html::EmailHtml::new(issue, &v, &slots)
-        .render()
-        .with_context(|| format!("{}: rendering the HTML body", issue.path.display()))?;
-    let html = inline_css::inline_css(&html).with_context(|| issue.path.display().to_string())?;
-    let mut text = text::EmailText::new(issue, &v, &slots)
+    let mut fields = Vec::new();
+    let template = |text: &str, what: &str| {
+        fields::Template::parse(text)
+            .map(|t| t.fill_issue(issue))
+            .map_err(|e| anyhow::anyhow!("{}: {what}: {e}", cfg.path.display()))
+    };
+    let subject = mark_fields(
+        &template(&cfg.newsletter.subject, "[newsletter] subject")?,
+        &slots,
+        &mut fields,
+        true,
+    );
+    let mut snippet = |s: &Option<crate::config::theme::Snippet>, what: &str| -> Result<Option<Vec<Block>>> {
+        let Some(s) = s else { return Ok(None) };
+        let marked = mark_fields(&template(&s.text, what)?, &slots, &mut fields, false);
+        let blocks = crate::issue::snippet_blocks(&marked)
+            .map_err(|e| anyhow::anyhow!("{}: {what}: {e}", cfg.path.display()))?;
+        Ok(Some(blocks))
+    };
+    let header = snippet(&cfg.theme.header, "[theme] header")?;
+    let footer = snippet(&cfg.theme.footer, "[theme] footer")?;
+    let extras = html::Extras {
+        subject,
+        header: header.as_deref(),
+        footer: footer.as_deref(),
+        slots: &slots,
+    };
+    let text_body = text::EmailText::new(issue, &v, &extras);
+    let mut text = text_body
         .render()
         .with_context(|| format!("{}: rendering the text body", issue.path.display()))?;
+    let snippets = text_body.personal;
     text.push('\n');
+    let html = html::EmailHtml::new(issue, &v, extras)
+        .render()
+        .with_context(|| format!("{}: rendering the HTML body", issue.path.display()))?;
+    let head_css = inline_css::HeadCss {
+        dark_link: &v.theme.dark_link_color.hex(),
+    }
+    .render()
+    .context("rendering the head style")?;
+    let html = inline_css::inline_css(&html, &head_css).with_context(|| issue.path.display().to_string())?;
     let html = slots.split(&html)?;
     let text = slots.split(&text)?;
     for (body, name) in [(&html, "HTML"), (&text, "text")] {
@@ -80,8 +140,32 @@ pub fn prepare(issue: &Issue, cfg: &Config) -> Result<PreparedIssue> {
     Ok(PreparedIssue {
         html,
         text,
+        fields,
+        snippets,
+        snippet_context: snippet::SnippetContext {
+            slots,
+            labels: v.labels,
+            base: v.base,
+        },
         title: v.title,
     })
+}
+
+/// The template as text with each personal field replaced by a slot marker;
+/// `one_line` for the subject (markdown snippets keep their lines).
+fn mark_fields(t: &fields::Template, slots: &Slots, list: &mut Vec<FieldRef>, one_line: bool) -> String {
+    let mut out = String::new();
+    for p in &t.parts {
+        match p {
+            Part::Text(s) if one_line => out.extend(s.chars().map(|c| if c.is_control() { ' ' } else { c })),
+            Part::Text(s) => out.push_str(s),
+            Part::Field(f) => {
+                out.push_str(&slots.field(list.len()));
+                list.push(f.clone());
+            }
+        }
+    }
+    out
 }
 
 impl PreparedIssue {
@@ -99,8 +183,10 @@ impl PreparedIssue {
     pub fn write_html(&self, p: &Personal, out: &mut String) {
         let url = personal_url(p);
         self.html.write(out, url.is_some(), |slot, out| match slot {
-            Slot::Recipient => html::escape_into(out, &recipient(p)),
-            Slot::UnsubscribeUrl => html::escape_into(out, url.unwrap_or_default()),
+            Slot::Recipient => html_blocks::escape_into(out, &recipient(p)),
+            Slot::UnsubscribeUrl => html_blocks::escape_into(out, url.unwrap_or_default()),
+            Slot::Field(n) => html_blocks::escape_into(out, &self.field(n, p)),
+            Slot::Snippet(_) => {}
         });
     }
 
@@ -110,7 +196,20 @@ impl PreparedIssue {
         self.text.write(out, url.is_some(), |slot, out| match slot {
             Slot::Recipient => out.push_str(&recipient(p)),
             Slot::UnsubscribeUrl => out.push_str(url.unwrap_or_default()),
+            Slot::Field(n) => out.push_str(&self.field(n, p)),
+            Slot::Snippet(n) => {
+                if let Some(s) = self.snippets.get(n) {
+                    out.push_str(&s.render(&self.snippet_context, &|f| self.field(f, p)));
+                }
+            }
         });
+    }
+
+    fn field(&self, n: usize, p: &Personal) -> String {
+        self.fields
+            .get(n)
+            .map(|f| fields::value(f, &p.values()))
+            .unwrap_or_default()
     }
 
     pub fn html(&self, p: &Personal) -> String {

@@ -6,6 +6,7 @@ use anyhow::{bail, Result};
 
 /// The sentinels a template writes where personal values go. The nonce is
 /// random per issue, so issue text cannot forge one.
+#[derive(Debug, Clone)]
 pub struct Slots {
     prefix: String,
 }
@@ -17,6 +18,12 @@ pub enum Slot {
     Recipient,
     /// The recipient's one-click unsubscribe URL.
     UnsubscribeUrl,
+    /// Personal field N of the issue's field list (`{name|fallback}` in the
+    /// subject or the theme's header and footer).
+    Field(usize),
+    /// A snippet of the text body rendered per recipient (it holds fields,
+    /// and its lines are wrapped once the values are known).
+    Snippet(usize),
 }
 
 /// Which recipients a static piece is for: regions of the template that
@@ -67,6 +74,43 @@ impl Slots {
     pub fn end(&self) -> String {
         self.mark("end")
     }
+    pub fn field(&self, n: usize) -> String {
+        self.mark(&format!("field-{n}"))
+    }
+    pub fn snippet(&self, n: usize) -> String {
+        self.mark(&format!("snippet-{n}"))
+    }
+
+    /// Whether `s` holds a field marker.
+    pub fn has_field(&self, s: &str) -> bool {
+        s.contains(&format!("{}-field-", self.prefix))
+    }
+
+    /// `s` with each field marker replaced by `value(n)`.
+    pub fn fill_fields(&self, s: &str, value: &dyn Fn(usize) -> String) -> String {
+        let open = format!("{}-field-", self.prefix);
+        let mut out = String::new();
+        let mut rest = s;
+        while let Some(at) = rest.find(&open) {
+            out.push_str(&rest[..at]);
+            let after = &rest[at + open.len()..];
+            match after
+                .split_once("@@")
+                .and_then(|(n, tail)| Some((n.parse::<usize>().ok()?, tail)))
+            {
+                Some((n, tail)) => {
+                    out.push_str(&value(n));
+                    rest = tail;
+                }
+                None => {
+                    out.push_str(&open);
+                    rest = after;
+                }
+            }
+        }
+        out.push_str(rest);
+        out
+    }
 
     /// Splits a rendered body at the sentinels.
     pub fn split(&self, body: &str) -> Result<Segments> {
@@ -84,6 +128,14 @@ impl Slots {
             match &after[..name_end] {
                 "-recipient" => pieces.push((when, Piece::Value(Slot::Recipient))),
                 "-unsubscribe-url" => pieces.push((when, Piece::Value(Slot::UnsubscribeUrl))),
+                other if other.starts_with("-field-") => match other["-field-".len()..].parse() {
+                    Ok(n) => pieces.push((when, Piece::Value(Slot::Field(n)))),
+                    Err(_) => bail!("misplaced placeholder {other:?} in rendered body"),
+                },
+                other if other.starts_with("-snippet-") => match other["-snippet-".len()..].parse() {
+                    Ok(n) => pieces.push((when, Piece::Value(Slot::Snippet(n)))),
+                    Err(_) => bail!("misplaced placeholder {other:?} in rendered body"),
+                },
                 "-if-url" if when == When::Always => when = When::WithUnsubscribeUrl,
                 "-if-no-url" if when == When::Always => when = When::WithoutUnsubscribeUrl,
                 "-end" if when != When::Always => when = When::Always,
@@ -155,12 +207,13 @@ mod tests {
     fn split_and_fill() {
         let s = Slots::new();
         let body = format!(
-            "<p>To {r}</p>{iu}<a href=\"{u}\">x</a>{e}{inu}reply{e}!",
+            "<p>To {r}</p>{iu}<a href=\"{u}\">x</a>{e}{inu}reply{e}!{f}",
             r = s.recipient(),
             u = s.unsubscribe_url(),
             iu = s.if_url(),
             inu = s.if_no_url(),
-            e = s.end()
+            e = s.end(),
+            f = s.field(3)
         );
         let seg = s.split(&body).unwrap();
         let fill = |has_url| {
@@ -169,12 +222,23 @@ mod tests {
                 out.push_str(match slot {
                     Slot::Recipient => "A",
                     Slot::UnsubscribeUrl => "U",
+                    Slot::Field(_) => "F",
+                    Slot::Snippet(_) => "S",
                 })
             });
             out
         };
-        assert_eq!(fill(true), "<p>To A</p><a href=\"U\">x</a>!");
-        assert_eq!(fill(false), "<p>To A</p>reply!");
+        assert_eq!(fill(true), "<p>To A</p><a href=\"U\">x</a>!F");
+        assert_eq!(fill(false), "<p>To A</p>reply!F");
+    }
+
+    #[test]
+    fn field_markers_are_filled_in_text() {
+        let s = Slots::new();
+        let text = format!("Hi {}, from {}!", s.field(0), s.field(12));
+        assert!(s.has_field(&text));
+        assert_eq!(s.fill_fields(&text, &|n| format!("<{n}>")), "Hi <0>, from <12>!");
+        assert!(!s.has_field("Hi"));
     }
 
     #[test]

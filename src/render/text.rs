@@ -1,10 +1,12 @@
-//! The plain-text body: issue blocks wrapped at 72 display columns with
-//! numbered link references, laid out by templates/email.txt.
+//! The plain-text body: the issue's parts through [`TextWriter`], laid out
+//! by templates/email.txt.
 
 use super::personal::Slots;
-use super::view::{allowed_url, article_url, keep_lines, one_line, IssueView, LinkView};
-use super::wrap::{display_width, underline, wrap_hanging, TEXT_WIDTH};
-use crate::issue::{Block, Inline, Issue};
+use super::snippet::TextSnippet;
+use super::text_writer::{RefNumbers, TextWriter};
+use super::view::{article_url, one_line, IssueView, LinkView};
+use super::wrap::{underline, wrap_hanging, TEXT_WIDTH};
+use crate::issue::{Block, Issue};
 use askama::Template;
 
 #[derive(Template)]
@@ -12,40 +14,46 @@ use askama::Template;
 pub struct EmailText<'a> {
     pub v: &'a IssueView,
     pub header: String,
+    /// The theme's header snippet and the issue's lead, rendered (may be empty).
+    pub opening: Vec<String>,
     pub toc: String,
     /// Intro and articles, each fully rendered (title, URL, body, references).
     pub sections: Vec<String>,
     pub more_links: String,
+    pub notes: String,
+    /// The theme's footer snippet, rendered (may be empty).
+    pub footer: String,
     pub why: String,
     pub unsubscribe_fallback: String,
     pub slots: &'a Slots,
+    /// Header (0) and footer (1) snippets that hold personal fields: the
+    /// body has a `Slot::Snippet` marker where each goes.
+    pub personal: Vec<TextSnippet>,
 }
 
 impl<'a> EmailText<'a> {
-    pub fn new(issue: &Issue, v: &'a IssueView, slots: &'a Slots) -> Self {
+    pub fn new(issue: &Issue, v: &'a IssueView, extras: &super::html::Extras<'a>) -> Self {
         let mut header_lines = wrap_hanging(&format!("{} · {}", v.series, v.issue_label), TEXT_WIDTH, "", "");
         header_lines.push(underline(&header_lines, '='));
         if let Some(p) = &v.period {
             header_lines.push(p.clone());
         }
-        let width = issue.articles.len().to_string().len();
-        let mut toc = Vec::new();
-        for (i, a) in issue.articles.iter().enumerate() {
-            let marker = format!("{:>width$}. ", i + 1);
-            toc.extend(wrap_hanging(
-                &one_line(&a.title),
-                TEXT_WIDTH,
-                &marker,
-                &" ".repeat(marker.len()),
-            ));
-        }
         let mut numbers = RefNumbers::default();
+        let mut personal = Vec::new();
+        let mut opening = Vec::new();
+        let header = snippet(&mut numbers, v, extras.header, extras.slots, &mut personal);
+        for text in [header, plain(&mut numbers, v, &issue.lead)] {
+            if !text.is_empty() {
+                opening.push(text);
+            }
+        }
         let mut sections = Vec::new();
         if let Some(intro) = &issue.intro {
             sections.push(section(&mut numbers, &intro.title, None, &intro.blocks, &[], v));
         }
         for (a, related) in issue.articles.iter().zip(&v.related) {
-            sections.push(section(&mut numbers, &a.title, article_url(a), &a.blocks, related, v));
+            let url = article_url(a, v.base.as_ref());
+            sections.push(section(&mut numbers, &a.title, url, &a.blocks, related, v));
         }
         let mut more = Vec::new();
         for (link, related) in &v.more_links {
@@ -62,14 +70,89 @@ impl<'a> EmailText<'a> {
         EmailText {
             v,
             header: header_lines.join("\n"),
-            toc: toc.join("\n"),
+            opening,
+            toc: toc(issue, v),
             sections,
             more_links: more.join("\n"),
+            notes: notes(&mut numbers, issue, v),
+            footer: snippet(&mut numbers, v, extras.footer, extras.slots, &mut personal),
             why: wrap_hanging(&why, TEXT_WIDTH, "", "").join("\n"),
             unsubscribe_fallback: wrap_hanging(&fallback, TEXT_WIDTH, "", "").join("\n"),
-            slots,
+            slots: extras.slots,
+            personal,
         }
     }
+}
+
+/// A theme snippet's text, or, when it holds personal fields, the marker of
+/// a snippet rendered per recipient (its link numbers reserved here).
+fn snippet(
+    numbers: &mut RefNumbers,
+    v: &IssueView,
+    blocks: Option<&[Block]>,
+    slots: &Slots,
+    personal: &mut Vec<TextSnippet>,
+) -> String {
+    let blocks = blocks.unwrap_or_default();
+    let first_ref = numbers.used();
+    let text = plain(numbers, v, blocks);
+    if !slots.has_field(&text) {
+        return text;
+    }
+    personal.push(TextSnippet {
+        blocks: blocks.to_vec(),
+        first_ref,
+    });
+    slots.snippet(personal.len() - 1)
+}
+
+fn toc(issue: &Issue, v: &IssueView) -> String {
+    if !(v.theme.toc && issue.articles.len() >= 2) {
+        return String::new();
+    }
+    let width = issue.articles.len().to_string().len();
+    let mut toc = Vec::new();
+    for (i, a) in issue.articles.iter().enumerate() {
+        let marker = format!("{:>width$}. ", i + 1);
+        toc.extend(wrap_hanging(
+            &one_line(&a.title),
+            TEXT_WIDTH,
+            &marker,
+            &" ".repeat(marker.len()),
+        ));
+    }
+    toc.join("\n")
+}
+
+/// Untitled blocks (a snippet, the lead) and their link references.
+fn plain(numbers: &mut RefNumbers, v: &IssueView, blocks: &[Block]) -> String {
+    super::snippet::plain(numbers, v.base.as_ref(), &v.labels, blocks)
+}
+
+/// The footnotes as `[^n] text`, under their heading.
+fn notes(numbers: &mut RefNumbers, issue: &Issue, v: &IssueView) -> String {
+    if issue.footnotes.is_empty() {
+        return String::new();
+    }
+    let mut w = TextWriter::new(numbers, v.base.as_ref(), &v.labels);
+    w.lines.push(v.labels.notes.clone());
+    for f in &issue.footnotes {
+        let marker = format!("[^{}] ", f.number);
+        let hang = " ".repeat(marker.len());
+        for (i, b) in f.blocks.iter().enumerate() {
+            w.block(b, if i == 0 { &marker } else { &hang }, &hang);
+        }
+    }
+    w.blank();
+    w.flush_refs();
+    trimmed(w.lines)
+}
+
+fn trimmed(mut lines: Vec<String>) -> String {
+    while lines.last().is_some_and(|l| l.is_empty()) {
+        lines.pop();
+    }
+    lines.join("\n")
 }
 
 fn push_link_item(lines: &mut Vec<String>, link: &LinkView, first: &str, rest: &str) {
@@ -90,7 +173,7 @@ fn section(
     related: &[LinkView],
     v: &IssueView,
 ) -> String {
-    let mut w = TextWriter::new(numbers);
+    let mut w = TextWriter::new(numbers, v.base.as_ref(), &v.labels);
     let title_lines = wrap_hanging(&one_line(title), TEXT_WIDTH, "", "");
     let rule = underline(&title_lines, '-');
     w.lines.extend(title_lines);
@@ -99,13 +182,8 @@ fn section(
         w.lines.push(url);
     }
     w.blank();
-    for b in blocks {
-        w.block(b, "", "");
-        w.blank();
-    }
-    for (n, url) in std::mem::take(&mut w.refs) {
-        w.lines.push(format!("[{n}] {url}"));
-    }
+    w.blocks(blocks);
+    w.flush_refs();
     if !related.is_empty() {
         w.blank();
         w.lines.push(v.labels.related.to_string());
@@ -113,154 +191,5 @@ fn section(
             push_link_item(&mut w.lines, r, "- ", "  ");
         }
     }
-    while w.lines.last().is_some_and(|l| l.is_empty()) {
-        w.lines.pop();
-    }
-    w.lines.join("\n")
-}
-
-/// Link numbers run through the whole mail, so `[3]` means one URL everywhere.
-#[derive(Default)]
-pub struct RefNumbers {
-    next: usize,
-}
-
-pub struct TextWriter<'n> {
-    numbers: &'n mut RefNumbers,
-    pub lines: Vec<String>,
-    /// This section's references, listed at its end.
-    pub refs: Vec<(usize, String)>,
-}
-
-impl<'n> TextWriter<'n> {
-    pub fn new(numbers: &'n mut RefNumbers) -> Self {
-        TextWriter {
-            numbers,
-            lines: Vec::new(),
-            refs: Vec::new(),
-        }
-    }
-
-    fn blank(&mut self) {
-        if self.lines.last().is_some_and(|l| !l.is_empty()) {
-            self.lines.push(String::new());
-        }
-    }
-
-    /// `first` prefixes the block's first line (a list marker, possibly), `rest` the others.
-    pub fn block(&mut self, block: &Block, first: &str, rest: &str) {
-        match block {
-            Block::Paragraph(inlines) => {
-                let text = self.inlines(inlines);
-                self.lines.extend(wrap_hanging(text.trim(), TEXT_WIDTH, first, rest));
-            }
-            Block::Heading { content, .. } => {
-                let text = self.inlines(content);
-                let lines = wrap_hanging(text.trim(), TEXT_WIDTH, first, rest);
-                let text_width = lines.iter().map(|l| display_width(l)).max().unwrap_or(0);
-                let rule = format!(
-                    "{rest}{}",
-                    "~".repeat(text_width.saturating_sub(display_width(rest)).max(3))
-                );
-                self.lines.extend(lines);
-                self.lines.push(rule);
-            }
-            Block::List(list) => {
-                let last = list.start.map_or(0, |s| s + list.items.len() as u64 - 1);
-                let width = last.to_string().len();
-                for (i, item) in list.items.iter().enumerate() {
-                    let marker = match list.start {
-                        Some(s) => format!("{:>width$}. ", s + i as u64),
-                        None => "- ".to_string(),
-                    };
-                    let lead = if i == 0 { first } else { rest };
-                    let item_first = format!("{lead}{marker}");
-                    let item_rest = format!("{rest}{}", " ".repeat(marker.len()));
-                    for (j, b) in item.iter().enumerate() {
-                        if j == 0 {
-                            self.block(b, &item_first, &item_rest);
-                        } else {
-                            self.block(b, &item_rest, &item_rest);
-                        }
-                    }
-                }
-            }
-            Block::CodeBlock { code, .. } => {
-                // Verbatim: only the enclosing indent is added, never a wrap.
-                self.blank();
-                if first.trim() != "" {
-                    self.lines.push(first.trim_end().to_string());
-                }
-                for line in keep_lines(code).trim_end_matches('\n').split('\n') {
-                    self.lines.push(format!("{rest}{line}").trim_end().to_string());
-                }
-                self.blank();
-            }
-            Block::BlockQuote(inner) => {
-                for b in inner {
-                    self.block(b, &format!("{first}> "), &format!("{rest}> "));
-                }
-            }
-            Block::Rule => self.lines.push(format!("{first}----")),
-        }
-    }
-
-    /// Inline text; `\n` marks hard breaks. Links become `text [n]` unless bare.
-    pub fn inlines(&mut self, inlines: &[Inline]) -> String {
-        let mut out = String::new();
-        for inline in inlines {
-            self.inline(&mut out, inline);
-        }
-        out
-    }
-
-    fn inline(&mut self, out: &mut String, inline: &Inline) {
-        match inline {
-            Inline::Text(t) => out.push_str(&one_line_keep_spaces(t)),
-            Inline::Code(c) => {
-                out.push('`');
-                out.push_str(&one_line_keep_spaces(c));
-                out.push('`');
-            }
-            Inline::Emphasis(c) => self.around(out, "_", c),
-            Inline::Strong(c) => self.around(out, "*", c),
-            Inline::Strikethrough(c) => self.around(out, "~", c),
-            Inline::Link { url, content } => {
-                let text = self.inlines(content);
-                let Some(url) = allowed_url(url) else {
-                    out.push_str(&text);
-                    return;
-                };
-                let bare =
-                    text.trim().is_empty() || text.trim() == url || url.strip_prefix("mailto:") == Some(text.trim());
-                if bare {
-                    out.push_str(if text.trim().is_empty() { url } else { &text });
-                } else {
-                    out.push_str(&text);
-                    out.push_str(&format!(" [{}]", self.number(url)));
-                }
-            }
-            Inline::LineBreak => out.push('\n'),
-        }
-    }
-
-    fn around(&mut self, out: &mut String, mark: &str, content: &[Inline]) {
-        out.push_str(mark);
-        out.push_str(&self.inlines(content));
-        out.push_str(mark);
-    }
-
-    fn number(&mut self, url: &str) -> usize {
-        if let Some((n, _)) = self.refs.iter().find(|(_, u)| u == url) {
-            return *n;
-        }
-        self.numbers.next += 1;
-        self.refs.push((self.numbers.next, url.to_string()));
-        self.numbers.next
-    }
-}
-
-/// Control characters (CR/LF in a title, say) become spaces; spacing is kept.
-fn one_line_keep_spaces(s: &str) -> String {
-    s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
+    trimmed(w.lines)
 }

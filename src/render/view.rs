@@ -1,8 +1,13 @@
-//! What both bodies show, decided once: labels in the issue's language, the
-//! header line, which links may be emitted, and text cleaning.
+//! What both bodies show, decided once: labels in the newsletter's (or the
+//! issue's) language, the theme, the header line, which links may be
+//! emitted (relative ones resolved against the issue's web address), and
+//! text cleaning.
 
+use crate::config::theme::Theme;
 use crate::config::Config;
+use crate::i18n::{self, Labels, Language};
 use crate::issue::{Article, Issue, Reference};
+use ammonia::Url;
 
 /// Only these schemes become links; anything else renders as its text only.
 pub fn allowed_url(url: &str) -> Option<&str> {
@@ -11,6 +16,23 @@ pub fn allowed_url(url: &str) -> Option<&str> {
     let ok = lower.starts_with("http://") || lower.starts_with("https://") || lower.starts_with("mailto:");
     // Browsers drop tabs and newlines inside URLs, so a scheme could hide behind one.
     (ok && !url.chars().any(|c| c.is_control() || c.is_whitespace())).then_some(url)
+}
+
+/// A link or image URL as mail can carry it: http(s)/mailto as written, a
+/// relative one resolved against `base` (the issue's web address), else None.
+pub fn resolve_url(base: Option<&Url>, url: &str) -> Option<String> {
+    if let Some(u) = allowed_url(url) {
+        return Some(u.to_string());
+    }
+    let trimmed = url.trim();
+    let has_scheme = trimmed
+        .split_once(':')
+        .is_some_and(|(s, _)| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)));
+    if has_scheme || trimmed.is_empty() || trimmed.starts_with('#') {
+        return None;
+    }
+    let joined = base?.join(trimmed).ok()?.to_string();
+    allowed_url(&joined).map(str::to_string)
 }
 
 /// Issue text as one line: CR, LF, tabs and other control characters become spaces.
@@ -36,50 +58,11 @@ pub fn keep_lines(s: &str) -> String {
         .collect()
 }
 
-/// Fixed strings of the mail, in the issue's language.
-#[derive(Debug, Clone, Copy)]
-pub struct Labels {
-    pub contents: &'static str,
-    pub related: &'static str,
-    pub more_links: &'static str,
-    pub view_in_browser: &'static str,
-    pub unsubscribe: &'static str,
-    pub unsubscribe_by_mail: &'static str,
-    pub reply_to_unsubscribe: &'static str,
-    pub sent_to: &'static str,
-    /// "You get this mail because you subscribed to" + the newsletter name.
-    pub why_prefix: &'static str,
-    pub why_suffix: &'static str,
-}
-
-pub fn labels(lang: &str) -> Labels {
-    if lang.starts_with("ko") {
-        Labels {
-            contents: "목차",
-            related: "관련 링크",
-            more_links: "참고 링크",
-            view_in_browser: "브라우저에서 보기",
-            unsubscribe: "구독 취소",
-            unsubscribe_by_mail: "메일로 구독 취소:",
-            reply_to_unsubscribe: "구독을 취소하려면 이 메일에 답장해 주세요.",
-            sent_to: "받는 사람:",
-            why_prefix: "",
-            why_suffix: " 뉴스레터를 구독하셔서 이 메일을 받으셨습니다.",
-        }
-    } else {
-        Labels {
-            contents: "Contents",
-            related: "Related",
-            more_links: "More links",
-            view_in_browser: "View in browser",
-            unsubscribe: "Unsubscribe",
-            unsubscribe_by_mail: "Unsubscribe by email:",
-            reply_to_unsubscribe: "Reply to this email to unsubscribe.",
-            sent_to: "Sent to:",
-            why_prefix: "You get this email because you subscribed to ",
-            why_suffix: ".",
-        }
-    }
+/// The issue's web address (`archive_url` with `{id}` filled in), against
+/// which relative links and images resolve.
+pub fn issue_base(issue: &Issue, cfg: &Config) -> Option<Url> {
+    let url = cfg.newsletter.archive_url.as_ref()?.replace("{id}", &issue.id);
+    allowed_url(&url).and_then(|u| Url::parse(u).ok())
 }
 
 /// A link that passed [`allowed_url`], with its text.
@@ -93,7 +76,12 @@ pub struct LinkView {
 #[derive(Debug, Clone)]
 pub struct IssueView {
     pub lang: String,
+    /// Text direction: both built-in languages are left to right.
+    pub dir: &'static str,
     pub labels: Labels,
+    pub theme: Theme,
+    /// The issue's web address (`archive_url` with its id), the base of relative URLs.
+    pub base: Option<Url>,
     pub newsletter: String,
     pub title: String,
     pub series: String,
@@ -112,26 +100,52 @@ pub struct IssueView {
 impl IssueView {
     pub fn new(issue: &Issue, cfg: &Config) -> Self {
         let n = &cfg.newsletter;
-        let lang = if issue.lang.trim().is_empty() {
-            "en".to_string()
-        } else {
-            one_line(&issue.lang)
+        let language = cfg
+            .mail_language()
+            .or_else(|| Language::parse(&issue.lang))
+            .unwrap_or(Language::En);
+        let lang = match cfg.mail_language() {
+            Some(l) => l.code().to_string(),
+            None if !issue.lang.trim().is_empty() => one_line(&issue.lang),
+            None => "en".to_string(),
         };
-        let issue_label = match issue.number {
-            Some(k) => format!("Issue {k}"),
-            None => one_line(&issue.front.title),
+        let mut labels = i18n::labels(language);
+        for (key, value) in &cfg.theme.labels {
+            labels.set(key, value);
+        }
+        // "Article Weekly" over "Issue 25" when the title is only the series
+        // and its number; else the series (and number) over the title.
+        let (series, issue_label) = match (issue.title_prefix(), issue.number) {
+            (Some(_), Some(k)) => (one_line(&issue.series_name()), format!("Issue {k}")),
+            (_, number) => {
+                let name = issue
+                    .front
+                    .series
+                    .first()
+                    .or(issue.front.categories.first())
+                    .unwrap_or(&n.name);
+                let series = match number {
+                    Some(k) => format!("{} · Issue {k}", one_line(name)),
+                    None => one_line(name),
+                };
+                (series, one_line(&issue.front.title))
+            }
         };
         let archive_url = n
             .archive_url
             .as_ref()
             .map(|u| u.replace("{id}", &issue.id))
             .filter(|u| allowed_url(u).is_some());
-        let related = issue
-            .articles
-            .iter()
-            .map(|a| related_of(a, &issue.references))
-            .collect();
-        let paired = |r: &Reference| issue.articles.iter().any(|a| a.url.as_deref() == Some(r.url.as_str()));
+        let base = issue_base(issue, cfg);
+        // Look-ups by URL, not scans: thousands of articles must stay linear.
+        let mut by_url: std::collections::HashMap<&str, &Reference> = std::collections::HashMap::new();
+        for r in &issue.references {
+            by_url.entry(r.url.as_str()).or_insert(r);
+        }
+        let related = issue.articles.iter().map(|a| related_of(a, &by_url)).collect();
+        let article_urls: std::collections::HashSet<&str> =
+            issue.articles.iter().filter_map(|a| a.url.as_deref()).collect();
+        let paired = |r: &Reference| article_urls.contains(r.url.as_str());
         let more_links = issue
             .references
             .iter()
@@ -139,11 +153,14 @@ impl IssueView {
             .filter_map(|r| Some((link_of(r)?, r.related.iter().filter_map(link_of).collect())))
             .collect();
         IssueView {
-            labels: labels(&lang),
+            labels,
             lang,
+            dir: "ltr",
+            theme: cfg.theme.clone(),
+            base,
             newsletter: one_line(&n.name),
             title: one_line(&issue.front.title),
-            series: one_line(&issue.series_name()),
+            series,
             issue_label,
             period: issue.period.map(|p| format!("{} ~ {}", p.start, p.end)),
             archive_url,
@@ -166,17 +183,18 @@ fn link_of(r: &Reference) -> Option<LinkView> {
     Some(LinkView { url, text })
 }
 
-fn related_of(article: &Article, references: &[Reference]) -> Vec<LinkView> {
-    references
-        .iter()
-        .find(|r| article.url.as_deref() == Some(r.url.as_str()))
+fn related_of(article: &Article, by_url: &std::collections::HashMap<&str, &Reference>) -> Vec<LinkView> {
+    article
+        .url
+        .as_deref()
+        .and_then(|u| by_url.get(u))
         .map(|r| r.related.iter().filter_map(link_of).collect())
         .unwrap_or_default()
 }
 
 /// An article's reference URL, when it may be emitted.
-pub fn article_url(article: &Article) -> Option<String> {
-    article.url.as_deref().and_then(allowed_url).map(str::to_string)
+pub fn article_url(article: &Article, base: Option<&Url>) -> Option<String> {
+    article.url.as_deref().and_then(|u| resolve_url(base, u))
 }
 
 #[cfg(test)]
@@ -201,6 +219,26 @@ mod tests {
         ] {
             assert!(allowed_url(bad).is_none(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn relative_urls_need_a_base() {
+        let base = Url::parse("https://example.com/weekly/52/").unwrap();
+        assert_eq!(
+            resolve_url(Some(&base), "pic.png").as_deref(),
+            Some("https://example.com/weekly/52/pic.png")
+        );
+        assert_eq!(
+            resolve_url(Some(&base), "/assets/a.png").as_deref(),
+            Some("https://example.com/assets/a.png")
+        );
+        assert_eq!(resolve_url(None, "pic.png"), None);
+        assert_eq!(resolve_url(Some(&base), "javascript:alert(1)"), None);
+        assert_eq!(resolve_url(Some(&base), "#top"), None);
+        assert_eq!(
+            resolve_url(None, "https://e.example/x").as_deref(),
+            Some("https://e.example/x")
+        );
     }
 
     #[test]

@@ -13,11 +13,13 @@
 //! recipient ahead and builds its message before handing over the current
 //! one, so a pipelining sink can send the next envelope with this content.
 
+use super::breaker::{Breaker, Decision};
 use super::ratelimit::TokenBucket;
 use crate::message::{Built, Compose, Recipient};
 use crate::state::writer::{Event, Journal, Slot};
 use crate::transport::smtp::SmtpError;
 use crate::transport::{Outgoing, Sink};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -39,6 +41,7 @@ impl Job {
         Recipient {
             email: &self.email,
             name: self.name.as_deref(),
+            attributes: &self.attributes,
         }
     }
 }
@@ -92,8 +95,15 @@ pub struct Report {
     /// Recipients whose connection broke after their message was sent and
     /// before the server answered: it may have arrived, and it was sent again.
     pub maybe_duplicated: Vec<String>,
-    /// Why the run stopped early: unreachable server, refused authentication, too many transient failures.
+    /// Why the run stopped early: unreachable server, refused authentication, the
+    /// server refusing the sender (see `breaker`), too many transient failures.
     pub aborted: Option<String>,
+    /// Addresses added to the suppression list (the server said the mailbox does not exist).
+    pub suppressed: usize,
+    /// 421/454 replies: the server asked to slow down.
+    pub throttled: usize,
+    /// The lowest rate the run went down to after such replies (messages per second).
+    pub slowed_to: Option<f64>,
     pub interrupted: bool,
     pub elapsed: Duration,
 }
@@ -111,10 +121,13 @@ struct Shared<'a, 'j> {
     /// Recipients taken from the stream so far.
     taken: AtomicUsize,
     jobs: &'a Jobs<'j>,
+    /// The slots of recipients whose refusal the breaker holds back.
+    held: Mutex<HashMap<String, Slot>>,
     stop: AtomicBool,
     cancel: &'a AtomicBool,
     consecutive_transient: AtomicUsize,
     max_consecutive_transient: usize,
+    breaker: Breaker,
     bucket: TokenBucket,
     report: Mutex<Report>,
     journal: &'a dyn Journal,
@@ -130,6 +143,18 @@ impl Shared<'_, '_> {
         let job = self.jobs.iter.lock().expect("jobs").next()?;
         self.taken.fetch_add(1, Ordering::Relaxed);
         Some(job)
+    }
+
+    /// The next recipient whose message could be built; build failures are
+    /// recorded as failed recipients.
+    fn next_message(&self, compose: &dyn Compose) -> Option<(Job, Built)> {
+        loop {
+            let job = self.take()?;
+            match compose.build(job.recipient()) {
+                Ok(built) => return Some((job, built)),
+                Err(e) => self.fail(&job.email, job.slot, format!("{e:#}"), false),
+            }
+        }
     }
 
     fn stopping(&self) -> bool {
@@ -148,26 +173,52 @@ impl Shared<'_, '_> {
         self.report.lock().expect("report")
     }
 
-    fn fail(&self, job: &Job, error: String) {
-        self.journal.record(Event::Failed {
-            slot: job.slot,
-            email: crate::address::key(&job.email),
-            error: error.clone(),
-        });
-        self.progress.failed(&job.email, &error);
-        self.report().failed.push((job.email.clone(), error));
+    /// A delivery failed for good; the breaker decides whether that is the
+    /// recipient's failure or the sender's (then the run stops).
+    fn refused(&self, job: &Job, e: SmtpError) {
+        self.held.lock().expect("held").insert(job.email.clone(), job.slot);
+        let d = self.breaker.failure(&job.email, e);
+        self.settle(d);
     }
 
-    /// The next recipient whose message could be built; build failures are
-    /// recorded as failed recipients.
-    fn next_message(&self, compose: &dyn Compose) -> Option<(Job, Built)> {
-        loop {
-            let job = self.take()?;
-            match compose.build(job.recipient()) {
-                Ok(built) => return Some((job, built)),
-                Err(e) => self.fail(&job, format!("{e:#}")),
-            }
+    /// The slot of a recipient the breaker held or gives back.
+    fn slot_of(&self, email: &str) -> Slot {
+        self.held.lock().expect("held").remove(email).unwrap_or_default()
+    }
+
+    fn settle(&self, d: Decision) {
+        for (email, e) in d.record {
+            self.record_failure(&email, e);
         }
+        for email in d.release {
+            self.journal.record(Event::Released {
+                slot: self.slot_of(&email),
+            });
+            self.report().not_attempted += 1;
+        }
+        if let Some(why) = d.trip {
+            self.abort(why);
+        }
+    }
+
+    /// A recipient's own failure: a permanent refusal is also recorded as a
+    /// bounce (read with the bounce rules; the thresholds decide after the run).
+    fn record_failure(&self, email: &str, e: SmtpError) {
+        if let Some(bounced) = super::bounced::event(&e, crate::address::key(email)) {
+            self.journal.record(bounced);
+        }
+        self.fail(email, self.slot_of(email), e.to_string(), e.is_transient());
+    }
+
+    fn fail(&self, email: &str, slot: Slot, error: String, transient: bool) {
+        self.journal.record(Event::Failed {
+            slot,
+            email: crate::address::key(email),
+            error: error.clone(),
+            transient,
+        });
+        self.progress.failed(email, &error);
+        self.report().failed.push((email.to_string(), error));
     }
 }
 
@@ -186,10 +237,12 @@ pub fn run<S: Sink>(
     let shared = Shared {
         taken: AtomicUsize::new(0),
         jobs,
+        held: Mutex::new(HashMap::new()),
         stop: AtomicBool::new(false),
         cancel,
         consecutive_transient: AtomicUsize::new(0),
         max_consecutive_transient: (3 * workers).max(10),
+        breaker: Breaker::new(jobs.total),
         bucket: TokenBucket::new(opts.rate_per_second),
         report: Mutex::new(Report::default()),
         journal,
@@ -202,6 +255,10 @@ pub fn run<S: Sink>(
             s.spawn(move || worker(shared, sink, compose));
         }
     });
+    // Refusals still held back when the run ended were ordinary failures.
+    for (email, e) in shared.breaker.finish() {
+        shared.record_failure(&email, e);
+    }
     let mut report = shared.report.into_inner().expect("report");
     let taken = shared.taken.load(Ordering::Relaxed);
     report.not_attempted += jobs.total.saturating_sub(taken);
@@ -244,18 +301,15 @@ fn worker<S: Sink>(shared: &Shared<'_, '_>, sink: &S, compose: &dyn Compose) {
             match deliver(shared, sink, &mut conn, &built, next, &job.email, last_sent_seq).await {
                 Ok(()) => {
                     shared.consecutive_transient.store(0, Ordering::Relaxed);
+                    shared.bucket.accepted();
                     last_sent_seq = shared.journal.record(Event::Sent { slot: job.slot });
                     shared.report().sent += 1;
                     shared.progress.delivered(&job.email);
-                }
-                Err(Outcome::Failed(e)) => {
-                    if e.mailbox_unknown() {
-                        let reason = format!("smtp: {e}");
-                        let email = crate::address::key(&job.email);
-                        shared.journal.record(Event::Bounced { email, reason });
+                    for (email, e) in shared.breaker.success() {
+                        shared.record_failure(&email, e);
                     }
-                    shared.fail(&job, e.to_string());
                 }
+                Err(Outcome::Failed(e)) => shared.refused(&job, e),
                 Err(Outcome::Stopped) => {
                     shared.journal.record(Event::Released { slot: job.slot });
                     shared.report().not_attempted += 1 + usize::from(ahead.is_some());
@@ -344,8 +398,22 @@ async fn deliver<S: Sink>(
 }
 
 /// Counts a transient failure and waits before the next attempt; an error
-/// when retries ran out or the run must stop.
+/// when retries ran out or the run must stop. A throttle reply (421, 454)
+/// also lowers the rate shared by every connection, and a retry waits for
+/// its turn under that rate like any other message.
 async fn retry_wait(shared: &Shared<'_, '_>, attempt: u32, e: SmtpError) -> Result<(), Outcome> {
+    if e.is_throttle() {
+        let slowed = shared.bucket.slow_down();
+        let mut r = shared.report();
+        r.throttled += 1;
+        if let Some(rate) = slowed {
+            r.slowed_to = Some(r.slowed_to.map_or(rate, |s: f64| s.min(rate)));
+            drop(r);
+            crate::output::debug(&format!(
+                "the server asked to slow down ({e}); rate lowered to {rate:.1}/s"
+            ));
+        }
+    }
     let run = shared.consecutive_transient.fetch_add(1, Ordering::Relaxed) + 1;
     if run > shared.max_consecutive_transient {
         shared.abort(format!(
@@ -358,7 +426,7 @@ async fn retry_wait(shared: &Shared<'_, '_>, attempt: u32, e: SmtpError) -> Resu
     }
     let delay = shared.opts.retry_base * 2u32.saturating_pow(attempt - 1);
     crate::output::debug(&format!("transient failure ({e}); retry {attempt} in {delay:?}"));
-    let deadline = Instant::now() + delay;
+    let deadline = Instant::now() + delay.max(shared.bucket.reserve());
     while Instant::now() < deadline {
         if shared.stopping() {
             return Err(Outcome::Stopped);

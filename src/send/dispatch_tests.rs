@@ -4,7 +4,7 @@
 
 use super::*;
 use crate::transport::smtp::{Cause, Stage};
-use crate::transport::stub::StubSink;
+use crate::transport::stub::{reply, StubSink};
 use lettre::address::Envelope;
 use std::collections::HashMap;
 use std::sync::atomic::AtomicU64;
@@ -34,6 +34,8 @@ struct ManualJournal {
     events: Mutex<Vec<(u64, String)>>,
     sent_seq: Mutex<HashMap<String, u64>>,
     stop_after: Option<u64>,
+    /// Recipients recorded as failed for a transient reason.
+    transient: Mutex<Vec<String>>,
 }
 
 /// The test list's address of a slot: `emails(n)[seq]`.
@@ -51,9 +53,14 @@ impl Journal for ManualJournal {
                 self.sent_seq.lock().unwrap().insert(email_of(*slot), *next);
                 format!("sent {}", email_of(*slot))
             }
-            Event::Failed { email, .. } => format!("failed {email}"),
+            Event::Failed { email, transient, .. } => {
+                if *transient {
+                    self.transient.lock().unwrap().push(email.clone());
+                }
+                format!("failed {email}")
+            }
             Event::Released { slot } => format!("released {}", email_of(*slot)),
-            Event::Bounced { email, .. } => format!("bounced {email}"),
+            Event::Bounced { email, class, .. } => format!("bounced {} {email}", class.as_str()),
         };
         self.events.lock().unwrap().push((*next, text));
         *next
@@ -126,18 +133,6 @@ fn jobs(emails: &[String]) -> Jobs<'static> {
     )
 }
 
-fn reply(stage: Stage, code: u16, text: &str) -> SmtpError {
-    let enhanced = text.split(' ').next().filter(|t| t.contains('.')).map(str::to_string);
-    SmtpError::new(
-        stage,
-        Cause::Reply {
-            code,
-            enhanced,
-            text: text.into(),
-        },
-    )
-}
-
 fn run_with(sink: &StubSink, list: &[String], journal: &dyn Journal, o: &Options) -> Report {
     run(
         sink,
@@ -197,10 +192,15 @@ fn when_retries_run_out_only_that_recipient_fails() {
         )
     );
     assert!(journal.events().contains(&format!("failed {}", list[1])));
+    assert_eq!(
+        *journal.transient.lock().unwrap(),
+        [list[1].clone()],
+        "send --due retries it later"
+    );
 }
 
 #[test]
-fn a_permanent_refusal_fails_one_recipient_and_only_unknown_mailboxes_bounce() {
+fn a_permanent_refusal_fails_one_recipient_and_is_read_as_a_bounce() {
     let list = emails(3);
     let sink = StubSink::new()
         .replies(&list[0], vec![Err(reply(Stage::Rcpt, 550, "5.1.1 no such user"))])
@@ -210,8 +210,13 @@ fn a_permanent_refusal_fails_one_recipient_and_only_unknown_mailboxes_bounce() {
     assert_eq!((report.sent, report.failed.len()), (1, 2));
     assert_eq!(sink.calls().len(), 3, "a permanent refusal is not retried");
     let events = journal.events();
-    assert!(events.contains(&format!("bounced {}", list[0])), "{events:?}");
-    assert!(!events.contains(&format!("bounced {}", list[1])), "{events:?}");
+    assert!(events.contains(&format!("bounced hard {}", list[0])), "{events:?}");
+    // A policy block is about the sender: a soft bounce, never a suppression by itself.
+    assert!(events.contains(&format!("bounced soft {}", list[1])), "{events:?}");
+    assert!(
+        journal.transient.lock().unwrap().is_empty(),
+        "permanent failures are not retried by --due"
+    );
 }
 
 #[test]
@@ -236,6 +241,81 @@ fn an_unreachable_server_aborts_and_releases_the_claim() {
         journal.events(),
         [format!("claimed {}", list[0]), format!("released {}", list[0])]
     );
+}
+
+/// The same answer to every recipient.
+fn refusing(list: &[String], stage: Stage, code: u16, text: &str) -> StubSink {
+    list.iter().fold(StubSink::new(), |sink, e| {
+        sink.replies(e, vec![Err(reply(stage, code, text))])
+    })
+}
+
+#[test]
+fn a_sender_refused_for_every_recipient_stops_the_run_and_fails_nobody() {
+    let list = emails(200);
+    let sink = refusing(&list, Stage::Rcpt, 554, "5.7.1 Relay access denied");
+    let journal = ManualJournal::default();
+    let report = run_with(&sink, &list, &journal, &opts(4, 3));
+    let why = report.aborted.clone().expect("aborted");
+    assert!(
+        why.starts_with("the server refused the sender, not the recipients: 5 recipients in a row got the same answer"),
+        "{why}"
+    );
+    assert!(why.ends_with("hint: the server does not relay for this sender: set [smtp] username and password_env, or use the server your provider gives for sending"), "{why}");
+    assert_eq!((report.sent, report.failed.len(), report.not_attempted), (0, 0, 200));
+    let events = journal.events();
+    assert!(!events.iter().any(|e| e.starts_with("failed")), "{events:?}");
+    let claimed = events.iter().filter(|e| e.starts_with("claimed")).count();
+    let released = events.iter().filter(|e| e.starts_with("released")).count();
+    assert_eq!(claimed, released, "every claim is released: {events:?}");
+    assert!(claimed < 200, "the run stopped early ({claimed} attempted)");
+}
+
+#[test]
+fn authentication_required_at_mail_from_stops_at_the_first_answer() {
+    let list = emails(50);
+    let sink = refusing(&list, Stage::Mail, 530, "5.7.0 Authentication required");
+    let journal = ManualJournal::default();
+    let report = run_with(&sink, &list, &journal, &opts(1, 3));
+    assert_eq!(
+        report.aborted.as_deref(),
+        Some(
+            "the server refused the sender (SMTP MAIL FROM: server replied 530 5.7.0 Authentication required); \
+             nobody was marked failed, everyone is still pending. hint: the server requires authentication: \
+             set [smtp] username and password_env"
+        )
+    );
+    assert_eq!((report.sent, report.failed.len(), report.not_attempted), (0, 0, 50));
+    assert_eq!(
+        journal.events(),
+        [format!("claimed {}", list[0]), format!("released {}", list[0])]
+    );
+}
+
+#[test]
+fn refusals_before_a_success_are_ordinary_failures_once_a_message_gets_through() {
+    let list = emails(10);
+    let denied = || Err(reply(Stage::Rcpt, 550, "5.7.1 recipient blocks you"));
+    let sink = StubSink::new()
+        .replies(&list[0], vec![denied()])
+        .replies(&list[1], vec![denied()]);
+    let journal = ManualJournal::default();
+    let report = run_with(&sink, &list, &journal, &opts(1, 3));
+    assert_eq!(report.aborted, None);
+    assert_eq!((report.sent, report.failed.len()), (8, 2));
+    let events = journal.events();
+    assert!(events.contains(&format!("failed {}", list[0])), "{events:?}");
+    assert!(events.contains(&format!("failed {}", list[1])), "{events:?}");
+}
+
+#[test]
+fn a_short_list_refused_entirely_stops_too() {
+    let list = emails(3);
+    let sink = refusing(&list, Stage::Rcpt, 554, "5.7.1 Relay access denied");
+    let journal = ManualJournal::default();
+    let report = run_with(&sink, &list, &journal, &opts(1, 3));
+    assert!(report.aborted.is_some());
+    assert_eq!((report.failed.len(), report.not_attempted), (0, 3));
 }
 
 #[test]
@@ -376,6 +456,55 @@ fn a_message_that_cannot_be_built_fails_only_its_recipient() {
             "cannot build for bad@example.org".to_string()
         )]
     );
+}
+
+#[test]
+fn throttle_replies_slow_the_shared_rate_for_every_connection() {
+    let list = emails(6);
+    let mut sink = StubSink::new();
+    for e in list.iter().step_by(2) {
+        sink = sink.replies(
+            e,
+            vec![Err(reply(Stage::Mail, 421, "4.7.0 too many messages, slow down"))],
+        );
+    }
+    let sink = sink.replies(&list[1], vec![Err(reply(Stage::Data, 454, "4.7.0 throttling failure"))]);
+    let o = Options {
+        rate_per_second: 1000.0,
+        ..opts(2, 3)
+    };
+    let report = run_with(&sink, &list, &ManualJournal::default(), &o);
+    assert_eq!((report.sent, report.failed.len()), (6, 0), "retried and delivered");
+    assert_eq!(report.throttled, 4);
+    // Halved at least once (more if the replies were more than a cooldown apart).
+    let slowed = report.slowed_to.expect("slowed down");
+    assert!((1000.0 / 16.0..=500.0).contains(&slowed), "{slowed}");
+    // Other transient replies retry without touching the rate.
+    let sink = StubSink::new().replies(&list[0], vec![Err(reply(Stage::Rcpt, 451, "4.3.0 try later"))]);
+    let report = run_with(&sink, &list, &ManualJournal::default(), &o);
+    assert_eq!((report.throttled, report.slowed_to), (0, None));
+}
+
+#[test]
+fn counts_add_up_when_a_run_aborts_with_messages_in_flight() {
+    let list = emails(200);
+    for (at, workers) in [(0, 4), (7, 4), (50, 3), (199, 4), (120, 1)] {
+        // A reply that stops the whole run while the other connections have
+        // messages in flight: they finish, nobody takes another.
+        let fatal = SmtpError::new(Stage::Mail, Cause::Settings("the run must stop".into()));
+        let lost = SmtpError::new(Stage::Message, Cause::Disconnected("reset by peer".into()));
+        let sink = StubSink::new()
+            .replies(&list[at], vec![Err(fatal)])
+            .replies(&list[(at + 3) % 200], vec![Err(lost)]);
+        let report = run_with(&sink, &list, &ManualJournal::default(), &opts(workers, 3));
+        assert!(report.aborted.is_some(), "{report:?}");
+        assert_eq!(
+            report.sent + report.failed.len() + report.not_attempted,
+            200,
+            "at {at}: {report:?}"
+        );
+        assert_eq!(report.sent, sink.delivered().len());
+    }
 }
 
 /// The no-op journal, under a local name so the interrupt test reads plainly.

@@ -108,9 +108,8 @@ impl SendPlan {
         let outbox = args.outbox.clone().unwrap_or_else(|| cfg.paths.outbox.clone());
         let mode = match (&args.to, args.dry_run) {
             (Some(to), dry) => Mode::TestCopy {
-                to: to
-                    .parse::<lettre::Address>()
-                    .map_err(|e| invalid(format!("--to {to}: invalid address: {e}")))?
+                to: crate::address::parse(to)
+                    .map_err(|e| invalid(format!("--to: {e}")))?
                     .to_string(),
                 dir: dry.then(|| outbox.join("test")),
             },
@@ -160,7 +159,7 @@ fn retry_base_ms(env: &Env) -> anyhow::Result<u64> {
 }
 
 /// `NEWSLETTER_DATE` (RFC 3339) when set, else now.
-fn clock(env: &Env) -> anyhow::Result<SystemTime> {
+pub fn clock(env: &Env) -> anyhow::Result<SystemTime> {
     match &env.date {
         Some(s) => {
             let t = chrono::DateTime::parse_from_rfc3339(s)

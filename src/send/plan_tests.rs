@@ -105,7 +105,7 @@ fn bad_values_are_usage_errors() {
     );
     assert_eq!(
         err(&["a.md", "--to", "not an address"], &Env::default()),
-        "--to not an address: invalid address: Missing domain or user"
+        "--to: \"not an address\" is not a valid email address: it has no @ (an address looks like name@example.com)"
     );
     assert_eq!(
         err(&["a.md", "--rate=-1"], &Env::default()),

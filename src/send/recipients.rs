@@ -38,14 +38,19 @@ pub struct Skipped {
     pub already_sent: usize,
     /// Left for a later run by `--limit`.
     pub over_limit: usize,
+    /// Left pending for the next window by `max_per_hour` / `max_per_day`.
+    pub over_cap: usize,
+    /// A `send --due` retry of a finished issue takes only the recipients
+    /// whose transient failure is ready for another try.
+    pub not_retried: usize,
     /// Later entries of an address listed earlier.
     pub duplicates: usize,
 }
 
 impl Skipped {
-    /// Everyone left out for a reason other than the limit and duplication.
+    /// Everyone left out for a reason other than the limit, a cap or duplication.
     pub fn total(&self) -> usize {
-        self.inactive_or_suppressed + self.other_shard + self.already_sent
+        self.inactive_or_suppressed + self.other_shard + self.already_sent + self.not_retried
     }
 }
 
@@ -61,23 +66,39 @@ pub struct Scan {
     repeated: HashSet<u64>,
     /// Errors in the list; a run must not start when there are any.
     pub errors: usize,
+    /// The names of the list's other columns (for the personal fields check).
+    columns: Vec<String>,
     /// [`crate::address::id`]; tests swap in one that collides.
     id: fn(&str) -> u64,
 }
 
+impl Scan {
+    /// The names of the columns the list's entries have besides email,
+    /// name and status, sorted.
+    pub fn columns(&self) -> &[String] {
+        &self.columns
+    }
+}
+
 /// Reads the list once; every problem goes to `report`.
-pub fn scan(source: &dyn Source, report: &mut dyn FnMut(Diagnostic)) -> Scan {
+pub fn scan(source: &dyn Source, report: &mut dyn FnMut(Diagnostic)) -> anyhow::Result<Scan> {
     scan_with(source, report, crate::address::id)
 }
 
-fn scan_with(source: &dyn Source, report: &mut dyn FnMut(Diagnostic), id: fn(&str) -> u64) -> Scan {
+fn scan_with(source: &dyn Source, report: &mut dyn FnMut(Diagnostic), id: fn(&str) -> u64) -> anyhow::Result<Scan> {
     struct First<'r> {
         scan: Scan,
+        columns: std::collections::BTreeSet<Arc<str>>,
         report: &'r mut dyn FnMut(Diagnostic),
     }
     impl Visitor for First<'_> {
         fn entry(&mut self, s: Subscriber) {
             self.scan.ids.push((self.scan.id)(&s.email));
+            for (k, _) in &s.attributes {
+                if !self.columns.contains(k) {
+                    self.columns.insert(Arc::clone(k));
+                }
+            }
             match self.scan.files.last_mut() {
                 Some((file, n)) if *file == s.file => *n += 1,
                 _ => self.scan.files.push((s.file, 1)),
@@ -94,25 +115,35 @@ fn scan_with(source: &dyn Source, report: &mut dyn FnMut(Diagnostic), id: fn(&st
             files: Vec::new(),
             repeated: HashSet::new(),
             errors: 0,
+            columns: Vec::new(),
             id,
         },
+        columns: std::collections::BTreeSet::new(),
         report,
     };
-    source.read(&mut first);
+    source.read(&mut first)?;
     let mut scan = first.scan;
+    scan.columns = first.columns.iter().map(|c| c.to_string()).collect();
     let mut sorted = scan.ids.clone();
     sorted.sort_unstable();
     scan.repeated = sorted.windows(2).filter(|w| w[0] == w[1]).map(|w| w[0]).collect();
-    scan
+    Ok(scan)
 }
 
-/// What the journal and the suppression list say, and the run's options.
+/// What the journal, the suppression list and the sign-ups say, and the
+/// run's options.
 pub struct Rules<'a> {
     /// Whether an address is on the suppression list, by id and address.
     pub suppressed: &'a dyn Fn(u64, &str) -> anyhow::Result<bool>,
+    /// Whether an address is a confirmed sign-up, by id and address: that
+    /// later, explicit consent makes an entry the files mark unsubscribed,
+    /// pending or bounced active again (a blocklisted one stays as it is).
+    pub confirmed: &'a dyn Fn(u64, &str) -> anyhow::Result<bool>,
     pub shard: Option<Shard>,
     /// Address ids the journal has as sent for this issue, sorted.
     pub sent: &'a [u64],
+    /// A `send --due` retry: only these addresses (keys).
+    pub only: Option<&'a HashSet<String>>,
     pub limit: Option<usize>,
 }
 
@@ -125,6 +156,13 @@ pub struct Plan {
     /// Recipients the run will send to.
     pub total: usize,
     pub skipped: Skipped,
+}
+
+impl Plan {
+    /// Valid entries in the list (every status).
+    pub fn entries(&self) -> usize {
+        self.scan.ids.len()
+    }
 }
 
 /// Why a read of the list after the first could not go on.
@@ -224,7 +262,7 @@ pub fn decide(
         skipped: Skipped::default(),
         firsts: HashMap::new(),
     };
-    source.read(&mut d);
+    source.read(&mut d)?;
     let Decide {
         replay,
         send,
@@ -271,7 +309,10 @@ impl Decide<'_, '_> {
         let key = s.key();
         let firsts = self.firsts.entry(id).or_default();
         if let Some(first) = firsts.iter().find(|f| f.key == key) {
-            (self.report)(subscribers::duplicate(s, &first.file, first.line));
+            // A confirmed sign-up also in the files is expected, not a problem.
+            if !s.is_signup() {
+                (self.report)(subscribers::duplicate(s, &first.file, first.line));
+            }
             self.skipped.duplicates += 1;
             return true;
         }
@@ -300,7 +341,12 @@ impl Decide<'_, '_> {
             return Ok(());
         }
         let r = self.rules;
-        if s.status != Status::Active || (r.suppressed)(id, &s.email)? {
+        let active = match s.status {
+            Status::Active => true,
+            Status::Blocklisted => false,
+            _ => (r.confirmed)(id, &s.email)?,
+        };
+        if !active || (r.suppressed)(id, &s.email)? {
             self.skipped.inactive_or_suppressed += 1;
         } else if r.shard.is_some_and(|sh| !sh.contains_id(id)) {
             self.skipped.other_shard += 1;
@@ -309,6 +355,8 @@ impl Decide<'_, '_> {
             if let Some(f) = self.firsts.get_mut(&id).and_then(|v| v.last_mut()) {
                 f.already_sent = true;
             }
+        } else if r.only.is_some_and(|only| !only.contains(&s.key())) {
+            self.skipped.not_retried += 1;
         } else if r.limit.is_some_and(|l| self.total >= l) {
             self.skipped.over_limit += 1;
         } else {
@@ -336,20 +384,43 @@ impl Visitor for Decide<'_, '_> {
     }
 }
 
-/// Reads the list a third time and hands each recipient of the plan to
-/// `emit`, numbered from `first_seq`, until `emit` returns false. An error
-/// when the list changed in a way that makes the plan wrong; the recipients
-/// handed out until then were right.
+/// Where the stream numbers its recipients in the journal: rows a recipient
+/// already has (failed, or left by a crash: address id → row) are reused,
+/// others are numbered from `next`.
+#[derive(Debug, Default)]
+pub struct Numbering {
+    pub next: u32,
+    pub open: HashMap<u64, u32>,
+}
+
+impl Numbering {
+    fn slot(&mut self, id: u64) -> Slot {
+        // Removed once used: a second address with the same id gets its own row.
+        let seq = self.open.remove(&id).unwrap_or_else(|| {
+            self.next += 1;
+            self.next - 1
+        });
+        Slot { seq, rcpt: id }
+    }
+}
+
+/// Reads the list a third time and hands the first `count` recipients of
+/// the plan to `emit` (a cap may allow fewer than planned), numbered by
+/// `numbering`, until `emit` returns false. An error when the list changed
+/// in a way that makes the plan wrong; the recipients handed out until then
+/// were right.
 pub fn stream(
     plan: &Plan,
     source: &dyn Source,
-    first_seq: u32,
+    numbering: Numbering,
+    count: usize,
     emit: &mut dyn FnMut(Job) -> bool,
 ) -> anyhow::Result<()> {
     struct Third<'a, 'e> {
         replay: Replay<'a>,
         send: &'a [u64],
-        seq: u32,
+        numbering: Numbering,
+        left: usize,
         emit: &'e mut dyn FnMut(Job) -> bool,
         stop: bool,
     }
@@ -362,16 +433,13 @@ pub fn stream(
                 return;
             }
             let job = Job {
+                slot: self.numbering.slot(id),
                 email: s.email,
                 name: s.name,
                 attributes: s.attributes,
-                slot: Slot {
-                    seq: self.seq,
-                    rcpt: id,
-                },
             };
-            self.seq += 1;
-            self.stop = !(self.emit)(job);
+            self.left -= 1;
+            self.stop = !(self.emit)(job) || self.left == 0;
         }
         fn problem(&mut self, d: Diagnostic) {
             self.replay.problem(d);
@@ -380,14 +448,18 @@ pub fn stream(
             self.stop || self.replay.error.is_some()
         }
     }
+    if count == 0 {
+        return Ok(());
+    }
     let mut third = Third {
         replay: Replay::new(&plan.scan),
         send: &plan.send,
-        seq: first_seq,
+        numbering,
+        left: count,
         emit,
         stop: false,
     };
-    source.read(&mut third);
+    source.read(&mut third)?;
     if third.stop {
         return Ok(());
     }

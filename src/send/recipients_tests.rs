@@ -21,16 +21,25 @@ fn active(file: &str, line: u64, email: &str) -> Subscriber {
     sub(file, line, email, Status::Active)
 }
 
-fn no_suppression(_: u64, _: &str) -> anyhow::Result<bool> {
+fn nobody(_: u64, _: &str) -> anyhow::Result<bool> {
     Ok(false)
 }
 
 fn rules<'a>(sent: &'a [u64], limit: Option<usize>) -> Rules<'a> {
     Rules {
-        suppressed: &no_suppression,
+        suppressed: &nobody,
+        confirmed: &nobody,
         shard: None,
         sent,
+        only: None,
         limit,
+    }
+}
+
+fn from(next: u32) -> Numbering {
+    Numbering {
+        next,
+        open: HashMap::new(),
     }
 }
 
@@ -38,11 +47,11 @@ fn rules<'a>(sent: &'a [u64], limit: Option<usize>) -> Rules<'a> {
 /// and every diagnostic.
 fn run(source: &Listed, rules: &Rules<'_>, id: fn(&str) -> u64) -> (Plan, Vec<Job>, Vec<String>) {
     let mut notes = Vec::new();
-    let scan = scan_with(source, &mut |d| notes.push(d.to_string()), id);
+    let scan = scan_with(source, &mut |d| notes.push(d.to_string()), id).unwrap();
     assert_eq!(scan.errors, 0, "{notes:?}");
     let plan = decide(scan, source, rules, &mut |d| notes.push(d.to_string())).unwrap();
     let mut jobs = Vec::new();
-    stream(&plan, source, 10, &mut |j| {
+    stream(&plan, source, from(10), plan.total, &mut |j| {
         jobs.push(j);
         true
     })
@@ -71,8 +80,10 @@ fn every_entry_is_either_a_recipient_or_counted_once() {
     let shard = Shard { k: 1, n: 2 };
     let rules = Rules {
         suppressed: &suppressed,
+        confirmed: &nobody,
         shard: Some(shard),
         sent: &sent,
+        only: None,
         limit: Some(5),
     };
     let (plan, jobs, _) = run(&Listed::new(list.clone()), &rules, crate::address::id);
@@ -167,10 +178,10 @@ fn the_stream_stops_when_told() {
         .map(|i| active("s.csv", i + 2, &format!("r{i}@x.org")))
         .collect();
     let source = Listed::new(list);
-    let scan = scan(&source, &mut |_| {});
+    let scan = scan(&source, &mut |_| {}).unwrap();
     let plan = decide(scan, &source, &rules(&[], None), &mut |_| {}).unwrap();
     let mut got = 0;
-    stream(&plan, &source, 0, &mut |_| {
+    stream(&plan, &source, from(0), plan.total, &mut |_| {
         got += 1;
         got < 3
     })
@@ -184,11 +195,11 @@ fn stream_after_change(
     change: impl FnOnce(&mut Vec<Subscriber>) + Send + 'static,
 ) -> (Vec<String>, anyhow::Result<()>) {
     let source = Listed::new(list);
-    let scan = scan(&source, &mut |_| {});
+    let scan = scan(&source, &mut |_| {}).unwrap();
     let plan = decide(scan, &source, &rules(&[], None), &mut |_| {}).unwrap();
     source.changes.lock().unwrap().push(Box::new(change));
     let mut got = Vec::new();
-    let r = stream(&plan, &source, 0, &mut |j| {
+    let r = stream(&plan, &source, from(0), plan.total, &mut |j: Job| {
         got.push(j.email);
         true
     });
@@ -233,5 +244,72 @@ fn any_other_change_during_a_run_stops_the_stream_with_an_error() {
     assert_eq!(
         format!("{:#}", truncated.1.unwrap_err()),
         "b.csv: the subscriber list changed during the run (only appending is safe); re-run to continue"
+    );
+}
+
+#[test]
+fn a_confirmed_sign_up_makes_a_lapsed_entry_active_and_is_no_duplicate() {
+    // The files say ann unsubscribed and bob is blocklisted; both later
+    // confirmed a sign-up, which the database source lists again (line 0).
+    let db = "state/newsletter.db";
+    let list = vec![
+        sub("s.csv", 2, "ann@x.org", Status::Unsubscribed),
+        sub("s.csv", 3, "bob@x.org", Status::Blocklisted),
+        sub(db, 0, "ann@x.org", Status::Active),
+        sub(db, 0, "bob@x.org", Status::Active),
+        sub(db, 0, "new@x.org", Status::Active),
+    ];
+    let confirmed = |_: u64, email: &str| Ok(email != "carol@x.org");
+    let rules = Rules {
+        confirmed: &confirmed,
+        ..rules(&[], None)
+    };
+    let (plan, jobs, notes) = run(&Listed::new(list), &rules, crate::address::id);
+    assert_eq!(emails(&jobs), ["ann@x.org", "new@x.org"]);
+    assert_eq!((plan.skipped.duplicates, plan.skipped.inactive_or_suppressed), (2, 1));
+    assert_eq!(
+        notes,
+        Vec::<String>::new(),
+        "no warning for a sign-up also in the files"
+    );
+}
+
+#[test]
+fn a_retry_takes_only_the_given_addresses() {
+    let list: Vec<_> = (0..5).map(|i| active("s.csv", i + 2, &format!("r{i}@x.org"))).collect();
+    let only = HashSet::from(["r1@x.org".to_string(), "r3@x.org".to_string()]);
+    let rules = Rules {
+        only: Some(&only),
+        ..rules(&[], None)
+    };
+    let (plan, jobs, _) = run(&Listed::new(list), &rules, crate::address::id);
+    assert_eq!(emails(&jobs), ["r1@x.org", "r3@x.org"]);
+    assert_eq!(plan.skipped.not_retried, 3);
+}
+
+#[test]
+fn open_rows_are_reused_and_a_cap_sends_fewer_than_planned() {
+    let list: Vec<_> = (0..6).map(|i| active("s.csv", i + 2, &format!("r{i}@x.org"))).collect();
+    let source = Listed::new(list);
+    let scan = scan(&source, &mut |_| {}).unwrap();
+    let plan = decide(scan, &source, &rules(&[], None), &mut |_| {}).unwrap();
+    let numbering = Numbering {
+        next: 20,
+        open: HashMap::from([(crate::address::id("r2@x.org"), 7)]),
+    };
+    let mut got = Vec::new();
+    stream(&plan, &source, numbering, 4, &mut |j| {
+        got.push((j.email, j.slot.seq));
+        true
+    })
+    .unwrap();
+    assert_eq!(
+        got,
+        [
+            ("r0@x.org".to_string(), 20),
+            ("r1@x.org".into(), 21),
+            ("r2@x.org".into(), 7),
+            ("r3@x.org".into(), 22)
+        ]
     );
 }

@@ -2,23 +2,27 @@
 //! source go one at a time to a [`Visitor`], and a source can be read again
 //! (the planner reads it up to three times) in the same order.
 //!
-//! Today the one source is the subscribers folder ([`Files`]). Another one
-//! (confirmed sign-ups kept in the state database) is chained after it with
-//! [`Chain`]: implement [`Source`] for it, giving every entry a `file` that
-//! names where it came from (the database's path) and a stable order. An
-//! address in both is a duplicate, and the first source's entry wins;
-//! a rule such as "a confirmed sign-up makes an unsubscribed file entry
-//! active again" belongs in the planner's per-entry decision, which can
-//! look the address up.
+//! A run reads the subscriber files ([`Files`]) and then the confirmed
+//! sign-ups kept in the state database ([`Signups`]), chained with
+//! [`Chain`]. Another source implements [`Source`] the same way, giving
+//! every entry a `file` that names where it came from and an order in which
+//! new entries come last. An address in two sources is a duplicate and the
+//! first source's entry wins; a rule such as "a confirmed sign-up makes an
+//! unsubscribed file entry active again" lives in the planner's per-entry
+//! decision (`recipients::Rules::confirmed`), which looks the address up.
 
-use crate::subscribers::{self, Visitor};
-use std::path::PathBuf;
+use crate::exit::{self, Exit};
+use crate::state::{self, signups};
+use crate::subscribers::{self, Status, Subscriber, Visitor};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Recipients read as a stream.
 pub trait Source: Sync {
     /// Sends every entry to `v`, in the same order on every call, and the
-    /// problems of entries that are not valid.
-    fn read(&self, v: &mut dyn Visitor);
+    /// problems of entries that are not valid; an error when the source
+    /// cannot be read at all (a broken state database).
+    fn read(&self, v: &mut dyn Visitor) -> anyhow::Result<()>;
 }
 
 /// The subscriber files of a folder (`[paths] subscribers`), in name order.
@@ -27,24 +31,55 @@ pub struct Files {
 }
 
 impl Source for Files {
-    fn read(&self, v: &mut dyn Visitor) {
+    fn read(&self, v: &mut dyn Visitor) -> anyhow::Result<()> {
         subscribers::visit(&self.dir, v);
+        Ok(())
+    }
+}
+
+/// The confirmed sign-ups in the state database of `state_dir` (none when
+/// there is no database: a dry run on a fresh folder must not create one).
+/// Their entries have the database as their file and line 0.
+pub struct Signups {
+    pub state_dir: PathBuf,
+}
+
+impl Source for Signups {
+    fn read(&self, v: &mut dyn Visitor) -> anyhow::Result<()> {
+        let db = self.state_dir.join(state::DB_FILE);
+        if !db.is_file() {
+            return Ok(());
+        }
+        let cannot = |e| exit::default_to(e, Exit::Aborted, "cannot read the sign-ups in the state database");
+        let conn = state::open(&self.state_dir).map_err(cannot)?;
+        let file: Arc<Path> = Arc::from(db.as_path());
+        signups::each_confirmed(&conn, &mut |email, name| {
+            v.entry(Subscriber {
+                email,
+                name,
+                status: Status::Active,
+                attributes: Vec::new(),
+                file: Arc::clone(&file),
+                line: 0,
+            });
+            !v.stopped()
+        })
+        .map_err(cannot)
     }
 }
 
 /// Sources read one after another.
-// Not used yet: confirmed sign-ups become the second source (issue 12).
-#[allow(dead_code)]
 pub struct Chain(pub Vec<Box<dyn Source>>);
 
 impl Source for Chain {
-    fn read(&self, v: &mut dyn Visitor) {
+    fn read(&self, v: &mut dyn Visitor) -> anyhow::Result<()> {
         for source in &self.0 {
             if v.stopped() {
-                return;
+                break;
             }
-            source.read(v);
+            source.read(v)?;
         }
+        Ok(())
     }
 }
 
@@ -72,7 +107,7 @@ impl Listed {
 
 #[cfg(test)]
 impl Source for Listed {
-    fn read(&self, v: &mut dyn Visitor) {
+    fn read(&self, v: &mut dyn Visitor) -> anyhow::Result<()> {
         let mut entries = self.entries.lock().unwrap();
         let mut changes = self.changes.lock().unwrap();
         if !changes.is_empty() {
@@ -81,9 +116,10 @@ impl Source for Listed {
         }
         for e in entries.iter() {
             if v.stopped() {
-                return;
+                break;
             }
             v.entry(e.clone());
         }
+        Ok(())
     }
 }

@@ -1,20 +1,26 @@
 //! The delivery journal's rows: one per (issue, recipient) in `sends`, of
-//! integers only (see migration 3), and one per issue in `issue_runs`.
+//! integers only (see migration 6), and one per issue in `issue_runs`.
 //! Reads and whole-run writes live here; the per-delivery writes go through
 //! [`super::writer`].
 //!
 //! The journal API, for the send path and for other commands:
-//! - [`sent_ids`]: the address ids an issue went to, sorted (resume);
-//! - [`begin_run`] / [`finish_run`]: a run's start (its planned size) and end;
-//! - [`finished_issues`], [`issues`], [`issue_status`]: what `--due` and
-//!   `status` read;
-//! - [`sent_since`]: messages accepted since a time, over every issue (caps).
+//! - [`resume`]: what a run must know of its issue: the address ids already
+//!   sent (sorted, 8 bytes each) and the rows of recipients not yet sent;
+//! - [`begin_run`] / [`finish_run`]: a run's start (how many recipients it
+//!   plans) and a run that went through;
+//! - [`finished_issues`], [`issues`], [`issue_status`], [`progress`]: what
+//!   `status` and `send --due` read;
+//! - [`sent_since`], [`nth_sent_since`]: messages accepted in a window, over
+//!   every issue (the `max_per_hour` / `max_per_day` caps);
+//! - [`set_clock`], [`clock`], [`stamp`]: the journal's clock.
 
 use anyhow::{bail, Context};
+use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 /// Where one recipient of one issue stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -85,14 +91,39 @@ impl FromStr for DeliveryState {
     }
 }
 
-/// The clock for `issue_runs`: RFC 3339 UTC with milliseconds.
+/// Milliseconds added to the system clock for journal times: set from
+/// `NEWSLETTER_DATE` so that a fixed clock also fixes the journal's times
+/// (the volume caps count from them), while time still passes within a run.
+static CLOCK_OFFSET_MS: AtomicI64 = AtomicI64::new(0);
+
+/// Journal times from now on start at `now` and run with the system clock.
+pub fn set_clock(now: DateTime<Utc>) {
+    let offset = now - Utc::now();
+    CLOCK_OFFSET_MS.store(offset.num_milliseconds(), Ordering::Relaxed);
+}
+
+/// The journal's clock.
+pub fn clock() -> DateTime<Utc> {
+    Utc::now() + chrono::Duration::milliseconds(CLOCK_OFFSET_MS.load(Ordering::Relaxed))
+}
+
+/// The clock for `issue_runs` and `runs`: RFC 3339 UTC with milliseconds.
 pub(crate) fn now() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    stamp(clock())
+}
+
+/// How journal rows write a time as text; such strings sort by time.
+pub fn stamp(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 /// The clock for `sends.at`: Unix seconds.
 pub(crate) fn unix_now() -> i64 {
-    chrono::Utc::now().timestamp()
+    clock().timestamp()
+}
+
+fn from_unix(t: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(t, 0).unwrap_or_default()
 }
 
 /// The issue's number in `sends`, if it has run.
@@ -105,45 +136,68 @@ pub(crate) fn issue_num(conn: &Connection, issue_id: &str) -> anyhow::Result<Opt
     Ok(num)
 }
 
-/// The address ids ([`crate::address::id`]) the journal has as `sent` for
-/// this issue, sorted: 8 bytes per recipient, for skipping them on a resume.
-pub fn sent_ids(conn: &Connection, issue_id: &str) -> anyhow::Result<Vec<u64>> {
-    let Some(num) = issue_num(conn, issue_id)? else {
-        return Ok(Vec::new());
-    };
-    let mut stmt = conn.prepare("SELECT rcpt FROM sends WHERE issue = ?1 AND state = 1")?;
-    let mut ids = stmt
-        .query_map([num], |r| r.get::<_, i64>(0).map(|i| i as u64))?
-        .collect::<Result<Vec<_>, _>>()?;
-    ids.sort_unstable();
-    Ok(ids)
+/// What a run must know of its issue's journal.
+#[derive(Debug, Default)]
+pub struct Resume {
+    /// Address ids ([`crate::address::id`]) the journal has as sent, sorted.
+    pub sent: Vec<u64>,
+    /// Rows of recipients taken before and not sent (failed, or left
+    /// `sending` by a crash): address id → row, so a new attempt updates the
+    /// row (its attempts and first failure) instead of starting another.
+    pub open: HashMap<u64, u32>,
 }
 
-/// Where a run starts writing: the issue's number and the first free `seq`.
+/// The sent ids and open rows of `issue_id` (empty for a new issue).
+pub fn resume(conn: &Connection, issue_id: &str) -> anyhow::Result<Resume> {
+    let mut out = Resume::default();
+    let Some(num) = issue_num(conn, issue_id)? else {
+        return Ok(out);
+    };
+    let mut stmt = conn.prepare("SELECT rcpt, seq, state FROM sends WHERE issue = ?1 AND state <> 3")?;
+    let rows = stmt.query_map([num], |r| {
+        Ok((r.get::<_, i64>(0)? as u64, r.get::<_, u32>(1)?, r.get::<_, i64>(2)?))
+    })?;
+    for row in rows {
+        match row? {
+            (id, _, 1) => out.sent.push(id),
+            (id, seq, _) => {
+                out.open.insert(id, seq);
+            }
+        }
+    }
+    out.sent.sort_unstable();
+    Ok(out)
+}
+
+/// Where a run starts writing: the issue's number and the first free row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RunStart {
     pub issue: i64,
     pub next_seq: u32,
 }
 
-/// Records the start of a run that will cover `recipients` in all (already
-/// sent included). Rows of an earlier run that are not `sent` (failed,
-/// interrupted, left by a crash) are dropped: this run takes those
-/// recipients again and writes their rows afresh, in its own order.
-pub fn begin_run(conn: &mut Connection, issue_id: &str, recipients: u64) -> anyhow::Result<RunStart> {
+/// Records the start of a run. `recipients` is how many the issue is meant
+/// to reach as planned now (already sent included); those without a row are
+/// pending. None keeps the count (a retry of a few). Rows left `pending` by
+/// an interrupted run are dropped: this run takes those recipients again.
+pub fn begin_run(conn: &mut Connection, issue_id: &str, recipients: Option<u64>) -> anyhow::Result<RunStart> {
     let tx = conn.transaction()?;
     let t = now();
     tx.execute(
-        "INSERT INTO issue_runs (issue_id, started_at, last_run_at, num, recipients)
-         VALUES (?1, ?2, ?2, (SELECT coalesce(max(num), 0) + 1 FROM issue_runs), ?3)
-         ON CONFLICT (issue_id) DO UPDATE SET last_run_at = ?2, recipients = ?3",
-        params![issue_id, t, recipients as i64],
+        "INSERT INTO issue_runs (issue_id, started_at, last_run_at) VALUES (?1, ?2, ?2)
+         ON CONFLICT (issue_id) DO UPDATE SET last_run_at = ?2",
+        params![issue_id, t],
     )?;
+    if let Some(n) = recipients {
+        tx.execute(
+            "UPDATE issue_runs SET recipients = ?2 WHERE issue_id = ?1",
+            params![issue_id, n as i64],
+        )?;
+    }
     let issue: i64 = tx.query_row("SELECT num FROM issue_runs WHERE issue_id = ?1", [issue_id], |r| {
         r.get(0)
     })?;
-    tx.execute("DELETE FROM sends WHERE issue = ?1 AND state <> 1", [issue])?;
-    tx.execute("DELETE FROM send_errors WHERE issue = ?1", [issue])?;
+    tx.execute("DELETE FROM sends WHERE issue = ?1 AND state = 3", [issue])?;
     let next: i64 = tx.query_row(
         "SELECT coalesce(max(seq), -1) + 1 FROM sends WHERE issue = ?1",
         [issue],
@@ -177,22 +231,34 @@ pub fn issues(conn: &Connection) -> anyhow::Result<Vec<String>> {
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// How many messages servers accepted at or after `since` (Unix seconds),
-/// over every issue: what sending caps count. It reads the rows of the
-/// issues that can have any (unfinished, or finished since then), about
-/// 0.1 s per million rows.
-pub fn sent_since(conn: &Connection, since: i64) -> anyhow::Result<u64> {
-    let since_text = chrono::DateTime::from_timestamp(since, 0)
-        .unwrap_or_default()
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+/// The rows that can hold messages accepted at or after `t`: those of the
+/// issues not finished, or finished since then.
+const RECENT: &str = "issue IN (SELECT num FROM issue_runs WHERE finished_at IS NULL OR finished_at >= ?2)
+                      AND state = 1 AND at >= ?1";
+
+/// Messages the server accepted since `t`, over every issue: what the
+/// `max_per_hour` / `max_per_day` caps count. It reads the rows of the
+/// issues that can have any, about 0.1 s per million.
+pub fn sent_since(conn: &Connection, t: DateTime<Utc>) -> anyhow::Result<u64> {
     let n: i64 = conn.query_row(
-        "SELECT count(*) FROM sends
-         WHERE issue IN (SELECT num FROM issue_runs WHERE finished_at IS NULL OR finished_at >= ?2)
-           AND state = 1 AND at >= ?1",
-        params![since, since_text],
+        &format!("SELECT count(*) FROM sends WHERE {RECENT}"),
+        params![t.timestamp(), stamp(t)],
         |r| r.get(0),
     )?;
-    Ok(u64::try_from(n).unwrap_or(0))
+    Ok(n.max(0) as u64)
+}
+
+/// The time of the `n`-th (from 0) message accepted since `t`, oldest first:
+/// when it leaves a cap's window, one more message may go.
+pub fn nth_sent_since(conn: &Connection, t: DateTime<Utc>, n: u64) -> anyhow::Result<Option<DateTime<Utc>>> {
+    let at: Option<i64> = conn
+        .query_row(
+            &format!("SELECT at FROM sends WHERE {RECENT} ORDER BY at LIMIT 1 OFFSET ?3"),
+            params![t.timestamp(), stamp(t), n as i64],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(at.map(from_unix))
 }
 
 /// One issue's delivery counts and failures (`newsletter status`).
@@ -219,6 +285,18 @@ pub struct FailureRow {
     pub at: String,
 }
 
+/// Rows per state of one issue (by its number).
+fn counts(conn: &Connection, num: i64) -> anyhow::Result<HashMap<DeliveryState, u64>> {
+    let mut count = HashMap::new();
+    let mut stmt = conn.prepare_cached("SELECT state, count(*) FROM sends WHERE issue = ?1 GROUP BY state")?;
+    let rows = stmt.query_map([num], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))?;
+    for row in rows {
+        let (state, n) = row?;
+        count.insert(DeliveryState::from_code(state)?, u64::try_from(n).unwrap_or(0));
+    }
+    Ok(count)
+}
+
 /// The status of a journalled issue.
 pub fn issue_status(conn: &Connection, id: &str) -> anyhow::Result<IssueStatus> {
     let (started_at, last_run_at, finished_at, num, planned): (String, String, Option<String>, i64, i64) = conn
@@ -227,13 +305,7 @@ pub fn issue_status(conn: &Connection, id: &str) -> anyhow::Result<IssueStatus> 
             [id],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
         )?;
-    let mut count: HashMap<DeliveryState, u64> = HashMap::new();
-    let mut stmt = conn.prepare("SELECT state, count(*) FROM sends WHERE issue = ?1 GROUP BY state")?;
-    let rows = stmt.query_map([num], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))?;
-    for row in rows {
-        let (state, n) = row?;
-        count.insert(DeliveryState::from_code(state)?, u64::try_from(n).unwrap_or(0));
-    }
+    let count = counts(conn, num)?;
     let mut stmt = conn.prepare(
         "SELECT e.email, e.error, s.attempts, s.at FROM send_errors e
          JOIN sends s ON s.issue = e.issue AND s.seq = e.seq
@@ -245,13 +317,13 @@ pub fn issue_status(conn: &Connection, id: &str) -> anyhow::Result<IssueStatus> 
                 email: r.get(0)?,
                 error: Some(r.get::<_, String>(1)?).filter(|e| !e.is_empty()),
                 attempts: r.get(2)?,
-                at: rfc3339(r.get(3)?),
+                at: from_unix(r.get(3)?).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;
     let n = |s: DeliveryState| count.get(&s).copied().unwrap_or(0);
     let rows: u64 = count.values().sum();
-    // Recipients of the last run's plan that have no row yet are pending.
+    // Recipients of the last plan that have no row yet are pending.
     let recipients = rows.max(u64::try_from(planned).unwrap_or(0));
     Ok(IssueStatus {
         id: id.to_string(),
@@ -267,107 +339,91 @@ pub fn issue_status(conn: &Connection, id: &str) -> anyhow::Result<IssueStatus> 
     })
 }
 
-fn rfc3339(unix: i64) -> String {
-    chrono::DateTime::from_timestamp(unix, 0)
-        .unwrap_or_default()
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+/// What `send --due` needs to know of one journalled issue.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Progress {
+    pub finished: bool,
+    /// `mark-sent` was the last thing done to it: it is not sent again.
+    pub marked: bool,
+    /// Recipients planned and not yet sent or failed (a cap, a limit, an
+    /// abort, a crash); counted for unfinished issues only.
+    pub unsent: u64,
+    /// Failures that were transient (4xx, network), with the number of
+    /// attempts, when the last one failed and when the recipient first failed.
+    pub transient: Vec<TransientFailure>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransientFailure {
+    pub email: String,
+    pub attempts: u32,
+    pub failed_at: DateTime<Utc>,
+    pub first_planned: DateTime<Utc>,
+}
+
+/// [`Progress`] of every journalled issue.
+pub fn progress(conn: &Connection) -> anyhow::Result<HashMap<String, Progress>> {
+    let mut out = HashMap::new();
+    let mut stmt = conn.prepare("SELECT issue_id, num, recipients, finished_at IS NOT NULL FROM issue_runs")?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, i64>(2)?,
+            r.get::<_, bool>(3)?,
+        ))
+    })?;
+    let mut nums = HashMap::new();
+    for row in rows {
+        let (id, num, planned, finished) = row?;
+        let mut p = Progress {
+            finished,
+            ..Progress::default()
+        };
+        if !finished {
+            let c = counts(conn, num)?;
+            let done = [DeliveryState::Sent, DeliveryState::Failed]
+                .iter()
+                .filter_map(|s| c.get(s))
+                .sum::<u64>();
+            p.unsent = u64::try_from(planned).unwrap_or(0).saturating_sub(done);
+        }
+        nums.insert(num, id.clone());
+        out.insert(id, p);
+    }
+    let mut stmt = conn.prepare(
+        "SELECT issue_id FROM runs WHERE outcome = 'marked' AND id IN (SELECT MAX(id) FROM runs GROUP BY issue_id)",
+    )?;
+    for id in stmt.query_map([], |r| r.get::<_, String>(0))? {
+        out.entry(id?).or_default().marked = true;
+    }
+    let mut stmt = conn.prepare(
+        "SELECT e.issue, e.email, s.attempts, s.at, e.first_at FROM send_errors e
+         JOIN sends s ON s.issue = e.issue AND s.seq = e.seq
+         WHERE e.transient = 1 AND s.state = 2",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, i64>(2)?,
+            r.get::<_, i64>(3)?,
+            r.get::<_, i64>(4)?,
+        ))
+    })?;
+    for row in rows {
+        let (num, email, attempts, failed_at, first_at) = row?;
+        let Some(id) = nums.get(&num) else { continue };
+        out.entry(id.clone()).or_default().transient.push(TransientFailure {
+            email,
+            attempts: u32::try_from(attempts).unwrap_or(0),
+            failed_at: from_unix(failed_at),
+            first_planned: from_unix(first_at),
+        });
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn states_round_trip_and_unknown_is_an_error() {
-        for s in DeliveryState::ALL {
-            assert_eq!(s.as_str().parse::<DeliveryState>().unwrap(), s);
-            assert_eq!(DeliveryState::from_code(s.code()).unwrap(), s);
-        }
-        let e = "delivered".parse::<DeliveryState>().unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "the journal holds an unknown delivery state \"delivered\""
-        );
-        let e = DeliveryState::from_code(7).unwrap_err();
-        assert_eq!(e.to_string(), "the journal holds an unknown delivery state 7");
-    }
-
-    fn row(conn: &Connection, issue: i64, seq: u32, email: &str, state: DeliveryState) {
-        conn.execute(
-            "INSERT INTO sends (issue, seq, rcpt, state, attempts, at) VALUES (?1, ?2, ?3, ?4, 1, ?5)",
-            params![issue, seq, crate::address::id(email) as i64, state.code(), unix_now()],
-        )
-        .unwrap();
-    }
-
-    #[test]
-    fn run_rows_and_status() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut conn = crate::state::open(dir.path()).unwrap();
-        let start = begin_run(&mut conn, "w1", 3).unwrap();
-        assert_eq!(start.next_seq, 0);
-        row(&conn, start.issue, 0, "a@x.org", DeliveryState::Sent);
-        row(&conn, start.issue, 1, "b@x.org", DeliveryState::Failed);
-        conn.execute(
-            "INSERT INTO send_errors VALUES (?1, 1, 'b@x.org', 'SMTP RCPT TO: server replied 550 no')",
-            [start.issue],
-        )
-        .unwrap();
-        assert_eq!(sent_ids(&conn, "w1").unwrap(), vec![crate::address::id("A@x.org")]);
-        assert!(finished_issues(&conn).unwrap().is_empty());
-        let s = issue_status(&conn, "w1").unwrap();
-        assert_eq!((s.recipients, s.sent, s.pending, s.failed), (3, 1, 1, 1));
-        assert_eq!(s.failures[0].email, "b@x.org");
-        assert_eq!(
-            s.failures[0].error.as_deref(),
-            Some("SMTP RCPT TO: server replied 550 no")
-        );
-        finish_run(&conn, "w1").unwrap();
-        assert_eq!(finished_issues(&conn).unwrap(), HashSet::from(["w1".to_string()]));
-        assert!(issue_status(&conn, "w1").unwrap().finished_at.is_some());
-        assert_eq!(issues(&conn).unwrap(), vec!["w1".to_string()]);
-        conn.execute("UPDATE sends SET state = 9 WHERE seq = 1", [])
-            .unwrap_err();
-
-        // A second run keeps the sent row, drops the failed one and its
-        // error, and continues after the highest seq.
-        let again = begin_run(&mut conn, "w1", 3).unwrap();
-        assert_eq!(
-            again,
-            RunStart {
-                issue: start.issue,
-                next_seq: 1
-            }
-        );
-        let s = issue_status(&conn, "w1").unwrap();
-        assert_eq!((s.recipients, s.sent, s.pending, s.failed), (3, 1, 2, 0));
-        // Another issue gets the next number.
-        assert_eq!(begin_run(&mut conn, "w2", 0).unwrap().issue, start.issue + 1);
-    }
-
-    #[test]
-    fn sent_since_counts_accepted_messages_of_every_recent_issue() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut conn = crate::state::open(dir.path()).unwrap();
-        let now = unix_now();
-        for (issue, n) in [("w1", 3u32), ("w2", 2)] {
-            let start = begin_run(&mut conn, issue, u64::from(n)).unwrap();
-            for seq in 0..n {
-                row(&conn, start.issue, seq, &format!("r{seq}@x.org"), DeliveryState::Sent);
-            }
-            row(&conn, start.issue, n, "failed@x.org", DeliveryState::Failed);
-        }
-        conn.execute("UPDATE sends SET at = ?1 WHERE issue = 1 AND seq = 0", [now - 7200])
-            .unwrap();
-        assert_eq!(sent_since(&conn, now - 3600).unwrap(), 4);
-        assert_eq!(sent_since(&conn, now - 86_400).unwrap(), 5);
-        // An issue finished before the window cannot have sent in it.
-        finish_run(&conn, "w1").unwrap();
-        conn.execute(
-            "UPDATE issue_runs SET finished_at = '2000-01-01T00:00:00.000Z' WHERE issue_id = 'w1'",
-            [],
-        )
-        .unwrap();
-        assert_eq!(sent_since(&conn, now - 3600).unwrap(), 2);
-    }
-}
+#[path = "journal_tests.rs"]
+mod tests;

@@ -102,6 +102,25 @@ pub fn get(conn: &Connection, email: &str) -> anyhow::Result<Option<Suppression>
     .transpose()
 }
 
+/// Every record, oldest first (then by address).
+pub fn all(conn: &Connection) -> anyhow::Result<Vec<Suppression>> {
+    let mut stmt =
+        conn.prepare("SELECT email, reason, source, created_at FROM suppression ORDER BY created_at, email")?;
+    let rows = stmt.query_map([], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?, r.get(3)?))
+    })?;
+    rows.map(|row| {
+        let (email, reason, source, created_at) = row?;
+        Ok(Suppression {
+            email,
+            reason: reason.parse()?,
+            source,
+            created_at,
+        })
+    })
+    .collect()
+}
+
 /// Every suppressed address, lower-cased, for filtering a recipient list.
 pub fn suppressed_set(conn: &Connection) -> anyhow::Result<HashSet<String>> {
     let mut stmt = conn.prepare("SELECT email FROM suppression")?;

@@ -10,7 +10,6 @@
 //! without one (dry run, test copy, benchmarks) uses [`NoJournal`].
 
 use super::journal::{issue_num, unix_now, DeliveryState};
-use super::suppression::{self, Reason};
 use anyhow::Context;
 use rusqlite::{params, Connection};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -64,11 +63,25 @@ pub enum Event {
     /// Refused for good (a 5xx), or transient failures outlasted the
     /// retries, or the message could not be built. `email` is the address
     /// key, kept with the error for `status`.
-    Failed { slot: Slot, email: String, error: String },
+    Failed {
+        slot: Slot,
+        email: String,
+        error: String,
+        /// A 4xx or network failure that outlasted the retries: `send --due` tries again later.
+        transient: bool,
+    },
     /// Back to pending (interrupted before delivery).
     Released { slot: Slot },
-    /// The server said the mailbox does not exist: suppress it.
-    Bounced { email: String, reason: String },
+    /// The server refused the recipient or the message for good (5xx),
+    /// read with the bounce rules: recorded as a bounce of the issue; the
+    /// `[bounces]` thresholds decide about suppression after the run.
+    Bounced {
+        email: String,
+        class: super::bounces::Class,
+        reason: String,
+        status: Option<String>,
+        diagnostic: String,
+    },
 }
 
 /// Sequence numbers of committed events, shared with the workers.
@@ -102,7 +115,7 @@ impl JournalWriter {
         let c2 = committed.clone();
         let handle = std::thread::Builder::new()
             .name("journal".into())
-            .spawn(move || writer_loop(&mut conn, issue, rx, &c2))
+            .spawn(move || writer_loop(&mut conn, (issue, &issue_id), rx, &c2))
             .context("cannot start the journal writer thread")?;
         let writer = JournalWriter {
             tx,
@@ -151,9 +164,19 @@ impl Journal for JournalWriter {
     }
 }
 
-fn writer_loop(conn: &mut Connection, issue: i64, rx: Receiver<Queued>, committed: &Committed) -> anyhow::Result<()> {
+/// The issue a writer records: its number in `sends` and its id.
+type IssueRef<'a> = (i64, &'a str);
+
+fn writer_loop(
+    conn: &mut Connection,
+    issue: IssueRef<'_>,
+    rx: Receiver<Queued>,
+    committed: &Committed,
+) -> anyhow::Result<()> {
     let result = (|| -> anyhow::Result<()> {
         conn.pragma_update(None, "synchronous", "FULL")?;
+        // The file must stay the one opened, and writable (see `guard`).
+        let guard = super::guard::DbGuard::new(conn)?;
         let (mut commits, mut events) = (0u64, 0u64);
         let mut last_commit = Duration::ZERO;
         loop {
@@ -167,6 +190,9 @@ fn writer_loop(conn: &mut Connection, issue: i64, rx: Receiver<Queued>, committe
             let start = Instant::now();
             apply(conn, issue, batch).context("journal: writing delivery states")?;
             last_commit = start.elapsed().min(Duration::from_millis(20));
+            if let Some(g) = &guard {
+                g.check(conn)?;
+            }
             *committed.seq.lock().expect("journal committed") = last;
             committed.cond.notify_all();
         }
@@ -224,7 +250,7 @@ fn next_batch(rx: &Receiver<Queued>, senders: usize, window: Duration) -> Option
     }
 }
 
-fn apply(conn: &mut Connection, issue: i64, batch: Vec<Queued>) -> anyhow::Result<()> {
+fn apply(conn: &mut Connection, (issue, issue_id): IssueRef<'_>, batch: Vec<Queued>) -> anyhow::Result<()> {
     let tx = conn.transaction()?;
     let t = unix_now();
     {
@@ -239,8 +265,11 @@ fn apply(conn: &mut Connection, issue: i64, batch: Vec<Queued>) -> anyhow::Resul
             "INSERT INTO sends (issue, seq, rcpt, state, attempts, at) VALUES (?1, ?2, ?3, 2, 0, ?4)
              ON CONFLICT (issue, seq) DO UPDATE SET state = 2, at = ?4",
         )?;
-        let mut error =
-            tx.prepare_cached("INSERT OR REPLACE INTO send_errors (issue, seq, email, error) VALUES (?1, ?2, ?3, ?4)")?;
+        // The first failure's time stays: `send --due` stops retrying after a while.
+        let mut error = tx.prepare_cached(
+            "INSERT INTO send_errors (issue, seq, email, error, transient, first_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (issue, seq) DO UPDATE SET email = ?3, error = ?4, transient = ?5",
+        )?;
         let mut released =
             tx.prepare_cached("UPDATE sends SET state = ?4, at = ?3 WHERE issue = ?1 AND seq = ?2 AND state = ?5")?;
         let (pending, sending) = (DeliveryState::Pending.code(), DeliveryState::Sending.code());
@@ -248,13 +277,24 @@ fn apply(conn: &mut Connection, issue: i64, batch: Vec<Queued>) -> anyhow::Resul
             match event {
                 Event::Claimed { slot } => claim.execute(params![issue, slot.seq, slot.rcpt as i64, t])?,
                 Event::Sent { slot } => sent.execute(params![issue, slot.seq, t])?,
-                Event::Failed { slot, email, error: e } => {
+                Event::Failed {
+                    slot,
+                    email,
+                    error: e,
+                    transient,
+                } => {
                     failed.execute(params![issue, slot.seq, slot.rcpt as i64, t])?;
-                    error.execute(params![issue, slot.seq, email, e])?
+                    error.execute(params![issue, slot.seq, email, e, transient, t])?
                 }
                 Event::Released { slot } => released.execute(params![issue, slot.seq, t, pending, sending])?,
-                Event::Bounced { email, reason } => {
-                    suppression::suppress(&tx, &email, Reason::Bounced, &reason)?;
+                Event::Bounced {
+                    email,
+                    class,
+                    reason,
+                    status,
+                    diagnostic,
+                } => {
+                    super::bounces::record_refusal(&tx, issue_id, &email, class, reason, status, diagnostic)?;
                     0
                 }
             };

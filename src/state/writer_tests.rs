@@ -85,7 +85,7 @@ fn a_commit_gathers_every_connections_mark_within_the_window() {
 fn the_writer_records_rows_and_failures_and_wakes_waiters() {
     let dir = tempfile::tempdir().unwrap();
     let mut conn = crate::state::open(dir.path()).unwrap();
-    let start = journal::begin_run(&mut conn, "w1", 3).unwrap();
+    let start = journal::begin_run(&mut conn, "w1", Some(3)).unwrap();
     let (writer, thread) = JournalWriter::start(crate::state::open(dir.path()).unwrap(), "w1".into()).unwrap();
     writer.gather(2);
     let s = |i: u32| Slot {
@@ -99,6 +99,7 @@ fn the_writer_records_rows_and_failures_and_wakes_waiters() {
         slot: s(1),
         email: "r1@x.org".into(),
         error: "SMTP RCPT TO: server replied 550 no".into(),
+        transient: false,
     });
     writer.record(Event::Claimed { slot: s(2) });
     let last = writer.record(Event::Released { slot: s(2) });
@@ -108,7 +109,7 @@ fn the_writer_records_rows_and_failures_and_wakes_waiters() {
     drop(writer);
     thread.join().unwrap().unwrap();
     assert_eq!(
-        journal::sent_ids(&conn, "w1").unwrap(),
+        journal::resume(&conn, "w1").unwrap().sent,
         vec![crate::address::id("r0@x.org")]
     );
     let st = journal::issue_status(&conn, "w1").unwrap();

@@ -79,8 +79,9 @@ impl Columns {
             };
             if slot.is_some() {
                 return Err(format!(
-                    "the header has two columns for the same field (column {}: {h:?})",
-                    i + 1
+                    "the header has two columns for the same field (column {}: {})",
+                    i + 1,
+                    super::excerpt(h)
                 ));
             }
             *slot = Some(i);
@@ -88,7 +89,7 @@ impl Columns {
         c.email = email.ok_or_else(|| {
             format!(
                 "no email column in the header ({}); expected one named email, \"Email Address\" or E-mail",
-                headers.iter().map(|h| format!("{h:?}")).collect::<Vec<_>>().join(", ")
+                headers.iter().map(|h| super::excerpt(h)).collect::<Vec<_>>().join(", ")
             )
         })?;
         if c.status.is_none() {
@@ -142,8 +143,9 @@ fn is_cjk(s: &str) -> bool {
 }
 
 /// A buffered reader positioned after the UTF-8 byte order mark, if any.
-pub(crate) fn open_without_bom(path: &Path) -> anyhow::Result<BufReader<std::fs::File>> {
-    let file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+pub(crate) fn open_without_bom(path: &Path) -> anyhow::Result<BufReader<impl Read>> {
+    let file = crate::files::open(path, crate::files::MAX_CSV_LIST_BYTES)
+        .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", path.display()))?;
     let mut reader = BufReader::with_capacity(1 << 16, file);
     let buf = reader
         .fill_buf()
@@ -222,7 +224,10 @@ fn read_from(path: &Path, input: impl Read, sink: &mut dyn RowSink) -> anyhow::R
             }
         }
         if let Some(i) = bad {
-            let msg = format!("column {:?} is not valid UTF-8; save the file as UTF-8", header[i]);
+            let msg = format!(
+                "column {} is not valid UTF-8; save the file as UTF-8",
+                super::excerpt(header[i])
+            );
             sink.problem(Diagnostic::error(path, line as usize, 1, msg));
             continue;
         }

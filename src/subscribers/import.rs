@@ -76,7 +76,9 @@ pub fn import(input: &Path, subscribers_dir: &Path, name: Option<&str>) -> anyho
 
     std::fs::create_dir_all(subscribers_dir).with_context(|| format!("cannot create {}", subscribers_dir.display()))?;
     let tmp = subscribers_dir.join(format!(".{}.tmp", output.file_name().unwrap().to_string_lossy()));
-    let writer = ::csv::Writer::from_path(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
+    // The list holds addresses: owner-only, like everything else we write.
+    let file = crate::files::create_private(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
+    let writer = ::csv::Writer::from_writer(file);
     let mut sink = WriteSink {
         input,
         writer,

@@ -9,7 +9,7 @@ mod toml;
 mod validate;
 
 use crate::address::key as address_key;
-pub use validate::{validate_email, validate_name};
+pub use validate::{excerpt, validate_email, validate_name};
 
 use crate::diag::Diagnostic;
 use std::collections::{HashMap, HashSet};
@@ -98,6 +98,19 @@ impl Subscriber {
         address_key(&self.email)
     }
 
+    /// Whether this entry is a confirmed sign-up from the state database
+    /// (see [`Subscribers::add_confirmed`]) rather than a line of a file.
+    pub fn is_signup(&self) -> bool {
+        self.line == 0
+    }
+
+    pub fn attribute(&self, name: &str) -> Option<&str> {
+        self.attributes
+            .iter()
+            .find(|(k, _)| &**k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
     /// Whether this subscriber is mailed: active and not suppressed.
     pub fn is_recipient(&self, suppressed: &HashSet<String>) -> bool {
         self.status == Status::Active && !suppressed.contains(&self.key())
@@ -133,28 +146,66 @@ impl Subscribers {
         self.all.iter().filter(move |s| s.is_recipient(suppressed))
     }
 
+    /// Adds confirmed sign-ups `(address, name)` kept in the database `db`.
+    /// An address not in the files is appended (its file is `db`, line 0).
+    /// One that a file marks unsubscribed, pending or bounced becomes active:
+    /// the confirmed sign-up is later, explicit consent. A blocklisted one
+    /// (a complaint) stays as it is, and a file's name and attributes win.
+    pub fn add_confirmed(&mut self, db: &Path, confirmed: Vec<(String, Option<String>)>) {
+        if confirmed.is_empty() {
+            return;
+        }
+        let mut by_key: HashMap<String, (String, Option<String>)> =
+            confirmed.into_iter().map(|(a, n)| (address_key(&a), (a, n))).collect();
+        for s in &mut self.all {
+            if by_key.remove(&s.key()).is_some() && s.status != Status::Blocklisted {
+                s.status = Status::Active;
+            }
+        }
+        let file: Arc<Path> = Arc::from(db);
+        let mut rest: Vec<_> = by_key.into_values().collect();
+        rest.sort();
+        self.all.extend(rest.into_iter().map(|(email, name)| Subscriber {
+            email,
+            name,
+            status: Status::Active,
+            attributes: Vec::new(),
+            file: Arc::clone(&file),
+            line: 0,
+        }));
+    }
+
     pub fn find(&self, email: &str) -> Option<&Subscriber> {
         let key = address_key(email);
         self.all.iter().find(|s| s.email.eq_ignore_ascii_case(&key))
     }
 }
 
-/// The `*.csv` and `*.toml` files in `dir`, sorted by file name. Hidden
-/// files are skipped (editors leave them behind).
-pub fn list_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
+/// The `*.csv` and `*.toml` files in `dir`, sorted by file name, and a
+/// warning for each one that is not a regular file (a FIFO, a link to a
+/// device), which is skipped. Hidden files are skipped (editors leave them behind).
+pub fn list_files(dir: &Path) -> std::io::Result<(Vec<PathBuf>, Vec<Diagnostic>)> {
+    let (mut files, mut skipped) = (Vec::new(), Vec::new());
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
         let wanted = path
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("csv") || e.eq_ignore_ascii_case("toml"));
-        if wanted && !name.starts_with('.') && path.is_file() {
-            files.push(path);
+        if wanted && !name.starts_with('.') {
+            match crate::files::irregular_kind_at(&path) {
+                None => files.push(path),
+                Some(kind) => skipped.push(Diagnostic::warning(
+                    &path,
+                    0,
+                    0,
+                    format!("{kind}, not a regular file: skipped"),
+                )),
+            }
         }
     }
     files.sort_by(|a, b| a.file_name().cmp(&b.file_name()));
-    Ok(files)
+    Ok((files, skipped))
 }
 
 /// Receives the subscriber list entry by entry as it is read: the valid
@@ -175,7 +226,12 @@ pub(crate) trait Visitor {
 /// list it with the rest.
 pub(crate) fn visit(dir: &Path, v: &mut dyn Visitor) {
     let files = match list_files(dir) {
-        Ok(f) => f,
+        Ok((f, skipped)) => {
+            for d in skipped {
+                v.problem(d);
+            }
+            f
+        }
         Err(e) => {
             v.problem(Diagnostic::error(
                 dir,
@@ -253,20 +309,45 @@ impl Sink<'_> {
         let name = validate_name(e.name.unwrap_or("")).map_err(&mut error);
         let status = match e.status {
             None => Ok(Status::Active),
-            Some(raw) => Status::parse(raw)
-                .ok_or_else(|| error(format!("unknown status {raw:?} (expected one of: {STATUS_WORDS})"))),
+            Some(raw) => Status::parse(raw).ok_or_else(|| {
+                error(format!(
+                    "unknown status {} (expected one of: {STATUS_WORDS})",
+                    excerpt(raw)
+                ))
+            }),
         };
-        let (Ok(email), Ok(name), Ok(status)) = (email, name, status) else {
+        let too_long = e
+            .attributes
+            .iter()
+            .find(|(_, v)| v.len() > validate::MAX_ATTRIBUTE_BYTES)
+            .map(|(key, v)| {
+                format!(
+                    "column {key:?} holds {} bytes, more than the {} a field may have (an unterminated quote?)",
+                    v.len(),
+                    validate::MAX_ATTRIBUTE_BYTES
+                )
+            });
+        let attributes = match too_long {
+            Some(msg) => {
+                error(msg);
+                None
+            }
+            None => Some(e.attributes),
+        };
+        let (Ok(email), Ok(name), Ok(status), Some(attributes)) = (email, name, status, attributes) else {
             for d in errors {
                 self.v.problem(d);
             }
             return;
         };
+        if let Some(w) = crate::address::warning(&email) {
+            self.v.problem(Diagnostic::warning(file, line, 1, w));
+        }
         self.v.entry(Subscriber {
             email,
             name,
             status,
-            attributes: e.attributes,
+            attributes,
             file: Arc::clone(file),
             line: e.line,
         });

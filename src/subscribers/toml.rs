@@ -4,7 +4,6 @@
 
 use super::{RawEntry, Sink};
 use crate::diag::{line_col, Diagnostic};
-use anyhow::Context;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -30,7 +29,8 @@ struct RawSubscriber {
 
 /// Loads one TOML subscriber file into `sink`.
 pub(crate) fn load(file: &Arc<Path>, sink: &mut Sink<'_>) -> anyhow::Result<()> {
-    let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let text = crate::files::read_text(file, crate::files::MAX_TOML_LIST_BYTES)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
     parse(file, &text, sink);
     Ok(())
 }

@@ -11,6 +11,20 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
 
+/// A negative reply at `stage`; an enhanced status is read from the text's
+/// first word when it has dots (`"5.1.1 no such user"` → `5.1.1`).
+pub fn reply(stage: super::smtp::Stage, code: u16, text: &str) -> SmtpError {
+    let enhanced = text.split(' ').next().filter(|t| t.contains('.')).map(str::to_string);
+    SmtpError::new(
+        stage,
+        super::smtp::Cause::Reply {
+            code,
+            enhanced,
+            text: text.into(),
+        },
+    )
+}
+
 /// One call of `send`: on which connection, to whom, and what was replied.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Call {

@@ -176,3 +176,31 @@ fn example_issue_w48_english_yaml() {
     assert_eq!((ordered.start, ordered.items.len()), (Some(1), 3));
     assert!(matches!(&ordered.items[1][1], Block::List(l) if l.start.is_none()));
 }
+
+#[test]
+fn check_audits_the_rendered_html() {
+    let sb = Sandbox::example();
+    // Without archive_url a relative image has nothing to resolve against.
+    let cfg = sb
+        .read("newsletter.toml")
+        .replace("archive_url = \"https://example.com/weekly/{id}/\"\n", "");
+    sb.write("newsletter.toml", cfg);
+    sb.write(
+        "a.md",
+        "+++\ntitle = \"Audit\"\ndate = 2026-12-07\n+++\n\n## One\n\n![](https://example.com/chart.png)\n\nDetails [here](https://example.com/details).\n\n![Diagram](diagram.png)\n\n<iframe src=\"https://example.com/v\"></iframe>\n",
+    );
+    let run = sb.run(&["check", "a.md"]);
+    run.expect_code(0);
+    assert_eq!(
+        run.stderr,
+        "a.md:14:1: warning: HTML element `<iframe>` is not shown in mail: dropped\n  \
+         hint: use markdown, or inline tags such as <span>, <b>, <em>, <sup>, <kbd>\n\
+         a.md:8:5: warning: image `https://example.com/chart.png` has no alt text: screen readers and mail with images off show nothing\n  \
+         hint: describe the image: ![what it shows](url)\n\
+         a.md:10:16: warning: link text `here` does not say where the link goes (https://example.com/details)\n  \
+         hint: name the destination, e.g. [the release notes](url)\n\
+         a.md:12:12: warning: image `diagram.png` is not shown: mail needs a full address\n  \
+         hint: write an https:// URL, or set archive_url so relative addresses resolve against the issue's web page\n"
+    );
+    assert_eq!(run.stdout, "checked 1 issue: 0 errors, 4 warnings\n");
+}

@@ -310,16 +310,7 @@ fn other_newsletters_parse_or_fail_cleanly() {
     let Some(corpus) = harness::corpus() else {
         return;
     };
-    let mut files = Vec::new();
-    for dir in std::fs::read_dir(corpus.join("other")).unwrap() {
-        for f in std::fs::read_dir(dir.unwrap().path()).unwrap() {
-            let p = f.unwrap().path();
-            let name = p.file_name().unwrap().to_string_lossy().into_owned();
-            if (name.ends_with(".md") || name.ends_with(".markdown")) && name != "SOURCE.md" {
-                files.push(p);
-            }
-        }
-    }
+    let files = harness::other_posts(&corpus);
     assert!(files.len() >= 15, "found {} files", files.len());
     for f in files {
         if let Err(diags) = issue::from_file(&f) {

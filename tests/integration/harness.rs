@@ -100,6 +100,25 @@ impl Run {
     }
 }
 
+/// Whether `line` starts with a log timestamp (`2026-11-25T11:00:00Z `).
+pub fn is_stamped(line: &str) -> bool {
+    let b = line.as_bytes();
+    line.len() > 21
+        && b[4] == b'-'
+        && b[10] == b'T'
+        && &line[19..21] == "Z "
+        && line[..19].bytes().filter(u8::is_ascii_digit).count() == 14
+}
+
+/// `text` with the timestamp taken off every line that has one: `send`
+/// stamps every stderr line when stderr is not a terminal.
+pub fn unstamped(text: &str) -> String {
+    text.lines()
+        .map(|l| if is_stamped(l) { &l[21..] } else { l })
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -128,4 +147,21 @@ pub fn article_weekly(corpus: &Path) -> Vec<PathBuf> {
     (1..=52)
         .map(|n| corpus.join(format!("article-weekly/issue-{n:03}.md")))
         .collect()
+}
+
+/// The posts of the other series (`other/*/`): `.md` and `.markdown` files
+/// but each folder's SOURCE.md, sorted.
+pub fn other_posts(corpus: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for dir in std::fs::read_dir(corpus.join("other")).unwrap() {
+        for f in std::fs::read_dir(dir.unwrap().path()).unwrap() {
+            let p = f.unwrap().path();
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            if (name.ends_with(".md") || name.ends_with(".markdown")) && name != "SOURCE.md" {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    files
 }

@@ -1,22 +1,41 @@
 //! The one integration test crate: runs the `newsletter` binary against temp
 //! folders, real SMTP servers on loopback and the shared corpus.
 
+mod authoring;
+mod bounce_corpus;
+mod bounce_fetch;
+mod bounce_intake;
+mod bounces;
 mod check_command;
 mod corpus_parse;
+mod cron;
+mod dovecot;
+mod hardening_send;
 mod harness;
+mod headers;
+mod hostile_inputs;
+mod http_client;
+mod init;
 mod issue_errors;
 mod journal;
 mod list_stream;
 mod parser_props;
+mod personal;
+mod pipeline_fuzz;
 mod preview;
 mod render;
 mod render_corpus;
 mod send;
 mod send_rules;
+mod serve;
+mod serve_hardening;
 mod smtp_pipelining;
 mod smtp_server;
 mod smtp_settings;
 mod smtp_tls;
 mod smtp_transport;
+mod spamassassin;
 mod subscribers;
+mod theme;
 mod unsubscribe;
+mod ux_check;

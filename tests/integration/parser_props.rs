@@ -1,5 +1,5 @@
 //! Property tests: the parser never panics, on random text or on random
-//! mutations of a well-formed issue. `.ci/run` raises the case count with
+//! mutations of a well-formed issue, and whatever it accepts renders. `.ci/run` raises the case count with
 //! `PROPTEST_CASES=5000 cargo test --test integration parser_props`.
 
 use newsletter::issue;
@@ -29,6 +29,7 @@ fn check(text: &str) {
             for a in &p.issue.articles {
                 assert!(a.line >= 1);
             }
+            render(&p.issue);
             for w in &p.warnings {
                 assert!(!w.is_error() && w.line >= 1, "{w}");
             }
@@ -38,6 +39,69 @@ fn check(text: &str) {
             assert!(diags.iter().all(|d| d.is_error() && !d.message.is_empty()));
         }
     }
+}
+
+/// Whatever parses renders, and the HTML carries no script.
+fn render(issue: &issue::Issue) {
+    let cfg = newsletter::config::parse(
+        Path::new("n.toml"),
+        "[newsletter]\nname = \"N\"\nfrom = \"N <n@example.com>\"\narchive_url = \"https://example.com/{id}/\"\n",
+    )
+    .unwrap();
+    let prepared = newsletter::render::prepare(issue, &cfg).expect("renders");
+    let reader = newsletter::render::Personal {
+        name: Some("R"),
+        email: "r@example.com",
+        unsubscribe_url: None,
+        attributes: &[],
+    };
+    let html = prepared.html(&reader);
+    let _ = prepared.text(&reader);
+    let doc = scraper::Html::parse_document(&html);
+    let script = scraper::Selector::parse("script, iframe, [onerror], [onclick]").unwrap();
+    assert_eq!(doc.select(&script).count(), 0, "{html}");
+}
+
+/// Markdown built from pieces that exercise raw HTML, tables, footnotes,
+/// images and tasks.
+fn pieces() -> impl Strategy<Value = String> {
+    let piece = prop::sample::select(vec![
+        "<span class=\"x\">",
+        "</span>",
+        "<b>",
+        "</b>",
+        "<br>",
+        "<a href=\"https://e.example/\">",
+        "</a>",
+        "<a href=\"javascript:alert(1)\">",
+        "<img src=\"p.png\" alt=\"p\">",
+        "<img src=x onerror=alert(1)>",
+        "<!-- more -->",
+        "<!--",
+        "-->",
+        "<details>",
+        "<iframe src=\"x\">",
+        "<script>alert(1)</script>",
+        "\n\n<div>\n",
+        "\n</div>\n\n",
+        "| a | b |\n|---|--:|\n| 1 | 2 |\n",
+        "[^1]",
+        "\n\n[^1]: note\n",
+        "![alt](https://e.example/i.png)",
+        "![](rel.png)",
+        "- [x] done\n",
+        "- [ ] open\n",
+        "\n## H\n\n",
+        "> ",
+        "- ",
+        "1. ",
+        "`code`",
+        "{{< shortcode >}}",
+        "text ",
+        "한국어 ",
+        "\n",
+    ]);
+    prop::collection::vec(piece, 0..40).prop_map(|v| v.concat())
 }
 
 /// Maps `i` to a char boundary of `s`.
@@ -63,6 +127,11 @@ proptest! {
     #[test]
     fn parser_props_random_text(s in any::<String>()) {
         check(&s);
+    }
+
+    #[test]
+    fn parser_props_html_tables_footnotes_images(body in pieces()) {
+        check(&format!("+++\ntitle = \"x\"\ndate = 2026-01-01\n+++\n{body}"));
     }
 
     #[test]

@@ -12,7 +12,7 @@ fn preview_builds_a_multipart_message_for_a_placeholder_reader() {
     let mut cfg = example_config();
     cfg.paths.subscribers = dir.path().join("no-subscribers");
     let reader = preview::reader(&cfg, None).unwrap();
-    assert_eq!(reader.email.to_string(), "reader@example.com");
+    assert_eq!(reader.mailbox.email.to_string(), "reader@example.com");
     let p = preview::build(
         &fixtures::korean(),
         &cfg,
@@ -31,7 +31,7 @@ fn preview_builds_a_multipart_message_for_a_placeholder_reader() {
     assert_eq!(msg.to().unwrap().first().unwrap().address(), Some("reader@example.com"));
     assert_eq!(msg.text_body_count(), 1);
     assert_eq!(msg.html_body_count(), 1);
-    assert!(msg.body_html(0).unwrap().contains("<html lang=\"ko\">"));
+    assert!(msg.body_html(0).unwrap().contains("<html lang=\"ko\" dir=\"ltr\""));
     let index = std::fs::read_to_string(dir.path().join("index.html")).unwrap();
     assert!(
         index.contains("src=\"email.html\"") && index.contains("width: 375px"),
@@ -45,17 +45,25 @@ fn preview_builds_a_multipart_message_for_a_placeholder_reader() {
 fn as_takes_an_address_or_a_mailbox_and_names_come_from_the_list() {
     let cfg = example_config();
     let m = preview::reader(&cfg, Some("minji.kim@example.com")).unwrap();
-    assert_eq!(m.name.as_deref(), Some("김민지"), "the name comes from subscribers/");
-    let m = preview::reader(&cfg, Some("Kim <kim@example.com>")).unwrap();
-    assert_eq!(m.name.as_deref(), Some("Kim"));
     assert_eq!(
-        preview::reader(&cfg, Some("a@example.net")).unwrap().email.to_string(),
+        m.mailbox.name.as_deref(),
+        Some("김민지"),
+        "the name comes from subscribers/"
+    );
+    let m = preview::reader(&cfg, Some("Kim <kim@example.com>")).unwrap();
+    assert_eq!(m.mailbox.name.as_deref(), Some("Kim"));
+    assert_eq!(
+        preview::reader(&cfg, Some("a@example.net"))
+            .unwrap()
+            .mailbox
+            .email
+            .to_string(),
         "a@example.net"
     );
     assert!(preview::reader(&cfg, Some("not an address")).is_err());
     let first = preview::reader(&cfg, None).unwrap();
     assert_eq!(
-        first.email.to_string(),
+        first.mailbox.email.to_string(),
         "minji.kim@example.com",
         "default: first active subscriber"
     );
@@ -100,4 +108,36 @@ fn preview_command_reports_a_missing_issue() {
     let run = sb.run(&["preview", "issues/missing.md"]);
     run.expect_code(2);
     assert!(run.stderr.contains("issues/missing.md"), "{}", run.stderr);
+}
+
+#[test]
+fn the_served_preview_shows_the_error_lines_of_an_invalid_issue() {
+    use std::io::{BufRead, Read, Write};
+    let sb = Sandbox::example();
+    let text = sb.read("issues/2026-w47.md");
+    // Break the front matter: no closing `+++`.
+    sb.write("issues/broken.md", text.replacen("+++\n\n## Period", "\n## Period", 1));
+    let mut child = sb
+        .cmd(&["preview", "broken", "--serve", "--port", "0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let url = first
+        .strip_prefix("Serving the preview at http://")
+        .and_then(|r| r.split('/').next())
+        .unwrap_or_else(|| panic!("{first}"))
+        .to_string();
+    let mut stream = std::net::TcpStream::connect(&url).unwrap();
+    write!(stream, "GET / HTTP/1.0\r\nHost: {url}\r\n\r\n").unwrap();
+    let mut page = String::new();
+    stream.read_to_string(&mut page).unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        page.contains("issues/broken.md:1:1: error: unterminated front matter: no closing `+++` line"),
+        "{page}"
+    );
 }

@@ -20,6 +20,7 @@ pub const READER: Personal<'static> = Personal {
     name: Some("Reader"),
     email: "reader@example.com",
     unsubscribe_url: Some("https://example.com/u?token=PREVIEW-TOKEN"),
+    attributes: &[],
 };
 
 /// Compares `actual` with the golden file, or rewrites it under UPDATE_GOLDEN=1.
@@ -74,6 +75,7 @@ fn every_recipient_gets_the_same_static_body() {
         name: None,
         email: "other@example.com",
         unsubscribe_url: Some("https://example.com/u?token=OTHER"),
+        attributes: &[],
     };
     let a = prepared.html(&READER);
     let b = prepared.html(&other);
@@ -107,6 +109,12 @@ fn golden_example_issues() {
     let root = crate::harness::repo_root();
     golden_pair("example-2026-w47", &parsed(&root.join("issues/2026-w47.md")));
     golden_pair("example-2026-w48", &parsed(&root.join("issues/2026-w48.md")));
+    // Posts in other shapes: a Hugo post with capitalised keys, a lead,
+    // `<!-- more -->`, inline HTML, a table, an image, footnotes and tasks.
+    golden_pair(
+        "breadth",
+        &parsed(&root.join("tests/integration/fixtures/issues/breadth.md")),
+    );
 }
 
 #[test]

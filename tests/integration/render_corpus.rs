@@ -23,7 +23,7 @@ fn every_corpus_issue_renders_within_the_rules() {
         assert!(prepared.clip_warning().is_none(), "{}", path.display());
         // Korean issues are marked as such for screen readers and fonts.
         if issue.lang == "ko" {
-            assert!(html.contains("<html lang=\"ko\">"), "{}", path.display());
+            assert!(html.contains("<html lang=\"ko\" dir=\"ltr\""), "{}", path.display());
         }
         if html.len() > largest.0 {
             largest = (html.len(), path.display().to_string());

@@ -2,7 +2,7 @@
 //! end: the maybe-delivered policy over TCP, exit 3 for any failure once the
 //! run lock is held, `--due` at a fixed clock, and the summary line.
 
-use crate::harness::Run;
+use crate::harness::{unstamped, Run};
 use crate::send::{folder, per_recipient, send, status_json, ISSUE};
 use crate::smtp_server::SmtpServer;
 
@@ -43,7 +43,7 @@ fn any_failure_after_the_lock_is_held_exits_3_not_2() {
     let r = send(&sb, &[]);
     r.expect_code(3);
     assert!(
-        r.stderr.starts_with(
+        unstamped(&r.stderr).starts_with(
             "error: the run stopped; the journal is consistent: re-run the same command to resume: cannot open "
         ),
         "{}",
@@ -88,7 +88,8 @@ fn the_dry_run_summary_counts_add_up() {
     let r = Run::from(sb.cmd(&["send", ISSUE, "--dry-run", "--limit", "4"]).output().unwrap());
     r.expect_code(0);
     assert_eq!(r.stdout, "dry run: wrote 4 messages to outbox/2026-w47\n");
-    let summary = r.stderr.lines().find(|l| l.starts_with("2026-w47: ")).unwrap();
+    let stderr = unstamped(&r.stderr);
+    let summary = stderr.lines().find(|l| l.starts_with("2026-w47: ")).unwrap();
     assert!(
         summary.starts_with(
             "2026-w47: written 4, failed 0, skipped 1 (already sent 0, unsubscribed, suppressed or in another shard 1), \

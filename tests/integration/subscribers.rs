@@ -38,7 +38,7 @@ fn csv_edge_cases_have_exact_messages_and_lines() {
         diagnostics(&run.stderr),
         [
             r#"subscribers/list.csv:4:1: warning: duplicate address "MINJI@EXAMPLE.COM" (first at subscribers/list.csv:2); this entry is ignored"#,
-            r#"subscribers/list.csv:5:1: error: "not-an-address" is not a valid email address (Missing domain or user)"#,
+            r#"subscribers/list.csv:5:1: error: "not-an-address" is not a valid email address: it has no @ (an address looks like name@example.com)"#,
             r#"subscribers/list.csv:6:1: error: name "Eve\r\nBcc: victim@example.org" contains a line break (CR or LF), which is not allowed in a mail header"#,
             r#"subscribers/list.csv:8:1: error: unknown status "maybe" (expected one of: subscribed, active, confirmed, enabled, pending, unconfirmed, unsubscribed, disabled, cleaned, bounced, blocklisted, complained)"#,
         ],
@@ -223,7 +223,7 @@ fn import_mailchimp_export() {
         skipped,
         [
             r#"export.csv:4:1: warning: skipped: duplicate address "ANN@example.com" (first at export.csv:2)"#,
-            r#"export.csv:5:1: warning: skipped: "broken@" is not a valid email address (Invalid email domain)"#,
+            r#"export.csv:5:1: warning: skipped: "broken@" is not a valid email address: there is nothing after the @"#,
             r#"export.csv:6:1: warning: skipped: duplicate address "already@example.com" (first at subscribers/main.csv:2)"#,
         ],
         "{}",

@@ -1,80 +1,15 @@
 //! The one-click unsubscribe endpoint over real HTTP on loopback: the binary
-//! `serve-unsubscribe` is started, spoken to with a plain TcpStream, and
-//! stopped by killing its PID.
+//! `serve` (and its alias `serve-unsubscribe`) is started, spoken to with a
+//! plain TcpStream, and stopped by killing its PID.
 
 use crate::harness::Sandbox;
+use crate::http_client::{multipart, Server};
 use crate::subscribers::with_files;
 use newsletter::state::{self, suppression};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Arc;
 
 const KEY: &[u8] = b"test-secret-key-0123456789";
 const LIST_ID: &str = "weekly.example.com";
-
-/// A running `serve-unsubscribe`; killed when dropped.
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-    log: Arc<Mutex<String>>,
-}
-
-impl Server {
-    fn start(sb: &Sandbox) -> Server {
-        let mut child = sb
-            .cmd(&["serve-unsubscribe", "--listen", "127.0.0.1:0"])
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("start serve-unsubscribe");
-        let stderr = child.stderr.take().unwrap();
-        let log = Arc::new(Mutex::new(String::new()));
-        let (tx, rx) = std::sync::mpsc::channel();
-        let sink = Arc::clone(&log);
-        // Keep draining stderr so the server never blocks on a full pipe.
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                if let Some(rest) = line.split("listening on http://").nth(1) {
-                    let _ = tx.send(rest.trim_end_matches('/').parse::<SocketAddr>().unwrap());
-                }
-                sink.lock().unwrap().push_str(&(line + "\n"));
-            }
-        });
-        let addr = rx.recv_timeout(Duration::from_secs(30)).unwrap_or_else(|_| {
-            let _ = child.kill();
-            panic!("server did not start; stderr:\n{}", log.lock().unwrap())
-        });
-        Server { child, addr, log }
-    }
-
-    /// Sends one request; returns the status code and the body.
-    fn request(&self, method: &str, target: &str, body: &str) -> (u16, String) {
-        let mut stream = TcpStream::connect(self.addr).unwrap();
-        stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-        let req = format!(
-            "{method} {target} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
-             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            self.addr,
-            body.len()
-        );
-        stream.write_all(req.as_bytes()).unwrap();
-        let mut response = String::new();
-        stream.read_to_string(&mut response).unwrap();
-        let status = response.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-        let body = response.split_once("\r\n\r\n").map_or("", |(_, b)| b).to_string();
-        (status, body)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn token(email: &str) -> String {
     newsletter::token::make(KEY, LIST_ID, email)
@@ -92,32 +27,41 @@ fn get_shows_a_button_and_one_click_post_unsubscribes() {
         "list.csv",
         "email,name\nann@example.com,Ann\nbob@example.com,Bob\n".as_bytes(),
     )]);
-    let server = Server::start(&sb);
+    // The old command name still works.
+    let server = Server::start_as(&sb, "serve-unsubscribe");
     let t = token("bob@example.com");
 
-    let (status, page) = server.request("GET", &format!("/u?token={t}"), "");
-    assert_eq!(status, 200, "{page}");
+    let r = server.request("GET", &format!("/u?token={t}"), "");
+    assert_eq!(r.status, 200, "{}", r.body);
     assert!(
-        page.contains(&format!("<form method=\"post\" action=\"?token={t}\">")),
-        "{page}"
+        r.body
+            .contains("<form method=\"post\">\n<input type=\"hidden\" name=\"List-Unsubscribe\" value=\"One-Click\">"),
+        "{}",
+        r.body
     );
     assert!(
-        page.contains("<input type=\"hidden\" name=\"List-Unsubscribe\" value=\"One-Click\">"),
-        "{page}"
+        r.body.contains("b••@example.com"),
+        "the page names the address, masked: {}",
+        r.body
     );
-    assert!(page.contains("bob@example.com"), "{page}");
+    assert!(!r.body.contains("bob@"), "{}", r.body);
+    assert_eq!(r.header("content-security-policy"), Some("default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"));
+    assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
+    assert_eq!(r.header("referrer-policy"), Some("no-referrer"));
+    let head = server.request("HEAD", &format!("/u?token={t}"), "");
+    assert_eq!((head.status, head.body.as_str()), (200, ""));
     assert_eq!(
         list(&sb),
         "Ann <ann@example.com>\nBob <bob@example.com>\n",
         "a GET must not unsubscribe"
     );
 
-    let (status, page) = server.request("POST", &format!("/u?token={t}"), "");
-    assert_eq!(status, 400, "POST without the one-click body: {page}");
+    let r = server.request("POST", &format!("/u?token={t}"), "");
+    assert_eq!(r.status, 400, "POST without the one-click body: {}", r.body);
     assert_eq!(list(&sb), "Ann <ann@example.com>\nBob <bob@example.com>\n");
 
-    let (status, page) = server.request("POST", &format!("/u?token={t}"), ONE_CLICK);
-    assert_eq!(status, 200, "{page}");
+    let r = server.request("POST", &format!("/u?token={t}"), ONE_CLICK);
+    assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(list(&sb), "Ann <ann@example.com>\n");
     let conn = state::open(&sb.path("state")).unwrap();
     let s = suppression::get(&conn, "bob@example.com").unwrap().unwrap();
@@ -126,13 +70,47 @@ fn get_shows_a_button_and_one_click_post_unsubscribes() {
         (suppression::Reason::Unsubscribed, "one-click")
     );
 
-    // Any path works (the reverse proxy decides), and repeating is harmless.
-    let (status, _) = server.request("POST", &format!("/elsewhere/unsub?x=1&token={t}"), ONE_CLICK);
-    assert_eq!(status, 200);
+    // Any path with a token works (proxies set up for the old endpoint), and repeating is harmless.
+    let r = server.request("POST", &format!("/elsewhere/unsub?x=1&token={t}"), ONE_CLICK);
+    assert_eq!(r.status, 200);
 
-    let log = server.log.lock().unwrap().clone();
-    assert!(log.contains("POST /u 200 unsubscribed bob@example.com"), "{log}");
+    let log = server.log();
+    assert!(
+        log.contains("POST /u 200 ") && log.contains("unsubscribed bob@example.com"),
+        "{log}"
+    );
     assert!(!log.contains(&t), "the token must not be logged:\n{log}");
+}
+
+#[test]
+fn multipart_one_click_and_tokens_already_sent_in_the_old_format() {
+    let sb = with_files(&[(
+        "list.csv",
+        "email\nann@example.com\nbob@example.com\ncy@example.com\n".as_bytes(),
+    )]);
+    let server = Server::start(&sb);
+    let (ct, body) = multipart("List-Unsubscribe", "One-Click");
+    let r = server.request_with(
+        "POST",
+        &format!("/u?token={}", token("ann@example.com")),
+        &[("Content-Type", &ct)],
+        &body,
+    );
+    assert_eq!(r.status, 200, "multipart/form-data one-click: {}", r.body);
+    // A v1 token (the address readable inside), as in messages sent before v2.
+    let old = newsletter::token::make_v1(KEY, LIST_ID, "bob@example.com");
+    assert!(old.contains('.'));
+    let r = server.request("POST", &format!("/u?token={old}"), ONE_CLICK);
+    assert_eq!(r.status, 200, "v1 token: {}", r.body);
+    let (ct, body) = multipart("List-Unsubscribe", "Nope");
+    let r = server.request_with(
+        "POST",
+        &format!("/u?token={}", token("cy@example.com")),
+        &[("Content-Type", &ct)],
+        &body,
+    );
+    assert_eq!(r.status, 400);
+    assert_eq!(list(&sb), "cy@example.com\n");
 }
 
 #[test]
@@ -142,22 +120,32 @@ fn tampered_tokens_are_refused_without_detail() {
         "email,name\nann@example.com,Ann\nbob@example.com,Bob\n".as_bytes(),
     )]);
     let server = Server::start(&sb);
-    let good = token("bob@example.com");
-    let (_, mac) = good.split_once('.').unwrap();
+    let old = newsletter::token::make_v1(KEY, LIST_ID, "bob@example.com");
+    let (_, mac) = old.split_once('.').unwrap();
     use base64::Engine;
     let ann = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("ann@example.com");
     let swapped = format!("{ann}.{mac}");
-    let forged = newsletter::token::make(b"guessed key", LIST_ID, "ann@example.com");
+    let forged = newsletter::token::make(b"guessed key of some length", LIST_ID, "ann@example.com");
     let other_list = newsletter::token::make(KEY, "other.example.com", "ann@example.com");
-    for bad in [swapped.as_str(), forged.as_str(), other_list.as_str(), "", "garbage"] {
+    let mut flipped = token("ann@example.com").into_bytes();
+    flipped[10] = if flipped[10] == b'A' { b'B' } else { b'A' };
+    let flipped = String::from_utf8(flipped).unwrap();
+    for bad in [
+        swapped.as_str(),
+        forged.as_str(),
+        other_list.as_str(),
+        flipped.as_str(),
+        "",
+        "garbage",
+    ] {
         for method in ["GET", "POST"] {
-            let (status, page) = server.request(method, &format!("/u?token={bad}"), ONE_CLICK);
-            assert_eq!(status, 400, "{method} {bad}: {page}");
-            assert!(!page.contains("example.com"), "no detail leaked: {page}");
+            let r = server.request(method, &format!("/u?token={bad}"), ONE_CLICK);
+            assert_eq!(r.status, 400, "{method} {bad}: {}", r.body);
+            assert!(!r.body.contains("example.com"), "no detail leaked: {}", r.body);
         }
     }
-    let (status, _) = server.request("POST", "/u", ONE_CLICK);
-    assert_eq!(status, 400, "no token at all");
+    let r = server.request("POST", "/u", ONE_CLICK);
+    assert_eq!(r.status, 400, "no token at all");
     assert_eq!(list(&sb), "Ann <ann@example.com>\nBob <bob@example.com>\n");
 }
 
@@ -184,7 +172,8 @@ fn concurrent_posts_land_while_another_process_writes() {
             let server = Arc::clone(&server);
             std::thread::spawn(move || {
                 let t = token(&format!("web{i}@example.com"));
-                server.request("POST", &format!("/u?token={t}"), ONE_CLICK)
+                let r = server.request("POST", &format!("/u?token={t}"), ONE_CLICK);
+                (r.status, r.body)
             })
         })
         .collect();
@@ -204,7 +193,7 @@ fn concurrent_posts_land_while_another_process_writes() {
 }
 
 #[test]
-fn serve_refuses_to_start_without_a_key() {
+fn serve_refuses_to_start_without_a_key_or_with_a_short_one() {
     let sb = with_files(&[("list.csv", b"email\nann@example.com\n")]);
     let out = sb
         .cmd(&["serve-unsubscribe", "--listen", "127.0.0.1:0"])
@@ -238,4 +227,25 @@ fn serve_refuses_to_start_without_a_key() {
         ),
         "{stderr}"
     );
+    // Every command that uses the key refuses one shorter than 128 bits.
+    let ex = Sandbox::example();
+    for args in [
+        &["serve", "--listen", "127.0.0.1:0"][..],
+        &["unsubscribe", "--token", "x"],
+        &["send", "issues/2026-w47.md", "--dry-run"],
+        &["preview", "issues/2026-w47.md"],
+        &["check"],
+    ] {
+        let out = ex
+            .cmd(args)
+            .env("NEWSLETTER_UNSUBSCRIBE_SECRET", "fifteen-bytes!!")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("NEWSLETTER_UNSUBSCRIBE_SECRET is only 15 bytes long; use at least 16 (128 bits)"),
+            "{args:?}: {stderr}"
+        );
+    }
 }

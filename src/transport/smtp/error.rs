@@ -129,6 +129,13 @@ impl SmtpError {
         }
     }
 
+    /// The server asks the client to slow down: 421 (service not available,
+    /// often "too many messages, try later") or 454 (temporary failure, the
+    /// reply relays and SES give for throttling).
+    pub fn is_throttle(&self) -> bool {
+        matches!(self.code(), Some(421 | 454))
+    }
+
     /// The server refused for good (5xx), or the message can never be sent
     /// over this server (e.g. a non-ASCII address without SMTPUTF8).
     pub fn is_permanent(&self) -> bool {

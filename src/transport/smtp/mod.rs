@@ -7,11 +7,12 @@
 
 mod error;
 mod settings;
-mod tls;
+pub(crate) mod tls;
 mod transaction;
 
 pub use error::{Cause, SmtpError, Stage};
-pub use settings::{is_loopback_host, Credentials, SmtpSettings};
+pub use settings::{credential_problem, is_loopback_host, security_problem, Credentials, SmtpSettings};
+pub(crate) use settings::{password_from_command, password_from_env};
 
 use crate::config::Security;
 use crate::output;

@@ -57,19 +57,13 @@ impl SmtpSettings {
     /// Builds the settings from `[smtp]`, resolving the password and
     /// checking the security rules. Errors name the config key.
     pub fn from_config(cfg: &config::Smtp) -> anyhow::Result<Self> {
+        if let Some((_, msg)) = credential_problem(cfg) {
+            bail!(msg);
+        }
         let credentials = match (&cfg.username, &cfg.password_env, &cfg.password_command) {
-            (_, Some(_), Some(_)) => {
-                bail!("[smtp] password_env and password_command: set only one of them")
-            }
-            (None, None, None) => None,
-            (None, _, _) => {
-                bail!("[smtp] username: required when password_env or password_command is set")
-            }
-            (Some(_), None, None) => {
-                bail!("[smtp] username is set but neither password_env nor password_command says where the password is")
-            }
-            (Some(user), Some(var), None) => Some(Credentials::new(user, password_from_env(var)?)),
-            (Some(user), None, Some(argv)) => Some(Credentials::new(user, password_from_command(argv)?)),
+            (Some(user), Some(var), None) => Some(Credentials::new(user, password_from_env("[smtp]", var)?)),
+            (Some(user), None, Some(argv)) => Some(Credentials::new(user, password_from_command("[smtp]", argv)?)),
+            _ => None,
         };
         let hello_name = cfg
             .helo_name
@@ -110,25 +104,67 @@ impl SmtpSettings {
     }
 }
 
+/// A contradiction between `username`, `password_env` and
+/// `password_command`, as (the config key it concerns, the message).
+pub fn credential_problem(cfg: &config::Smtp) -> Option<(&'static str, String)> {
+    let (key, msg) = match (&cfg.username, &cfg.password_env, &cfg.password_command) {
+        (_, Some(_), Some(_)) => (
+            "smtp.password_command",
+            "[smtp] password_env and password_command: set only one of them",
+        ),
+        (None, Some(_), None) => (
+            "smtp.password_env",
+            "[smtp] username: required when password_env or password_command is set",
+        ),
+        (None, None, Some(_)) => (
+            "smtp.password_command",
+            "[smtp] username: required when password_env or password_command is set",
+        ),
+        (Some(_), None, None) => (
+            "smtp.username",
+            "[smtp] username is set but neither password_env nor password_command says where the password is",
+        ),
+        _ => return None,
+    };
+    Some((key, msg.to_string()))
+}
+
+/// The security rules of [`SmtpSettings::check_security`] for `[smtp]` as
+/// written, without reading the password (for `newsletter check`).
+pub fn security_problem(cfg: &config::Smtp) -> Option<String> {
+    let settings = SmtpSettings {
+        host: cfg.host.clone(),
+        port: cfg.port,
+        security: cfg.security,
+        allow_insecure: cfg.allow_insecure,
+        hello_name: String::new(),
+        credentials: cfg.username.as_ref().map(|u| Credentials::new(u, "")),
+        timeout: Duration::from_secs(1),
+        extra_root_certs_pem: Vec::new(),
+    };
+    settings.check_security().err()
+}
+
 /// 127.0.0.0/8, ::1 and `localhost` (which we trust to resolve locally).
 pub fn is_loopback_host(host: &str) -> bool {
     let h = host.trim_start_matches('[').trim_end_matches(']');
     h.eq_ignore_ascii_case("localhost") || h.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
-fn password_from_env(var: &str) -> anyhow::Result<String> {
+/// The password in the variable `var`; errors name the config `section`.
+pub(crate) fn password_from_env(section: &str, var: &str) -> anyhow::Result<String> {
     match std::env::var(var) {
         Ok(p) if !p.is_empty() => Ok(p),
-        Ok(_) => bail!("[smtp] password_env: environment variable {var} is empty"),
-        Err(_) => bail!("[smtp] password_env: environment variable {var} is not set"),
+        Ok(_) => bail!("{section} password_env: environment variable {var} is empty"),
+        Err(_) => bail!("{section} password_env: environment variable {var} is not set"),
     }
 }
 
 /// Runs the command (stdin and stderr stay on the terminal, for pinentry and
 /// friends) and takes the first line of its output.
-fn password_from_command(argv: &[String]) -> anyhow::Result<String> {
+pub(crate) fn password_from_command(section: &str, argv: &[String]) -> anyhow::Result<String> {
     let Some((program, args)) = argv.split_first() else {
-        bail!("[smtp] password_command: must not be empty");
+        bail!("{section} password_command: must not be empty");
     };
     let output = Command::new(program)
         .args(args)
@@ -136,16 +172,16 @@ fn password_from_command(argv: &[String]) -> anyhow::Result<String> {
         .stderr(Stdio::inherit())
         .stdout(Stdio::piped())
         .output()
-        .with_context(|| format!("[smtp] password_command: cannot run {program}"))?;
+        .with_context(|| format!("{section} password_command: cannot run {program}"))?;
     if !output.status.success() {
         // Only the status: stdout may hold part of the secret.
-        bail!("[smtp] password_command: {program} failed ({})", output.status);
+        bail!("{section} password_command: {program} failed ({})", output.status);
     }
     let stdout = String::from_utf8(output.stdout)
-        .map_err(|_| anyhow::anyhow!("[smtp] password_command: {program} printed something that is not UTF-8"))?;
+        .map_err(|_| anyhow::anyhow!("{section} password_command: {program} printed something that is not UTF-8"))?;
     let first = stdout.lines().next().unwrap_or("").trim_end_matches('\r');
     if first.is_empty() {
-        bail!("[smtp] password_command: {program} printed no password");
+        bail!("{section} password_command: {program} printed no password");
     }
     Ok(first.to_string())
 }

@@ -24,8 +24,8 @@ pub(super) fn lettre_parameters(host: &str, extra_roots_pem: &[Vec<u8>]) -> Resu
     builder.build_rustls().map_err(|e| e.to_string())
 }
 
-/// rustls config for implicit TLS (port 465).
-pub(super) fn client_config(extra_roots_pem: &[Vec<u8>]) -> Result<Arc<ClientConfig>, String> {
+/// rustls config for implicit TLS (port 465; also IMAP's TLS).
+pub(crate) fn client_config(extra_roots_pem: &[Vec<u8>]) -> Result<Arc<ClientConfig>, String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut roots = Vec::new();
     for pem in extra_roots_pem {

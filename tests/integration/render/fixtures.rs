@@ -51,6 +51,7 @@ fn front(title: &str, date: &str, series: &[&str]) -> FrontMatter {
         draft: false,
         slug: None,
         description: None,
+        number: None,
         extra: Default::default(),
     }
 }
@@ -164,6 +165,8 @@ pub fn korean() -> Issue {
             start: NaiveDate::from_ymd_opt(2024, 6, 16).unwrap(),
             end: NaiveDate::from_ymd_opt(2024, 6, 22).unwrap(),
         }),
+        lead: vec![],
+        summary: None,
         intro: None,
         articles: vec![a1, a2],
         references: vec![
@@ -174,6 +177,7 @@ pub fn korean() -> Issue {
             reference("https://example.org/~user/result-errors?ref=stdy.blog#kotlin", &[]),
             reference("https://related.example.com/only-in-references", &[]),
         ],
+        footnotes: vec![],
         lang: "ko".into(),
     }
 }
@@ -237,6 +241,8 @@ pub fn english() -> Issue {
             start: NaiveDate::from_ymd_opt(2026, 11, 15).unwrap(),
             end: NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(),
         }),
+        lead: vec![],
+        summary: None,
         intro: Some(Section {
             title: "This week".into(),
             line: 1,
@@ -250,6 +256,7 @@ pub fn english() -> Issue {
             ),
             reference("https://review.firstround.com/lessons-from-stripe-uber-carta", &[]),
         ],
+        footnotes: vec![],
         lang: "en".into(),
     }
 }

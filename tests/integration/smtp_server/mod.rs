@@ -1,8 +1,9 @@
 //! An in-process SMTP server for tests: mailin's state machine behind real
 //! TCP sockets on 127.0.0.1, one thread per connection, with fault injection
-//! (per-recipient replies, DATA failures, dropped connections, AUTH, kill).
-//! It announces PIPELINING (RFC 2920) unless told not to, and records the
-//! commands each connection received in one read, so tests can see groups.
+//! (per-recipient replies, DATA failures, dropped connections, AUTH, a
+//! refused sender, kill). It announces PIPELINING (RFC 2920) unless told
+//! not to, and notes whether each MAIL came with its RCPT and DATA, so
+//! tests can see groups.
 
 #![allow(dead_code)]
 
@@ -35,11 +36,11 @@ struct Rule {
 }
 
 impl Rule {
-    /// Uses the rule up once if it matches `addr`.
+    /// Uses the rule up once if it matches `addr` (`*` matches every address).
     fn fire(rules: &mut [Rule], addr: &str) -> Option<Response> {
         let r = rules
             .iter_mut()
-            .find(|r| r.remaining > 0 && r.addr.eq_ignore_ascii_case(addr))?;
+            .find(|r| r.remaining > 0 && (r.addr == "*" || r.addr.eq_ignore_ascii_case(addr)))?;
         if r.remaining != ALWAYS {
             r.remaining -= 1;
         }
@@ -58,6 +59,10 @@ struct State {
     /// MAIL commands received, and those whose DATA had arrived with them.
     mails: usize,
     grouped_mails: usize,
+    /// The answer to every MAIL FROM, when the sender is refused.
+    mail_reply: Option<(u16, String)>,
+    /// MAIL FROM commands seen.
+    mail_commands: usize,
 }
 
 #[derive(Clone)]
@@ -160,6 +165,12 @@ impl SmtpServerBuilder {
     /// send one command at a time.
     pub fn no_pipelining(mut self) -> Self {
         self.pipelining = false;
+        self
+    }
+
+    /// Answer every MAIL FROM with `reply` (e.g. `"530 5.7.0 Authentication required"`).
+    pub fn refuse_mail_from(mut self, reply: &str) -> Self {
+        self.state.mail_reply = Some(parse_reply(reply));
         self
     }
 
@@ -267,6 +278,11 @@ impl SmtpServer {
     pub fn grouped_mails(&self) -> (usize, usize) {
         let state = self.shared.lock();
         (state.grouped_mails, state.mails)
+    }
+
+    /// MAIL FROM commands received so far.
+    pub fn mail_commands(&self) -> usize {
+        self.shared.lock().mail_commands
     }
 
     /// Connections accepted so far (across restarts).

@@ -202,6 +202,15 @@ impl Recorder {
 }
 
 impl Handler for Recorder {
+    fn mail(&mut self, _ip: std::net::IpAddr, _domain: &str, _from: &str) -> Response {
+        let mut state = self.shared.lock();
+        state.mail_commands += 1;
+        match &state.mail_reply {
+            Some((code, text)) => Response::custom(*code, text.clone()),
+            None => mailin::response::OK,
+        }
+    }
+
     fn rcpt(&mut self, to: &str) -> Response {
         let mut state = self.shared.lock();
         Rule::fire(&mut state.rcpt_rules, to).unwrap_or(mailin::response::OK)
