@@ -316,11 +316,12 @@ if [ "$SMOKE" = 1 ]; then
     python3 benches/smtp_report.py report "$CSV" --smoke
 else
     # Raw runs and machine facts are kept: `benches/smtp_report.py report benches/smtp-runs.csv
-    # benches/smtp-env.txt BENCHMARKS.md benches/smtp-throughput.svg benches/smtp-notes.md` redoes the report.
+    # benches/smtp-env.txt BENCHMARKS.md benches/smtp-throughput.svg benches/smtp-notes.md
+    # benches/serve-notes.md` redoes the report (the serve section is written by hand).
     cp "$CSV" benches/smtp-runs.csv
     cp "$WORK/env.txt" benches/smtp-env.txt
     python3 benches/smtp_report.py report benches/smtp-runs.csv benches/smtp-env.txt BENCHMARKS.md \
-        benches/smtp-throughput.svg benches/smtp-notes.md
+        benches/smtp-throughput.svg benches/smtp-notes.md benches/serve-notes.md
     echo "wrote BENCHMARKS.md, benches/smtp-throughput.svg, benches/smtp-runs.csv and benches/smtp-env.txt" >&2
 fi
 [ "$FAILED" = 0 ] || { echo "smtp.sh: some runs failed" >&2; exit 1; }

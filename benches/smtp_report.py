@@ -6,7 +6,7 @@
                                same text and HTML bodies as a multipart/alternative
                                template with {{name}}/{{email}} fields, a ROWS-row
                                database and a server config for 127.0.0.1:PORT
-  report CSV ENV OUT.md OUT.svg NOTES.md | report CSV --smoke
+  report CSV ENV OUT.md OUT.svg NOTES.md... | report CSV --smoke
                                the tables (targets, loopback, latency, scale,
                                dry run; ratios against smtp-source per run)
                                printed; BENCHMARKS.md and the SVG plot written
@@ -305,7 +305,7 @@ def svg_plot(rows, path):
     Path(path).write_text("\n".join(out) + "\n")
 
 
-def report(csv_path, env_path, md_path, svg_path, notes_path=None):
+def report(csv_path, env_path, md_path, svg_path, *notes_paths):
     rows = load(csv_path)
     fs = fsync_ms(rows)
     sections = [
@@ -328,7 +328,7 @@ def report(csv_path, env_path, md_path, svg_path, notes_path=None):
     if md_path is None:
         return
     env = Path(env_path).read_text().strip()
-    notes = Path(notes_path).read_text().strip() if notes_path and Path(notes_path).exists() else ""
+    notes = "\n\n".join(Path(p).read_text().strip() for p in notes_paths if Path(p).exists())
     svg_plot(rows, svg_path)
     md = [
         "# Benchmarks",
