@@ -159,7 +159,7 @@ fn key_hint(var: &str) -> String {
     format!("generate a key with `openssl rand -base64 32` and export it as {var}")
 }
 
-fn load_dkim(cfg: &Config, d: &Dkim) -> Result<DkimConfig, Diagnostic> {
+pub(crate) fn load_dkim(cfg: &Config, d: &Dkim) -> Result<DkimConfig, Diagnostic> {
     let file = d.key_file.display();
     let error = |msg: String| cfg.diagnostic_at("dkim.key_file", true, msg);
     let pem = crate::files::read_text(&d.key_file, crate::files::MAX_KEY_BYTES)

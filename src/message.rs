@@ -1,10 +1,13 @@
 //! One MIME message per recipient: headers, Message-ID, List-Unsubscribe, DKIM.
 //!
 //! Everything that is the same for every recipient (subject, sender, list
-//! headers, DKIM key, rendered issue) is prepared once in [`MessageFactory`];
-//! [`MessageFactory::build`] only adds the personal parts. The clock comes in
-//! from outside and boundaries derive from the Message-ID, so a message's bytes
-//! are a function of its inputs (dry-run `.eml` files compare byte for byte).
+//! headers, DKIM key, rendered issue, the bodies' encoded common start) is
+//! prepared once in [`MessageFactory`]; [`MessageFactory::build`] only adds
+//! the personal parts, writing the message into one buffer (`assemble`: the
+//! bytes lettre's builder made, which `reference` keeps for the tests). The
+//! clock comes in from outside and boundaries derive from the Message-ID, so a
+//! message's bytes are a function of its inputs (dry-run `.eml` files compare
+//! byte for byte).
 
 use crate::config::Config;
 use crate::fields::{Part, Template, Values};
@@ -14,11 +17,16 @@ use crate::mime_body::PreEncoded;
 use crate::render::{Personal, PreparedIssue};
 use anyhow::{anyhow, bail};
 use lettre::address::Envelope;
-use lettre::message::header::{ContentType, HeaderName, HeaderValue};
-use lettre::message::{Mailbox, MultiPart, SinglePart};
-use lettre::{Address, Message};
+use lettre::message::Mailbox;
+use lettre::Address;
 use sha2::{Digest, Sha256};
 use std::time::SystemTime;
+
+mod assemble;
+#[cfg(test)]
+mod reference;
+#[cfg(test)]
+mod tests;
 
 /// Longest issue id: it names the Message-ID and the outbox folder.
 pub const MAX_ID_LEN: usize = 100;
@@ -91,11 +99,13 @@ pub struct MessageFactory<'a> {
     /// subscriber's are filled per recipient.
     subject: Template,
     from_domain: String,
-    date: SystemTime,
     keys: &'a Keys,
-    list_id: HeaderValue,
+    /// The unsubscribe-token key, derived once from `keys.unsubscribe`.
+    token_key: Option<crate::token::TokenKey>,
     /// `<mailto:…?subject=unsubscribe>` for List-Unsubscribe, when configured.
     unsubscribe_mailto: Option<String>,
+    /// The headers and MIME part headers that are the same for every recipient, encoded once.
+    statics: assemble::Statics,
     /// The bodies' common start, base64-encoded once.
     text_body: PreEncoded,
     html_body: PreEncoded,
@@ -140,16 +150,15 @@ impl<'a> MessageFactory<'a> {
                 issue.id.escape_debug()
             );
         }
-        let list_id = format!("{} <{}>", cfg.newsletter.name, cfg.newsletter.list_id);
         Ok(MessageFactory {
             cfg,
             issue_id: issue.id.clone(),
             prepared,
             subject,
             from_domain: cfg.newsletter.from.email.domain().to_string(),
-            date,
             keys,
-            list_id: HeaderValue::new(header_name("List-Id"), list_id),
+            token_key: keys.unsubscribe.as_ref().map(crate::token::TokenKey::derive),
+            statics: assemble::Statics::new(&cfg.newsletter, date),
             unsubscribe_mailto: cfg
                 .newsletter
                 .unsubscribe_mailto
@@ -199,8 +208,8 @@ impl<'a> MessageFactory<'a> {
 
     /// The recipient's one-click unsubscribe URL, when a URL and a key are configured.
     pub fn unsubscribe_url(&self, email: &str) -> Option<String> {
-        let key = self.keys.unsubscribe.as_ref()?;
-        crate::token::unsubscribe_url(self.cfg, key, email)
+        let key = self.token_key.as_ref()?;
+        crate::token::unsubscribe_url_with(self.cfg, key, email)
     }
 
     /// The recipient's subject, once it and their name are safe for a
@@ -219,7 +228,8 @@ impl<'a> MessageFactory<'a> {
         Ok(subject)
     }
 
-    /// Builds one recipient's message.
+    /// Builds one recipient's message: the same bytes lettre's builder
+    /// makes (see [`assemble`]), assembled in one buffer.
     pub fn build(&self, r: Recipient<'_>) -> anyhow::Result<Built> {
         let to_addr: Address = r
             .email
@@ -229,66 +239,24 @@ impl<'a> MessageFactory<'a> {
         let to = Mailbox::new(r.name.filter(|n| !n.is_empty()).map(str::to_string), to_addr.clone());
         let message_id = self.message_id(r.email);
         let unsubscribe_url = self.unsubscribe_url(r.email);
+        let envelope = Envelope::new(Some(self.envelope_sender(r.email)), vec![to_addr])
+            .map_err(|e| anyhow!("recipient {}: {e}", r.email))?;
         let personal = Personal {
             name: r.name,
             email: r.email,
             unsubscribe_url: unsubscribe_url.as_deref(),
             attributes: r.attributes,
         };
-        let text = self.prepared.text(&personal);
-        let html = self.prepared.html(&personal);
-
-        let nl = &self.cfg.newsletter;
-        let mut builder = Message::builder()
-            .from(nl.from.clone())
-            .to(to)
-            .raw_header(crate::mime_header::unstructured("Subject", &subject))
-            .date(self.date)
-            .message_id(Some(message_id.clone()))
-            .raw_header(self.list_id.clone());
-        if let Some(reply_to) = &nl.reply_to {
-            builder = builder.reply_to(reply_to.clone());
-        }
-        let mut targets = Vec::new();
-        if let Some(url) = &unsubscribe_url {
-            targets.push(format!("<{url}>"));
-        }
-        if let Some(mailto) = &self.unsubscribe_mailto {
-            targets.push(mailto.clone());
-        }
-        if !targets.is_empty() {
-            builder = builder.raw_header(HeaderValue::new(header_name("List-Unsubscribe"), targets.join(", ")));
-        }
-        if unsubscribe_url.as_deref().is_some_and(|u| u.starts_with("https://")) {
-            builder = builder.raw_header(HeaderValue::new(
-                header_name("List-Unsubscribe-Post"),
-                "List-Unsubscribe=One-Click".to_string(),
-            ));
-        }
-        let envelope = Envelope::new(Some(self.envelope_sender(r.email)), vec![to_addr])
-            .map_err(|e| anyhow!("recipient {}: {e}", r.email))?;
-        builder = builder.envelope(envelope.clone());
-
-        let boundary = format!("=_nl_{}", &recipient_hash(&message_id, "boundary"));
-        let body = MultiPart::alternative()
-            .boundary(boundary)
-            .singlepart(
-                SinglePart::builder()
-                    .header(ContentType::TEXT_PLAIN)
-                    .body(self.text_body.body(&text)),
-            )
-            .singlepart(
-                SinglePart::builder()
-                    .header(ContentType::TEXT_HTML)
-                    .body(self.html_body.body(&html)),
-            );
-        let mut message = builder
-            .multipart(body)
+        let heads = assemble::PersonalHeaders::new(
+            to,
+            &subject,
+            &message_id,
+            self.list_unsubscribe(unsubscribe_url.as_deref()),
+            unsubscribe_url.as_deref().is_some_and(|u| u.starts_with("https://")),
+        );
+        let boundary = boundary(&message_id);
+        let bytes = assemble::message(self, heads, &personal, &boundary, &envelope)
             .map_err(|e| anyhow!("recipient {}: cannot build message: {e}", r.email))?;
-        if let Some(dkim) = &self.keys.dkim {
-            message.sign(dkim);
-        }
-        let bytes = message.formatted();
         if let Some(problem) = crate::mime_header::overlong_header(&bytes) {
             bail!("recipient {}: {problem}", r.email);
         }
@@ -298,33 +266,36 @@ impl<'a> MessageFactory<'a> {
             bytes,
         })
     }
+
+    /// The List-Unsubscribe value: the one-click URL and the mailto address, as configured.
+    fn list_unsubscribe(&self, url: Option<&str>) -> Option<String> {
+        match (url, &self.unsubscribe_mailto) {
+            (Some(url), Some(mailto)) => Some(format!("<{url}>, {mailto}")),
+            (Some(url), None) => Some(format!("<{url}>")),
+            (None, Some(mailto)) => Some(mailto.clone()),
+            (None, None) => None,
+        }
+    }
 }
 
-fn header_name(name: &'static str) -> HeaderName {
-    HeaderName::new_from_ascii_str(name)
+/// The MIME boundary of a message: derived from its Message-ID, so a
+/// message's bytes are a function of its inputs.
+fn boundary(message_id: &str) -> String {
+    format!("=_nl_{}", recipient_hash(message_id, "boundary"))
 }
 
 /// 16 hex digits of SHA-256 over the issue id and the lower-cased address.
 pub fn recipient_hash(issue_id: &str, email: &str) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut h = Sha256::new();
     h.update(issue_id.as_bytes());
     h.update([0u8]);
     h.update(crate::address::key(email).as_bytes());
     let digest = h.finalize();
-    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::valid_issue_id;
-
-    #[test]
-    fn issue_ids_are_never_paths() {
-        for ok in ["2026-w47", "issue-025", "a.b_c", &"x".repeat(100)] {
-            assert!(valid_issue_id(ok), "{ok}");
-        }
-        for bad in ["", "../x", "a/b", ".hidden", "a b", "a:b", "가나", &"x".repeat(101)] {
-            assert!(!valid_issue_id(bad), "{bad}");
-        }
+    let mut hex = String::with_capacity(16);
+    for b in &digest[..8] {
+        hex.push(char::from(HEX[usize::from(b >> 4)]));
+        hex.push(char::from(HEX[usize::from(b & 0xf)]));
     }
+    hex
 }

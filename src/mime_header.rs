@@ -75,26 +75,30 @@ fn is_plain(value: &str) -> bool {
 
 /// The first header line of `message` longer than [`MAX_LINE`] octets.
 pub fn overlong_header(message: &[u8]) -> Option<String> {
-    let end = message
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .unwrap_or(message.len());
+    let end = memchr::memmem::find(message, b"\r\n\r\n").unwrap_or(message.len());
     let head = &message[..end];
-    let mut name = "";
-    for line in head.split(|&b| b == b'\n') {
+    // The line that started the current header (continuation lines start
+    // with a space or a tab); its name is read only to report a problem.
+    let mut header_line: &[u8] = b"";
+    let mut start = 0;
+    while start <= head.len() {
+        let stop = memchr::memchr(b'\n', &head[start..]).map_or(head.len(), |i| start + i);
+        let line = &head[start..stop];
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if !line.starts_with(b" ") && !line.starts_with(b"\t") {
-            name = std::str::from_utf8(line)
+            header_line = line;
+        }
+        if line.len() > MAX_LINE {
+            let name = std::str::from_utf8(header_line)
                 .ok()
                 .and_then(|l| l.split(':').next())
                 .unwrap_or("?");
-        }
-        if line.len() > MAX_LINE {
             return Some(format!(
                 "the {name} header has a line of {} octets, more than the {MAX_LINE} mail allows",
                 line.len()
             ));
         }
+        start = stop + 1;
     }
     None
 }
@@ -160,5 +164,45 @@ mod tests {
             overlong_header(long.as_bytes()).unwrap(),
             "the To header has a line of 1004 octets, more than the 998 mail allows"
         );
+    }
+
+    /// The check as first written (a window search, every header's name read).
+    fn overlong_reference(message: &[u8]) -> Option<String> {
+        let end = message
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .unwrap_or(message.len());
+        let mut name = "";
+        for line in message[..end].split(|&b| b == b'\n') {
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            if !line.starts_with(b" ") && !line.starts_with(b"\t") {
+                name = std::str::from_utf8(line)
+                    .ok()
+                    .and_then(|l| l.split(':').next())
+                    .unwrap_or("?");
+            }
+            if line.len() > MAX_LINE {
+                return Some(format!(
+                    "the {name} header has a line of {} octets, more than the {MAX_LINE} mail allows",
+                    line.len()
+                ));
+            }
+        }
+        None
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn overlong_search_agrees_with_the_first_version(
+            lines in proptest::collection::vec(("[ \\tA-Za-z:가]{0,3}", 0usize..1100, "[\\r\\n]{0,3}"), 0..6)
+        ) {
+            let mut message = Vec::new();
+            for (start, len, end) in &lines {
+                message.extend_from_slice(start.as_bytes());
+                message.extend(std::iter::repeat_n(b'x', *len));
+                message.extend_from_slice(end.as_bytes());
+            }
+            proptest::prop_assert_eq!(overlong_header(&message), overlong_reference(&message));
+        }
     }
 }

@@ -39,16 +39,48 @@ fn mac(key: &[u8], list_id: &str, email_lower: &str) -> HmacSha256 {
 }
 
 /// The AES-SIV key for v2 tokens: HMAC-SHA256 of the secret over a label, so
-/// the secret itself is never used by two schemes.
-fn siv(key: &[u8]) -> Aes128Siv {
+/// the secret itself is never used by two schemes. Derived once per send
+/// ([`TokenKey`]), not once per token.
+fn siv_key(key: &[u8]) -> [u8; 32] {
     let mut m = HmacSha256::new_from_slice(key).expect("HMAC accepts keys of any length");
     m.update(b"newsletter-unsubscribe-v2-siv");
-    let k = m.finalize().into_bytes();
-    Aes128Siv::new_from_slice(&k).expect("AES-128-SIV takes a 32-byte key")
+    m.finalize().into_bytes().into()
+}
+
+fn siv(key: &[u8]) -> Aes128Siv {
+    Aes128Siv::new_from_slice(&siv_key(key)).expect("AES-128-SIV takes a 32-byte key")
+}
+
+/// The v2 token key derived from the unsubscribe key, for making many tokens.
+pub struct TokenKey([u8; 32]);
+
+impl TokenKey {
+    pub fn derive(key: &UnsubscribeKey) -> Self {
+        TokenKey(siv_key(key.bytes()))
+    }
+}
+
+impl std::fmt::Debug for TokenKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenKey(<redacted>)")
+    }
 }
 
 /// The token for `email` on the list `list_id` (v2, opaque).
 pub fn make(key: &[u8], list_id: &str, email: &str) -> String {
+    seal(siv(key), list_id, email)
+}
+
+/// [`make`] with the key derived already.
+pub fn make_with(key: &TokenKey, list_id: &str, email: &str) -> String {
+    seal(
+        Aes128Siv::new_from_slice(&key.0).expect("AES-128-SIV takes a 32-byte key"),
+        list_id,
+        email,
+    )
+}
+
+fn seal(mut siv: Aes128Siv, list_id: &str, email: &str) -> String {
     let email = crate::address::key(email);
     let email = &email.as_bytes()[..email.len().min(MAX_ADDRESS)];
     // length byte ‖ address ‖ zero padding to a multiple of 16 (at least 32).
@@ -57,7 +89,7 @@ pub fn make(key: &[u8], list_id: &str, email: &str) -> String {
     plain.push(email.len() as u8);
     plain.extend_from_slice(email);
     plain.resize(padded, 0);
-    let sealed = siv(key)
+    let sealed = siv
         .encrypt([list_id.as_bytes()], &plain)
         .expect("AES-SIV encrypts any plaintext of 32 bytes or more");
     let mut out = Vec::with_capacity(1 + sealed.len());
@@ -118,8 +150,13 @@ fn verify_v1(key: &[u8], list_id: &str, token: &str) -> Option<String> {
 /// `[newsletter] unsubscribe_url` with `{token}` filled in for `email`, or
 /// None when no such URL is configured.
 pub fn unsubscribe_url(cfg: &Config, key: &UnsubscribeKey, email: &str) -> Option<String> {
+    unsubscribe_url_with(cfg, &TokenKey::derive(key), email)
+}
+
+/// [`unsubscribe_url`] with the token key derived already (a send makes one per recipient).
+pub fn unsubscribe_url_with(cfg: &Config, key: &TokenKey, email: &str) -> Option<String> {
     let template = cfg.newsletter.unsubscribe_url.as_deref()?;
-    Some(template.replace("{token}", &make(key.bytes(), &cfg.newsletter.list_id, email)))
+    Some(template.replace("{token}", &make_with(key, &cfg.newsletter.list_id, email)))
 }
 
 #[cfg(test)]
@@ -228,5 +265,20 @@ mod tests {
         let token = url.strip_prefix("https://example.com/u?token=").unwrap();
         assert_eq!(verify(KEY, LIST, token).as_deref(), Some("ann@example.com"));
         assert_eq!(unsubscribe_url(&config(""), &key, "ann@example.com"), None);
+    }
+
+    #[test]
+    fn tokens_with_the_derived_key_are_the_same() {
+        let key = UnsubscribeKey::new(KEY).unwrap();
+        let derived = TokenKey::derive(&key);
+        for email in [
+            "a@example.com",
+            "Ann.Lee+news@Example.com",
+            &format!("{}@x.org", "z".repeat(300)),
+        ] {
+            assert_eq!(make_with(&derived, LIST, email), make(KEY, LIST, email), "{email}");
+        }
+        let token = make_with(&derived, LIST, "Ann.Lee+news@Example.com");
+        assert_eq!(verify(KEY, LIST, &token).as_deref(), Some("ann.lee+news@example.com"));
     }
 }

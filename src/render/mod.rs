@@ -181,19 +181,42 @@ impl PreparedIssue {
 
     /// Appends the HTML body for one recipient.
     pub fn write_html(&self, p: &Personal, out: &mut String) {
-        let url = personal_url(p);
-        self.html.write(out, url.is_some(), |slot, out| match slot {
-            Slot::Recipient => html_blocks::escape_into(out, &recipient(p)),
-            Slot::UnsubscribeUrl => html_blocks::escape_into(out, url.unwrap_or_default()),
-            Slot::Field(n) => html_blocks::escape_into(out, &self.field(n, p)),
-            Slot::Snippet(_) => {}
-        });
+        self.html_into(p, out, false);
+    }
+
+    /// Appends what follows [`Self::html_common_prefix`] in one recipient's HTML body.
+    pub fn write_html_rest(&self, p: &Personal, out: &mut String) {
+        self.html_into(p, out, true);
     }
 
     /// Appends the plain-text body for one recipient.
     pub fn write_text(&self, p: &Personal, out: &mut String) {
+        self.text_into(p, out, false);
+    }
+
+    /// Appends what follows [`Self::text_common_prefix`] in one recipient's text body.
+    pub fn write_text_rest(&self, p: &Personal, out: &mut String) {
+        self.text_into(p, out, true);
+    }
+
+    fn html_into(&self, p: &Personal, out: &mut String, rest_only: bool) {
         let url = personal_url(p);
-        self.text.write(out, url.is_some(), |slot, out| match slot {
+        let value = |slot, out: &mut String| match slot {
+            Slot::Recipient => html_blocks::escape_into(out, &recipient(p)),
+            Slot::UnsubscribeUrl => html_blocks::escape_into(out, url.unwrap_or_default()),
+            Slot::Field(n) => html_blocks::escape_into(out, &self.field(n, p)),
+            Slot::Snippet(_) => {}
+        };
+        if rest_only {
+            self.html.write_rest(out, url.is_some(), value);
+        } else {
+            self.html.write(out, url.is_some(), value);
+        }
+    }
+
+    fn text_into(&self, p: &Personal, out: &mut String, rest_only: bool) {
+        let url = personal_url(p);
+        let value = |slot, out: &mut String| match slot {
             Slot::Recipient => out.push_str(&recipient(p)),
             Slot::UnsubscribeUrl => out.push_str(url.unwrap_or_default()),
             Slot::Field(n) => out.push_str(&self.field(n, p)),
@@ -202,7 +225,12 @@ impl PreparedIssue {
                     out.push_str(&s.render(&self.snippet_context, &|f| self.field(f, p)));
                 }
             }
-        });
+        };
+        if rest_only {
+            self.text.write_rest(out, url.is_some(), value);
+        } else {
+            self.text.write(out, url.is_some(), value);
+        }
     }
 
     fn field(&self, n: usize, p: &Personal) -> String {
@@ -224,6 +252,16 @@ impl PreparedIssue {
         out
     }
 
+    /// Room for the HTML body after its common prefix, with typical personal values.
+    pub fn html_rest_capacity(&self) -> usize {
+        rest_capacity(&self.html)
+    }
+
+    /// Room for the text body after its common prefix, with typical personal values.
+    pub fn text_rest_capacity(&self) -> usize {
+        rest_capacity(&self.text)
+    }
+
     /// Bytes of the HTML body for a recipient with typical personal values.
     pub fn html_size_estimate(&self) -> usize {
         self.html.static_len(true).max(self.html.static_len(false)) + PERSONAL_ALLOWANCE
@@ -242,6 +280,10 @@ impl PreparedIssue {
     }
 }
 
+fn rest_capacity(body: &Segments) -> usize {
+    body.static_len(true).max(body.static_len(false)) - body.common_prefix().len() + PERSONAL_ALLOWANCE
+}
+
 /// The unsubscribe URL if it may be emitted as a link.
 fn personal_url<'a>(p: &Personal<'a>) -> Option<&'a str> {
     p.unsubscribe_url
@@ -251,10 +293,10 @@ fn personal_url<'a>(p: &Personal<'a>) -> Option<&'a str> {
 
 /// `Name <email>` or the address, on one line whatever the subscriber file held.
 fn recipient(p: &Personal) -> String {
-    let email = view::one_line(p.email);
-    match p.name.map(view::one_line).filter(|n| !n.is_empty()) {
-        Some(name) => format!("{name} <{email}>"),
-        None => email,
+    let email = view::one_line_cow(p.email);
+    match p.name.map(view::one_line_cow).filter(|n| !n.is_empty()) {
+        Some(name) => [&*name, " <", &email, ">"].concat(),
+        None => email.into_owned(),
     }
 }
 

@@ -159,17 +159,32 @@ impl Default for Slots {
     }
 }
 
+/// Whether a piece for `when` is part of a recipient's body.
+fn shown(when: When, has_url: bool) -> bool {
+    match when {
+        When::Always => true,
+        When::WithUnsubscribeUrl => has_url,
+        When::WithoutUnsubscribeUrl => !has_url,
+    }
+}
+
 impl Segments {
     /// Appends the body for one recipient; `value` gives each slot's text,
     /// already escaped for the body's format.
     pub fn write(&self, out: &mut String, has_url: bool, value: impl Fn(Slot, &mut String)) {
-        for (when, piece) in &self.pieces {
-            let shown = match when {
-                When::Always => true,
-                When::WithUnsubscribeUrl => has_url,
-                When::WithoutUnsubscribeUrl => !has_url,
-            };
-            if shown {
+        self.write_from(0, out, has_url, value);
+    }
+
+    /// Appends the body for one recipient without its [`Self::common_prefix`]:
+    /// what follows the part every recipient shares.
+    pub fn write_rest(&self, out: &mut String, has_url: bool, value: impl Fn(Slot, &mut String)) {
+        let skip = usize::from(!self.common_prefix().is_empty());
+        self.write_from(skip, out, has_url, value);
+    }
+
+    fn write_from(&self, first: usize, out: &mut String, has_url: bool, value: impl Fn(Slot, &mut String)) {
+        for (when, piece) in &self.pieces[first..] {
+            if shown(*when, has_url) {
                 match piece {
                     Piece::Static(s) => out.push_str(s),
                     Piece::Value(slot) => value(*slot, out),
@@ -178,7 +193,6 @@ impl Segments {
         }
     }
 
-    /// Bytes of static text shown to a recipient (with or without a URL).
     /// The leading text every recipient's body starts with (empty when the
     /// body opens with a personal part), so senders can encode it once.
     pub fn common_prefix(&self) -> &str {
@@ -188,10 +202,15 @@ impl Segments {
         }
     }
 
+    /// Bytes of static text shown to a recipient (with or without a URL).
     pub fn static_len(&self, has_url: bool) -> usize {
-        let mut out = String::new();
-        self.write(&mut out, has_url, |_, _| {});
-        out.len()
+        self.pieces
+            .iter()
+            .map(|(when, piece)| match piece {
+                Piece::Static(s) if shown(*when, has_url) => s.len(),
+                _ => 0,
+            })
+            .sum()
     }
 
     pub fn count(&self, slot: Slot) -> usize {
@@ -250,5 +269,34 @@ mod tests {
         let other = Slots::new();
         let seg = s.split(&other.recipient()).unwrap();
         assert_eq!(seg.count(Slot::Recipient), 0);
+    }
+
+    #[test]
+    fn the_rest_follows_the_common_prefix_and_static_len_counts_what_is_shown() {
+        let s = Slots::new();
+        let body = format!(
+            "head {}{}url{}{}none{} tail {}",
+            s.recipient(),
+            s.if_url(),
+            s.end(),
+            s.if_no_url(),
+            s.end(),
+            s.field(0)
+        );
+        let seg = s.split(&body).unwrap();
+        assert_eq!(seg.common_prefix(), "head ");
+        for has_url in [true, false] {
+            let value = |_: Slot, out: &mut String| out.push('V');
+            let (mut whole, mut rest) = (String::new(), String::new());
+            seg.write(&mut whole, has_url, value);
+            seg.write_rest(&mut rest, has_url, value);
+            assert_eq!(format!("{}{rest}", seg.common_prefix()), whole);
+            assert_eq!(seg.static_len(has_url), whole.len() - 2, "two one-byte values");
+        }
+        // A body that opens with a personal part has no common prefix: the rest is all of it.
+        let seg = s.split(&format!("{} x", s.recipient())).unwrap();
+        let mut rest = String::new();
+        seg.write_rest(&mut rest, true, |_, out| out.push('V'));
+        assert_eq!((seg.common_prefix(), rest.as_str()), ("", "V x"));
     }
 }

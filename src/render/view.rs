@@ -37,6 +37,20 @@ pub fn resolve_url(base: Option<&Url>, url: &str) -> Option<String> {
 
 /// Issue text as one line: CR, LF, tabs and other control characters become spaces.
 pub fn one_line(s: &str) -> String {
+    one_line_cow(s).into_owned()
+}
+
+/// [`one_line`], borrowing text that is one line already (a recipient's
+/// name and address, per message).
+pub fn one_line_cow(s: &str) -> std::borrow::Cow<'_, str> {
+    let plain = !s.chars().any(char::is_control) && !s.contains("  ") && s.trim().len() == s.len();
+    if plain {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    std::borrow::Cow::Owned(collapse(s))
+}
+
+fn collapse(s: &str) -> String {
     let mut out: String = s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
     while out.contains("  ") {
         out = out.replace("  ", " ");
@@ -244,5 +258,21 @@ mod tests {
     #[test]
     fn one_line_drops_cr_lf() {
         assert_eq!(one_line("a\r\nb\tc  d"), "a b c d");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn borrowed_one_line_is_the_collapsed_text(s in "[ a\\t\\r\\n\\u{b}\\u{85}\\u{a0}\\u{2028}가]{0,12}") {
+            proptest::prop_assert_eq!(one_line_cow(&s), collapse(&s));
+        }
+    }
+
+    #[test]
+    fn text_on_one_line_is_borrowed() {
+        assert!(matches!(
+            one_line_cow("김민지 <a@example.com>"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        assert_eq!(one_line_cow(" a  b\u{a0}"), "a b");
     }
 }

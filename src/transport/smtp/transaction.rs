@@ -48,7 +48,14 @@ impl SmtpConnection {
             return Err(SmtpError::new(Stage::Mail, cause));
         }
         // Refused before anything is written: the connection stays as it is.
-        let mail = self.mail_command(message)?;
+        // An announced message's MAIL went out already (its check passed
+        // then; it scans the whole message, so it is not made twice).
+        let announced = self.announced.as_ref() == Some(message.envelope);
+        let mail = if announced {
+            None
+        } else {
+            Some(self.mail_command(message)?)
+        };
         if let Err(e) = self.open_transaction(message, mail).await {
             if matches!(e.cause, Cause::Reply { .. }) && !self.broken {
                 // Leave the failed transaction so the next send starts clean.
@@ -86,23 +93,23 @@ impl SmtpConnection {
 
     /// MAIL, RCPT and DATA up to the 354: read back when they were announced
     /// with the previous message, else sent now (as one group when pipelining).
-    async fn open_transaction(&mut self, message: Outgoing<'_>, mail: Mail) -> Result<(), SmtpError> {
-        match self.announced.take() {
-            Some(announced) if announced == *message.envelope => {
+    async fn open_transaction(&mut self, message: Outgoing<'_>, mail: Option<Mail>) -> Result<(), SmtpError> {
+        match (self.announced.take(), mail) {
+            (Some(announced), _) if announced == *message.envelope => {
                 let first = timed_lettre(self.timeout, Stage::Mail, self.inner.read_response()).await;
                 self.group_replies(message.envelope, first).await
             }
-            Some(_) => {
+            (Some(_), _) | (None, None) => {
                 self.broken = true;
                 let msg = "internal error: the message differs from the one announced on this connection";
                 Err(SmtpError::new(Stage::Mail, Cause::Protocol(msg.into())))
             }
-            None if self.pipelining => {
+            (None, Some(mail)) if self.pipelining => {
                 let group = envelope_group(mail, message.envelope);
                 let first = timed_lettre(self.timeout, Stage::Mail, self.inner.command(Verbatim(&group))).await;
                 self.group_replies(message.envelope, first).await
             }
-            None => self.envelope_one_by_one(message.envelope, mail).await,
+            (None, Some(mail)) => self.envelope_one_by_one(message.envelope, mail).await,
         }
     }
 
