@@ -72,7 +72,10 @@ impl Display {
 impl Progress for Display {
     fn delivered(&self, email: &str) {
         self.done.fetch_add(1, Ordering::Relaxed);
-        output::debug(&format!("delivered {email}"));
+        if output::verbose() {
+            // Formatted only when shown: this runs once per message.
+            output::debug(&format!("delivered {email}"));
+        }
         self.tick();
     }
 
