@@ -56,6 +56,32 @@ impl std::fmt::Debug for UnsubscribeKey {
     }
 }
 
+/// The key of VERP tokens, derived from the unsubscribe secret so that one
+/// secret serves both and neither use weakens the other.
+#[derive(Clone)]
+pub struct VerpKey([u8; 32]);
+
+impl std::fmt::Debug for VerpKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("VerpKey(<redacted>)")
+    }
+}
+
+impl VerpKey {
+    /// Derived from the unsubscribe key, so one secret serves both and
+    /// neither use weakens the other.
+    pub fn derive(secret: &UnsubscribeKey) -> VerpKey {
+        use hmac::{Hmac, KeyInit, Mac};
+        let mut m = Hmac::<sha2::Sha256>::new_from_slice(secret.bytes()).expect("HMAC takes any key");
+        m.update(b"newsletter-verp-v1");
+        VerpKey(m.finalize().into_bytes().into())
+    }
+
+    pub(crate) fn bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
 /// Everything secret a message builder needs.
 #[derive(Debug, Default)]
 pub struct Keys {
@@ -63,7 +89,7 @@ pub struct Keys {
     pub unsubscribe: Option<UnsubscribeKey>,
     /// The key of VERP tokens (derived from the unsubscribe key), when
     /// `bounce_address` has `{token}`.
-    pub verp: Option<crate::verp::VerpKey>,
+    pub verp: Option<VerpKey>,
 }
 
 impl Keys {
@@ -83,7 +109,7 @@ impl Keys {
                     .verp
                     .as_ref()
                     .and(unsubscribe.as_ref())
-                    .map(crate::verp::VerpKey::derive),
+                    .map(VerpKey::derive),
                 unsubscribe,
             }),
             (u, d) => Err(u.err().into_iter().chain(d.err()).collect()),
@@ -128,7 +154,7 @@ pub fn unsubscribe_key(cfg: &Config, secret: Option<&str>) -> Result<Option<Unsu
 
 /// The VERP key alone (for reading bounces, which need no DKIM key): None
 /// without VERP; with VERP, the unsubscribe secret must be set and long enough.
-pub fn verp_key(cfg: &Config) -> Result<Option<crate::verp::VerpKey>, Vec<Diagnostic>> {
+pub fn verp_key(cfg: &Config) -> Result<Option<VerpKey>, Vec<Diagnostic>> {
     if cfg.newsletter.verp.is_none() {
         return Ok(None);
     }
@@ -137,7 +163,7 @@ pub fn verp_key(cfg: &Config) -> Result<Option<crate::verp::VerpKey>, Vec<Diagno
         .filter(|s| !s.is_empty());
     let key = unsubscribe_key(cfg, secret.as_deref()).and_then(|k| verp_needs_key(cfg, k));
     match key {
-        Ok(k) => Ok(k.as_ref().map(crate::verp::VerpKey::derive)),
+        Ok(k) => Ok(k.as_ref().map(VerpKey::derive)),
         Err(d) => Err(vec![d]),
     }
 }

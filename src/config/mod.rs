@@ -11,6 +11,7 @@ pub mod serve;
 mod spans;
 pub mod theme;
 mod unknown;
+pub mod verp_address;
 
 pub use bounces::Bounces;
 pub use serve::Serve;
@@ -83,7 +84,7 @@ pub struct Newsletter {
     pub bounce_address: Address,
     /// VERP: `bounce_address` had `{token}`, so each message gets its own
     /// envelope sender.
-    pub verp: Option<crate::verp::Template>,
+    pub verp: Option<verp_address::Template>,
     pub max_age_days: u32,
     /// `send --due` never sends an issue dated before this (a back catalogue).
     pub send_after: Option<chrono::DateTime<chrono::FixedOffset>>,

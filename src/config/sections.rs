@@ -212,10 +212,10 @@ fn bounce_address(
     errors: &mut Errors<'_>,
     value: Option<String>,
     from: &Mailbox,
-) -> (Address, Option<crate::verp::Template>) {
+) -> (Address, Option<super::verp_address::Template>) {
     match value {
-        Some(v) if v.contains(crate::verp::PLACEHOLDER) => {
-            match crate::verp::Template::parse(&v).and_then(|t| Ok((t.plain()?, t))) {
+        Some(v) if v.contains(super::verp_address::PLACEHOLDER) => {
+            match super::verp_address::Template::parse(&v).and_then(|t| Ok((t.plain()?, t))) {
                 Ok((plain, t)) => (plain, Some(t)),
                 Err(e) => {
                     errors.at("newsletter.bounce_address", format!("[newsletter] bounce_address: {e}"));

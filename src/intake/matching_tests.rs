@@ -1,3 +1,5 @@
+//! Tests of matching a report to an issue and a subscriber: VERP, Message-ID, address; forged and foreign reports.
+
 use super::*;
 use crate::bounce::{Class, Kind, Original, Reason};
 use crate::keys::UnsubscribeKey;

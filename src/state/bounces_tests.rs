@@ -1,3 +1,5 @@
+//! Tests of the bounce records: idempotent imports, thresholds and their windows.
+
 use super::*;
 use crate::state::journal;
 
