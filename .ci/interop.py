@@ -145,10 +145,12 @@ class Capture:
         return "250 Message accepted"
 
 
-def dkim_key():
-    """A fresh RSA key for [dkim] and its public key as the DNS record's p= value."""
+def dkim_key(traditional=True):
+    """A fresh RSA key for [dkim] (PKCS#1, or openssl's default PKCS#8) and
+    its public key as the DNS record's p= value."""
     tmp = Path(tempfile.mkdtemp())
-    subprocess.run(["openssl", "genrsa", "-traditional", "-out", tmp / "dkim.pem", "2048"], check=True, capture_output=True)
+    form = ["-traditional"] if traditional else []
+    subprocess.run(["openssl", "genrsa", *form, "-out", tmp / "dkim.pem", "2048"], check=True, capture_output=True)
     pub = subprocess.run(["openssl", "rsa", "-in", tmp / "dkim.pem", "-pubout", "-outform", "DER"], check=True, capture_output=True).stdout
     return tmp, base64.b64encode(pub).decode()
 
@@ -240,8 +242,8 @@ def http(method, url, data=None, headers=None):
 
 
 def serve_scenario():
-    print("== newsletter serve: sign-up, confirmation through aiosmtpd (DKIM), confirm, send, one-click")
-    tmp, pub_b64 = dkim_key()
+    print("== newsletter serve: sign-up, confirmation through aiosmtpd (DKIM, a PKCS#8 key), confirm, send, one-click")
+    tmp, pub_b64 = dkim_key(traditional=False)
     handler = Capture()
     port = free_port()
     ctl = Controller(handler, hostname="127.0.0.1", port=port)

@@ -8,25 +8,10 @@
 
 use crate::config::{Config, Dkim};
 use crate::diag::Diagnostic;
-use lettre::message::dkim::{
-    DkimCanonicalization, DkimCanonicalizationType, DkimConfig, DkimSigningAlgorithm, DkimSigningKey,
-};
-use lettre::message::header::HeaderName;
+use crate::dkim::DkimKey;
 
 /// The shortest unsubscribe key accepted: 128 bits.
 pub const MIN_KEY_BYTES: usize = 16;
-
-/// The headers DKIM signs, in this order.
-const SIGNED_HEADERS: [&str; 8] = [
-    "From",
-    "To",
-    "Subject",
-    "Date",
-    "Message-ID",
-    "List-Id",
-    "List-Unsubscribe",
-    "List-Unsubscribe-Post",
-];
 
 /// The key that signs unsubscribe tokens; at least [`MIN_KEY_BYTES`] long.
 #[derive(Clone)]
@@ -85,7 +70,7 @@ impl VerpKey {
 /// Everything secret a message builder needs.
 #[derive(Debug, Default)]
 pub struct Keys {
-    pub dkim: Option<DkimConfig>,
+    pub dkim: Option<DkimKey>,
     pub unsubscribe: Option<UnsubscribeKey>,
     /// The key of VERP tokens (derived from the unsubscribe key), when
     /// `bounce_address` has `{token}`.
@@ -185,43 +170,17 @@ fn key_hint(var: &str) -> String {
     format!("generate a key with `openssl rand -base64 32` and export it as {var}")
 }
 
-pub(crate) fn load_dkim(cfg: &Config, d: &Dkim) -> Result<DkimConfig, Diagnostic> {
+pub(crate) fn load_dkim(cfg: &Config, d: &Dkim) -> Result<DkimKey, Diagnostic> {
     let file = d.key_file.display();
     let error = |msg: String| cfg.diagnostic_at("dkim.key_file", true, msg);
     let pem = crate::files::read_text(&d.key_file, crate::files::MAX_KEY_BYTES)
         .map_err(|e| error(format!("[dkim] key_file {file}: {e}")))?;
-    let key = DkimSigningKey::new(&pem, DkimSigningAlgorithm::Rsa)
-        .map_err(|e| error(format!("[dkim] key_file {file}: not an RSA PKCS#1 PEM key: {e:?}")))?;
-    let headers = SIGNED_HEADERS.into_iter().map(HeaderName::new_from_ascii_str).collect();
-    Ok(DkimConfig::new(
-        d.selector.clone(),
-        d.domain.clone(),
-        key,
-        headers,
-        DkimCanonicalization {
-            header: DkimCanonicalizationType::Relaxed,
-            body: DkimCanonicalizationType::Relaxed,
-        },
-    ))
-}
-
-/// The public half of an RSA DKIM key as DNS publishes it: the base64 of
-/// its SubjectPublicKeyInfo, for a `v=DKIM1; k=rsa; p=…` record.
-pub fn dkim_public_key(pem: &str) -> Result<String, String> {
-    use base64::Engine as _;
-    use rsa::pkcs1::DecodeRsaPrivateKey;
-    use rsa::pkcs8::EncodePublicKey;
-    let key = rsa::RsaPrivateKey::from_pkcs1_pem(pem).map_err(|e| format!("not an RSA PKCS#1 PEM key: {e}"))?;
-    let spki = key
-        .to_public_key()
-        .to_public_key_der()
-        .map_err(|e| format!("cannot encode the public key: {e}"))?;
-    Ok(base64::engine::general_purpose::STANDARD.encode(spki.as_bytes()))
+    DkimKey::from_pem(&pem, &d.domain, &d.selector).map_err(|e| error(format!("[dkim] key_file {file}: {e}")))
 }
 
 /// Whether a DKIM TXT record (`v=DKIM1; k=rsa; p=…`, as published, quotes
 /// and line breaks of a zone file allowed) carries the public key `p`
-/// (from [`dkim_public_key`]). An error says what is wrong with the record.
+/// (from [`crate::dkim::public_key`]). An error says what is wrong with the record.
 pub fn dkim_record_matches(record: &str, public: &str) -> Result<bool, String> {
     let flat: String = record.chars().filter(|c| !c.is_whitespace() && *c != '"').collect();
     let tags: Vec<(&str, &str)> = flat
@@ -293,7 +252,7 @@ mod tests {
 
     #[test]
     fn the_public_key_matches_what_openssl_computes() {
-        let p = dkim_public_key(TEST_KEY).unwrap();
+        let p = crate::dkim::public_key(TEST_KEY).unwrap();
         assert_eq!(TEST_RECORD.trim(), format!("v=DKIM1; k=rsa; p={p}"));
         assert_eq!(dkim_record_matches(TEST_RECORD, &p), Ok(true));
         // As a zone file writes it: quoted and split.
@@ -306,7 +265,7 @@ mod tests {
             "the record's p= is empty: that means the key was revoked"
         );
         assert!(dkim_record_matches("v=DKIM1; k=ed25519; p=abc", &p).is_err());
-        assert!(dkim_public_key("not a key").is_err());
+        assert!(crate::dkim::public_key("not a key").is_err());
     }
 
     #[test]

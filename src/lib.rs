@@ -16,6 +16,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod diag;
+mod dkim;
 pub mod exit;
 pub mod fields;
 pub mod files;

@@ -255,8 +255,7 @@ impl<'a> MessageFactory<'a> {
             unsubscribe_url.as_deref().is_some_and(|u| u.starts_with("https://")),
         );
         let boundary = boundary(&message_id);
-        let bytes = assemble::message(self, heads, &personal, &boundary, &envelope)
-            .map_err(|e| anyhow!("recipient {}: cannot build message: {e}", r.email))?;
+        let bytes = assemble::message(self, heads, &personal, &boundary);
         if let Some(problem) = crate::mime_header::overlong_header(&bytes) {
             bail!("recipient {}: {problem}", r.email);
         }

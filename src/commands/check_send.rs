@@ -39,7 +39,7 @@ pub(super) fn dkim(cfg: &Config) -> (Vec<Diagnostic>, Option<String>) {
     let Ok(pem) = crate::files::read_text(&d.key_file, crate::files::MAX_KEY_BYTES) else {
         return (Vec::new(), None);
     };
-    let Ok(public) = crate::keys::dkim_public_key(&pem) else {
+    let Ok(public) = crate::dkim::public_key(&pem) else {
         return (Vec::new(), None);
     };
     let name = format!("{}._domainkey.{}", d.selector, d.domain);

@@ -63,7 +63,7 @@ retries = 3                               # for temporary failures (4xx, network
 # max_per_hour = 300
 # max_per_day = 2000
 
-# [dkim]                                  # sign with your domain's key (RSA, PKCS#1 PEM)
+# [dkim]                                  # sign with your domain's key (RSA, PEM)
 # domain = "example.com"
 # selector = "newsletter"
 # key_file = "/etc/newsletter/dkim.pem"

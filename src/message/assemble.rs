@@ -11,17 +11,15 @@
 //! their common prefix is rendered and base64-encoded (see `mime_body`).
 //! Everything is appended to one buffer sized up front, in the order and
 //! with the bytes lettre's `Message::formatted()` gives for the same message;
-//! `tests` compare the two for many recipients. DKIM is still lettre's: it
-//! signs a message made of the signed header values and the body.
+//! `tests` compare the two for many recipients. DKIM signs the header lines
+//! as written and the body, at the message's date (`crate::dkim`).
 
 use super::MessageFactory;
 use crate::config::Newsletter;
 use crate::mime_body::encoded_len;
 use crate::render::Personal;
-use lettre::address::Envelope;
-use lettre::message::dkim::DkimConfig;
 use lettre::message::header::{self, ContentTransferEncoding, ContentType, Header, HeaderName, HeaderValue, Headers};
-use lettre::message::{Body, Mailbox, Mailboxes, Message, SinglePart};
+use lettre::message::{Body, Mailbox, Mailboxes, SinglePart};
 use std::time::SystemTime;
 
 /// Room for the personal header lines, boundaries and part headers
@@ -43,16 +41,14 @@ pub(super) struct Statics {
     /// The text and HTML parts' headers and the blank line after them.
     text_part: Vec<u8>,
     html_part: Vec<u8>,
-    /// Kept to sign with DKIM (and for the reference builder in tests).
-    pub(super) from_mailbox: Mailbox,
+    /// The message's date: DKIM's signing time too.
     pub(super) date: SystemTime,
-    pub(super) list_id: HeaderValue,
 }
 
 impl Statics {
     pub(super) fn new(nl: &Newsletter, date: SystemTime) -> Self {
         let list_id = HeaderValue::new(header_name("List-Id"), format!("{} <{}>", nl.name, nl.list_id));
-        let mut list_id_reply_to = line(list_id.clone());
+        let mut list_id_reply_to = line(list_id);
         if let Some(reply_to) = &nl.reply_to {
             list_id_reply_to.extend(line(header::ReplyTo::from(Mailboxes::from(reply_to.clone())).display()));
         }
@@ -64,9 +60,7 @@ impl Statics {
             mime_version: line(header::MIME_VERSION_1_0.display()),
             text_part: part_head(ContentType::TEXT_PLAIN),
             html_part: part_head(ContentType::TEXT_HTML),
-            from_mailbox: nl.from.clone(),
             date,
-            list_id,
         }
     }
 
@@ -119,8 +113,7 @@ pub(super) fn message(
     heads: PersonalHeaders,
     personal: &Personal<'_>,
     boundary: &str,
-    envelope: &Envelope,
-) -> anyhow::Result<Vec<u8>> {
+) -> Vec<u8> {
     let mut text_rest = String::with_capacity(f.prepared.text_rest_capacity());
     f.prepared.write_text_rest(personal, &mut text_rest);
     let mut html_rest = String::with_capacity(f.prepared.html_rest_capacity());
@@ -132,7 +125,6 @@ pub(super) fn message(
         + encoded_len(html_rest.len() * 11 / 10 + 64);
     let mut out = Vec::with_capacity(f.statics.len() + body_len + HEAD_ROOM);
     let s = &f.statics;
-    let signing = f.keys.dkim.as_ref().map(|dkim| (dkim, signed_values(s, &heads)));
     out.extend_from_slice(&s.from);
     put(&mut out, heads.to);
     put(&mut out, heads.subject);
@@ -147,20 +139,21 @@ pub(super) fn message(
     }
     out.extend_from_slice(&s.mime_version);
     let rests = [text_rest.as_str(), html_rest.as_str()];
-    match signing {
+    match &f.keys.dkim {
         None => {
             content_type(&mut out, boundary);
             body(f, boundary, rests, &mut out);
         }
-        Some((dkim, values)) => {
+        Some(dkim) => {
             let mut b = Vec::with_capacity(body_len + HEAD_ROOM);
             body(f, boundary, rests, &mut b);
-            out.extend(dkim_signature(dkim, values, envelope, &b)?);
+            let signature = dkim.signature(&out, &b, s.date);
+            put(&mut out, signature);
             content_type(&mut out, boundary);
             out.extend_from_slice(&b);
         }
     }
-    Ok(out)
+    out
 }
 
 /// The multipart's Content-Type line and the blank line that ends the headers.
@@ -188,48 +181,6 @@ fn body(f: &MessageFactory<'_>, boundary: &str, [text, html]: [&str; 2], out: &m
     out.extend_from_slice(b"--");
     out.extend_from_slice(boundary.as_bytes());
     out.extend_from_slice(b"--\r\n");
-}
-
-/// The header values DKIM may sign, as the message carries them.
-fn signed_values(s: &Statics, heads: &PersonalHeaders) -> Vec<HeaderValue> {
-    let mut values = vec![
-        header::From::from(Mailboxes::from(s.from_mailbox.clone())).display(),
-        heads.to.clone(),
-        heads.subject.clone(),
-        header::Date::new(s.date).display(),
-        heads.message_id.clone(),
-        s.list_id.clone(),
-    ];
-    values.extend(heads.list_unsubscribe.clone());
-    if heads.one_click {
-        values.push(one_click());
-    }
-    values
-}
-
-/// The DKIM-Signature line lettre's signer makes for a message with these
-/// headers and this body (it hashes the body and the configured headers,
-/// so a message of just those signs the same).
-fn dkim_signature(
-    dkim: &DkimConfig,
-    values: Vec<HeaderValue>,
-    envelope: &Envelope,
-    body: &[u8],
-) -> anyhow::Result<Vec<u8>> {
-    let mut builder = Message::builder().envelope(envelope.clone());
-    for v in values {
-        builder = builder.raw_header(v);
-    }
-    let mut message = builder.body(Body::dangerous_pre_encoded(
-        body.to_vec(),
-        ContentTransferEncoding::Base64,
-    ))?;
-    message.sign(dkim);
-    let signature = message
-        .headers_mut()
-        .remove_raw("DKIM-Signature")
-        .ok_or_else(|| anyhow::anyhow!("the DKIM signer added no signature"))?;
-    Ok(line(signature))
 }
 
 fn one_click() -> HeaderValue {

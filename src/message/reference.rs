@@ -38,7 +38,10 @@ impl MessageFactory<'_> {
             .raw_header(crate::mime_header::unstructured("Subject", &subject))
             .date(self.statics.date)
             .message_id(Some(message_id.clone()))
-            .raw_header(self.statics.list_id.clone());
+            .raw_header(HeaderValue::new(
+                header_name("List-Id"),
+                format!("{} <{}>", nl.name, nl.list_id),
+            ));
         if let Some(reply_to) = &nl.reply_to {
             builder = builder.reply_to(reply_to.clone());
         }
@@ -78,7 +81,7 @@ impl MessageFactory<'_> {
             .multipart(body)
             .map_err(|e| anyhow!("recipient {}: cannot build message: {e}", r.email))?;
         if let Some(dkim) = &self.keys.dkim {
-            message.sign(dkim);
+            dkim.sign_message(&mut message, self.statics.date);
         }
         let bytes = message.formatted();
         if let Some(problem) = crate::mime_header::overlong_header(&bytes) {

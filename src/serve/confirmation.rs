@@ -13,6 +13,7 @@
 use super::store::Store;
 use super::texts::{fill, Texts};
 use crate::config::Config;
+use crate::dkim::DkimKey;
 use crate::message::Built;
 use crate::output;
 use crate::render::escape_html;
@@ -20,7 +21,6 @@ use crate::transport::smtp::{SmtpSettings, SmtpSink};
 use crate::transport::Sink;
 use anyhow::anyhow;
 use lettre::address::Envelope;
-use lettre::message::dkim::DkimConfig;
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::{Address, Message};
@@ -43,7 +43,7 @@ pub struct Job {
 pub fn build(
     cfg: &Config,
     t: &Texts,
-    dkim: Option<&DkimConfig>,
+    dkim: Option<&DkimKey>,
     job: &Job,
     url: &str,
     date: SystemTime,
@@ -83,7 +83,7 @@ pub fn build(
         )
         .map_err(|e| anyhow!("cannot build the confirmation message: {e}"))?;
     if let Some(dkim) = dkim {
-        message.sign(dkim);
+        dkim.sign_message(&mut message, date);
     }
     Ok(Built {
         envelope,
@@ -147,7 +147,7 @@ impl Mailer {
     pub fn start(
         cfg: Arc<Config>,
         t: &'static Texts,
-        dkim: Option<DkimConfig>,
+        dkim: Option<DkimKey>,
         store: Arc<Store>,
     ) -> anyhow::Result<Mailer> {
         let sink = SmtpSink::new(SmtpSettings::from_config(&cfg.smtp)?);
@@ -188,7 +188,7 @@ async fn send_one<S: Sink>(
     sink: &S,
     cfg: &Config,
     t: &Texts,
-    dkim: Option<&DkimConfig>,
+    dkim: Option<&DkimKey>,
     job: &Job,
     now: SystemTime,
 ) -> Result<(), String> {

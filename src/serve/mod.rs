@@ -19,13 +19,13 @@ mod texts;
 mod unsubscribe;
 
 use crate::config::Config;
+use crate::dkim::DkimKey;
 use crate::keys::UnsubscribeKey;
 use crate::output;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use lettre::message::dkim::DkimConfig;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -64,7 +64,7 @@ pub struct Client(pub std::net::IpAddr);
 pub struct Note(pub String);
 
 /// Serves until the process is stopped (SIGINT/SIGTERM end it cleanly).
-pub fn run(cfg: Config, key: UnsubscribeKey, dkim: Option<DkimConfig>, listen: &str) -> anyhow::Result<()> {
+pub fn run(cfg: Config, key: UnsubscribeKey, dkim: Option<DkimKey>, listen: &str) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .max_blocking_threads(8)

@@ -1,7 +1,7 @@
 //! `newsletter send` end to end against the in-process SMTP server: messages
 //! parsed back with mail-parser, dry runs, shards, test copies, injection.
 
-use crate::harness::{Run, Sandbox};
+use crate::harness::{repo_root, Run, Sandbox};
 use crate::smtp_server::{SmtpServer, ALWAYS};
 use mail_parser::{MessageParser, MimeHeaders};
 use std::collections::{BTreeSet, HashMap};
@@ -166,26 +166,40 @@ fn second_run_sends_nothing_and_message_ids_are_stable() {
 
 #[test]
 fn dry_run_is_byte_for_byte_reproducible_and_touches_no_state() {
-    let sb = folder(1, 5, "");
-    let run = |out: &str| {
-        let mut c = sb.cmd(&["send", ISSUE, "--dry-run", "--outbox", out]);
-        c.env("NEWSLETTER_DATE", "2026-11-23T09:00:00+09:00");
-        Run::from(c.output().unwrap()).expect_code(0);
-    };
-    run("a");
-    run("b");
-    let files: Vec<_> = std::fs::read_dir(sb.path("a/2026-w47"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
-    assert_eq!(files.len(), 5);
-    for f in files {
-        let a = std::fs::read(sb.path("a/2026-w47").join(&f)).unwrap();
-        let b = std::fs::read(sb.path("b/2026-w47").join(&f)).unwrap();
-        assert_eq!(a, b, "{f:?} differs between runs");
-        assert!(String::from_utf8_lossy(&a).contains("Date: Mon, 23 Nov 2026 00:00:00 +0000"));
+    let key = repo_root().join("tests/integration/fixtures/dkim/test-key.pem");
+    let dkim = format!(
+        "\n[dkim]\ndomain = \"example.com\"\nselector = \"weekly\"\nkey_file = \"{}\"\n",
+        key.display()
+    );
+    // Unsigned, and signed: DKIM's t= is the message's date, not the wall clock.
+    for extra in ["", dkim.as_str()] {
+        let sb = folder(1, 5, "");
+        let base = sb.read("newsletter.toml");
+        sb.write("newsletter.toml", format!("{base}{extra}"));
+        let run = |out: &str| {
+            let mut c = sb.cmd(&["send", ISSUE, "--dry-run", "--outbox", out]);
+            c.env("NEWSLETTER_DATE", "2026-11-23T09:00:00+09:00");
+            Run::from(c.output().unwrap()).expect_code(0);
+        };
+        run("a");
+        // Across a second boundary, so a signature made at the wall clock would differ.
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        run("b");
+        let files: Vec<_> = std::fs::read_dir(sb.path("a/2026-w47"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(files.len(), 5);
+        for f in files {
+            let a = std::fs::read(sb.path("a/2026-w47").join(&f)).unwrap();
+            let b = std::fs::read(sb.path("b/2026-w47").join(&f)).unwrap();
+            assert_eq!(a, b, "{f:?} differs between runs");
+            let text = String::from_utf8_lossy(&a);
+            assert!(text.contains("Date: Mon, 23 Nov 2026 00:00:00 +0000"));
+            assert_eq!(text.contains(" t=1795392000;"), !extra.is_empty(), "{text}");
+        }
+        assert!(!sb.path("state/newsletter.db").exists(), "a dry run changes no journal");
     }
-    assert!(!sb.path("state/newsletter.db").exists(), "a dry run changes no journal");
 }
 
 #[test]
