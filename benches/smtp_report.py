@@ -177,8 +177,8 @@ def scale_table(rows):
 
 def dry_table(rows):
     lines = [
-        "| threads | messages | runs | msg/s median | min | max | CPU s (user + sys) | msg/s if the 2 cores were ours | peak RSS MB |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| threads | messages | runs | msg/s median | min | max | bare writer msg/s (write_files.py: the same files, no message built) | us / bare writer | CPU s (user + sys) | msg/s if the 2 cores were ours | peak RSS MB |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for n in ns_of(rows, "dry-shm"):
         for c in concs_of(rows, "dry-shm"):
@@ -186,8 +186,12 @@ def dry_table(rows):
             if not d:
                 continue
             cpu = med([float(r["cpu_s"]) for r in d])
+            fs = {r["rep"]: float(r["rate"]) for r in ok(rows, "fs-limit", c, n)}
+            ratios = [float(r["rate"]) / fs[r["rep"]] for r in d if fs.get(r["rep"])]
+            ratio = f"**{med(ratios):.2f}×** ({min(ratios):.2f}×–{max(ratios):.2f}×)" if ratios else "n/a"
             lines.append(
                 f"| {c} | {fmt(n)} | {len(d)} | **{fmt(med(rates(d)))}** | {fmt(min(rates(d)))} | {fmt(max(rates(d)))} | "
+                f"{fmt(med(list(fs.values()))) if fs else 'n/a'} | {ratio} | "
                 f"{cpu:.2f} | {fmt(n / (cpu / 2)) if cpu else 'n/a'} | {max(int(r['rss_kb']) for r in d) / 1024:.1f} |"
             )
     return "\n".join(lines)
