@@ -21,7 +21,7 @@
 # Needs (Debian + PyPI): postfix (smtp-sink, smtp-source), time (/usr/bin/time),
 # iproute2 (ss), python3, mailmerge (pip install mailmerge==2.3.0), cargo.
 #
-#   benches/smtp.sh            full run (~25 min on 2 cores)
+#   benches/smtp.sh            full run (~15 min on 2 cores)
 #   benches/smtp.sh --smoke    tiny counts, 1 run each, no file rewritten;
 #                              exits non-zero when any step fails (for CI)
 #
