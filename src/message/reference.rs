@@ -12,7 +12,7 @@ use lettre::{Address, Message};
 
 impl MessageFactory<'_> {
     /// One recipient's message through lettre's `MessageBuilder`, `MultiPart`
-    /// and `formatted()`, signed by lettre when a DKIM key is configured.
+    /// and `formatted()`, signed (at the factory's date) when a DKIM key is configured.
     pub(crate) fn build_with_lettre(&self, r: Recipient<'_>) -> anyhow::Result<Built> {
         let to_addr: Address = r
             .email
