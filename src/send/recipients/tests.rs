@@ -3,6 +3,7 @@
 //! the stream's numbering, and lists that change during a run.
 
 use super::*;
+use crate::send::dispatch::Job;
 use crate::send::source::Listed;
 use std::path::PathBuf;
 

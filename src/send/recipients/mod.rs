@@ -17,11 +17,9 @@
 //! (an entry whose address id differs from the first read) and stops the
 //! stream with an error.
 
-use super::dispatch::Job;
 use super::plan::Shard;
 use super::source::Source;
 use crate::diag::Diagnostic;
-use crate::state::writer::Slot;
 use crate::subscribers::{self, Status, Subscriber, Visitor};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -166,85 +164,6 @@ impl Plan {
 }
 
 /// Why a read of the list after the first could not go on.
-fn changed(file: &Path) -> anyhow::Error {
-    anyhow::anyhow!(
-        "{}: the subscriber list changed during the run (only appending is safe); re-run to continue",
-        file.display()
-    )
-}
-
-/// Follows a later read of the list against the first: counts entries per
-/// file (ignoring appended ones) and checks each entry's address id.
-struct Replay<'s> {
-    scan: &'s Scan,
-    file: usize,
-    in_file: usize,
-    /// Entries passed so far.
-    ordinal: usize,
-    error: Option<anyhow::Error>,
-}
-
-impl<'s> Replay<'s> {
-    fn new(scan: &'s Scan) -> Self {
-        Replay {
-            scan,
-            file: 0,
-            in_file: 0,
-            ordinal: 0,
-            error: None,
-        }
-    }
-
-    /// The entry's ordinal and id, or None when it is past its file's end
-    /// at the first read (or the list changed, noted in `error`).
-    fn place(&mut self, s: &Subscriber) -> Option<(usize, u64)> {
-        if self.error.is_some() {
-            return None;
-        }
-        while self.scan.files.get(self.file).is_some_and(|(f, _)| *f != s.file) {
-            if self.in_file < self.scan.files[self.file].1 {
-                self.error = Some(changed(&self.scan.files[self.file].0));
-                return None;
-            }
-            self.file += 1;
-            self.in_file = 0;
-        }
-        let (_, count) = self.scan.files.get(self.file)?;
-        if self.in_file >= *count {
-            return None; // appended since the first read
-        }
-        self.in_file += 1;
-        let id = (self.scan.id)(&s.email);
-        let ordinal = self.ordinal;
-        self.ordinal += 1;
-        if self.scan.ids[ordinal] != id {
-            self.error = Some(changed(&s.file));
-            return None;
-        }
-        Some((ordinal, id))
-    }
-
-    fn problem(&mut self, d: Diagnostic) {
-        if d.is_error() && self.error.is_none() {
-            self.error = Some(anyhow::anyhow!("{d}"));
-        }
-    }
-
-    /// The error, if the read did not reproduce the first one.
-    fn finish(self) -> anyhow::Result<()> {
-        if let Some(e) = self.error {
-            return Err(e);
-        }
-        if self.ordinal != self.scan.ids.len() {
-            // The first file that came up short.
-            let done = self.scan.files.get(self.file).is_some_and(|(_, n)| self.in_file >= *n);
-            let short = self.scan.files.get(self.file + usize::from(done));
-            return Err(changed(short.map_or(Path::new("?"), |(f, _)| f)));
-        }
-        Ok(())
-    }
-}
-
 /// Reads the list a second time and decides every entry. Duplicate
 /// warnings go to `report`.
 pub fn decide(
@@ -384,88 +303,12 @@ impl Visitor for Decide<'_, '_> {
     }
 }
 
-/// Where the stream numbers its recipients in the journal: rows a recipient
-/// already has (failed, or left by a crash: address id → row) are reused,
-/// others are numbered from `next`.
-#[derive(Debug, Default)]
-pub struct Numbering {
-    pub next: u32,
-    pub open: HashMap<u64, u32>,
-}
+mod replay;
+mod stream;
 
-impl Numbering {
-    fn slot(&mut self, id: u64) -> Slot {
-        // Removed once used: a second address with the same id gets its own row.
-        let seq = self.open.remove(&id).unwrap_or_else(|| {
-            self.next += 1;
-            self.next - 1
-        });
-        Slot { seq, rcpt: id }
-    }
-}
+use replay::Replay;
 
-/// Reads the list a third time and hands the first `count` recipients of
-/// the plan to `emit` (a cap may allow fewer than planned), numbered by
-/// `numbering`, until `emit` returns false. An error when the list changed
-/// in a way that makes the plan wrong; the recipients handed out until then
-/// were right.
-pub fn stream(
-    plan: &Plan,
-    source: &dyn Source,
-    numbering: Numbering,
-    count: usize,
-    emit: &mut dyn FnMut(Job) -> bool,
-) -> anyhow::Result<()> {
-    struct Third<'a, 'e> {
-        replay: Replay<'a>,
-        send: &'a [u64],
-        numbering: Numbering,
-        left: usize,
-        emit: &'e mut dyn FnMut(Job) -> bool,
-        stop: bool,
-    }
-    impl Visitor for Third<'_, '_> {
-        fn entry(&mut self, s: Subscriber) {
-            let Some((ordinal, id)) = self.replay.place(&s) else {
-                return;
-            };
-            if self.send[ordinal / 64] & (1 << (ordinal % 64)) == 0 {
-                return;
-            }
-            let job = Job {
-                slot: self.numbering.slot(id),
-                email: s.email,
-                name: s.name,
-                attributes: s.attributes,
-            };
-            self.left -= 1;
-            self.stop = !(self.emit)(job) || self.left == 0;
-        }
-        fn problem(&mut self, d: Diagnostic) {
-            self.replay.problem(d);
-        }
-        fn stopped(&self) -> bool {
-            self.stop || self.replay.error.is_some()
-        }
-    }
-    if count == 0 {
-        return Ok(());
-    }
-    let mut third = Third {
-        replay: Replay::new(&plan.scan),
-        send: &plan.send,
-        numbering,
-        left: count,
-        emit,
-        stop: false,
-    };
-    source.read(&mut third)?;
-    if third.stop {
-        return Ok(());
-    }
-    third.replay.finish()
-}
+pub use stream::{stream, Numbering};
 
 #[cfg(test)]
-#[path = "recipients_tests.rs"]
 mod tests;
