@@ -3,6 +3,8 @@
 //! one-message lookahead a pipelining sink uses.
 
 use super::*;
+/// The no-op journal, under a local name so the interrupt test reads plainly.
+use crate::state::writer::NoJournal as NoJournalStub;
 use crate::transport::smtp::{Cause, Stage};
 use crate::transport::stub::{reply, StubSink};
 use lettre::address::Envelope;
@@ -243,81 +245,6 @@ fn an_unreachable_server_aborts_and_releases_the_claim() {
     );
 }
 
-/// The same answer to every recipient.
-fn refusing(list: &[String], stage: Stage, code: u16, text: &str) -> StubSink {
-    list.iter().fold(StubSink::new(), |sink, e| {
-        sink.replies(e, vec![Err(reply(stage, code, text))])
-    })
-}
-
-#[test]
-fn a_sender_refused_for_every_recipient_stops_the_run_and_fails_nobody() {
-    let list = emails(200);
-    let sink = refusing(&list, Stage::Rcpt, 554, "5.7.1 Relay access denied");
-    let journal = ManualJournal::default();
-    let report = run_with(&sink, &list, &journal, &opts(4, 3));
-    let why = report.aborted.clone().expect("aborted");
-    assert!(
-        why.starts_with("the server refused the sender, not the recipients: 5 recipients in a row got the same answer"),
-        "{why}"
-    );
-    assert!(why.ends_with("hint: the server does not relay for this sender: set [smtp] username and password_env, or use the server your provider gives for sending"), "{why}");
-    assert_eq!((report.sent, report.failed.len(), report.not_attempted), (0, 0, 200));
-    let events = journal.events();
-    assert!(!events.iter().any(|e| e.starts_with("failed")), "{events:?}");
-    let claimed = events.iter().filter(|e| e.starts_with("claimed")).count();
-    let released = events.iter().filter(|e| e.starts_with("released")).count();
-    assert_eq!(claimed, released, "every claim is released: {events:?}");
-    assert!(claimed < 200, "the run stopped early ({claimed} attempted)");
-}
-
-#[test]
-fn authentication_required_at_mail_from_stops_at_the_first_answer() {
-    let list = emails(50);
-    let sink = refusing(&list, Stage::Mail, 530, "5.7.0 Authentication required");
-    let journal = ManualJournal::default();
-    let report = run_with(&sink, &list, &journal, &opts(1, 3));
-    assert_eq!(
-        report.aborted.as_deref(),
-        Some(
-            "the server refused the sender (SMTP MAIL FROM: server replied 530 5.7.0 Authentication required); \
-             nobody was marked failed, everyone is still pending. hint: the server requires authentication: \
-             set [smtp] username and password_env"
-        )
-    );
-    assert_eq!((report.sent, report.failed.len(), report.not_attempted), (0, 0, 50));
-    assert_eq!(
-        journal.events(),
-        [format!("claimed {}", list[0]), format!("released {}", list[0])]
-    );
-}
-
-#[test]
-fn refusals_before_a_success_are_ordinary_failures_once_a_message_gets_through() {
-    let list = emails(10);
-    let denied = || Err(reply(Stage::Rcpt, 550, "5.7.1 recipient blocks you"));
-    let sink = StubSink::new()
-        .replies(&list[0], vec![denied()])
-        .replies(&list[1], vec![denied()]);
-    let journal = ManualJournal::default();
-    let report = run_with(&sink, &list, &journal, &opts(1, 3));
-    assert_eq!(report.aborted, None);
-    assert_eq!((report.sent, report.failed.len()), (8, 2));
-    let events = journal.events();
-    assert!(events.contains(&format!("failed {}", list[0])), "{events:?}");
-    assert!(events.contains(&format!("failed {}", list[1])), "{events:?}");
-}
-
-#[test]
-fn a_short_list_refused_entirely_stops_too() {
-    let list = emails(3);
-    let sink = refusing(&list, Stage::Rcpt, 554, "5.7.1 Relay access denied");
-    let journal = ManualJournal::default();
-    let report = run_with(&sink, &list, &journal, &opts(1, 3));
-    assert!(report.aborted.is_some());
-    assert_eq!((report.failed.len(), report.not_attempted), (0, 3));
-}
-
 #[test]
 fn a_run_of_transient_failures_aborts() {
     let list = emails(30);
@@ -507,82 +434,5 @@ fn counts_add_up_when_a_run_aborts_with_messages_in_flight() {
     }
 }
 
-/// The no-op journal, under a local name so the interrupt test reads plainly.
-use crate::state::writer::NoJournal as NoJournalStub;
-
-#[test]
-fn each_content_carries_the_next_envelope_and_the_next_send_is_that_message() {
-    let sink = StubSink::new();
-    let list = emails(5);
-    let report = run_with(&sink, &list, &ManualJournal::default(), &opts(1, 3));
-    assert_eq!(report.sent, 5);
-    let next: Vec<Option<String>> = sink.calls().into_iter().map(|c| c.next).collect();
-    let mut expected: Vec<Option<String>> = list[1..].iter().cloned().map(Some).collect();
-    expected.push(None);
-    assert_eq!(next, expected);
-    assert_eq!(sink.broken_promises(), Vec::<String>::new());
-}
-
-#[test]
-fn a_message_that_cannot_be_built_is_never_announced() {
-    let list = vec![
-        "a@example.org".to_string(),
-        "bad@example.org".into(),
-        "c@example.org".into(),
-    ];
-    let sink = StubSink::new();
-    let report = run_with(&sink, &list, &ManualJournal::default(), &opts(1, 3));
-    assert_eq!((report.sent, report.failed.len()), (2, 1));
-    let calls = sink.calls();
-    assert_eq!(calls[0].next.as_deref(), Some("c@example.org"));
-    assert_eq!(sink.broken_promises(), Vec::<String>::new());
-}
-
-#[test]
-fn announcements_hold_through_failures_retries_and_reconnects() {
-    let list = emails(60);
-    let lost = || Err(SmtpError::new(Stage::Message, Cause::Disconnected("reset".into())));
-    let mut sink = StubSink::new();
-    for (i, e) in list.iter().enumerate() {
-        let script = match i % 7 {
-            1 => vec![Err(reply(Stage::Rcpt, 451, "4.3.0 try later"))],
-            2 => vec![Err(reply(Stage::Rcpt, 550, "5.1.1 no such user"))],
-            3 => vec![lost()],
-            4 => vec![Err(reply(Stage::Message, 554, "5.6.0 refused"))],
-            _ => continue,
-        };
-        sink = sink.replies(e, script);
-    }
-    let journal = ManualJournal::default();
-    let report = run_with(&sink, &list, &journal, &opts(3, 3));
-    assert_eq!(sink.broken_promises(), Vec::<String>::new());
-    let failed = list.iter().enumerate().filter(|(i, _)| matches!(i % 7, 2 | 4)).count();
-    assert_eq!((report.sent, report.failed.len()), (60 - failed, failed));
-    let mut delivered = sink.delivered();
-    delivered.sort();
-    delivered.dedup();
-    assert_eq!(
-        delivered.len(),
-        60 - failed,
-        "each delivered recipient got one accepted message"
-    );
-    assert_eq!(report.not_attempted, 0);
-}
-
-#[test]
-fn a_stop_leaves_the_message_taken_ahead_unclaimed_and_counted() {
-    let flag: &'static AtomicBool = Box::leak(Box::new(AtomicBool::new(false)));
-    let progress = Counts {
-        cancel_after: Some((3, flag)),
-        ..Counts::default()
-    };
-    let sink = StubSink::new();
-    let list = emails(10);
-    let journal = ManualJournal::default();
-    let report = run(&sink, &Plain, &jobs(&list), &journal, &opts(1, 3), &progress, flag);
-    assert_eq!((report.sent, report.not_attempted), (3, 7));
-    let claimed = journal.events().iter().filter(|e| e.starts_with("claimed")).count();
-    assert_eq!(claimed, 3, "{:?}", journal.events());
-    // The last content announced the fourth message; it never went out.
-    assert_eq!(sink.calls().last().unwrap().next.as_deref(), Some(list[3].as_str()));
-}
+mod lookahead;
+mod refusals;
