@@ -13,7 +13,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::os::unix::fs::{DirBuilderExt, FileTypeExt, OpenOptionsExt, PermissionsExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Caps on what is read, by kind of file.
 pub const MAX_ISSUE_BYTES: u64 = 8 << 20;
@@ -135,6 +135,17 @@ fn restrict(file: &File) -> std::io::Result<()> {
         file.set_permissions(std::fs::Permissions::from_mode(mode & 0o700))?;
     }
     Ok(())
+}
+
+/// A path from a config file: absolute as written, else relative to the
+/// config's folder `base`.
+pub fn resolve(base: &Path, p: &str) -> PathBuf {
+    let p = PathBuf::from(p);
+    if p.is_absolute() {
+        p
+    } else {
+        base.join(p)
+    }
 }
 
 #[cfg(test)]

@@ -3,8 +3,14 @@
 //! issue. `[theme.labels]` overrides single labels by their key. (The pages
 //! of `newsletter serve` keep theirs in `serve/texts.rs`.)
 
-/// A language the built-in texts exist in (`[newsletter] language`).
-pub use crate::config::Language;
+/// A language the built-in texts exist in (`[newsletter] language`): the
+/// mail, the sign-up and unsubscribe pages, the confirmation mail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Language {
+    #[default]
+    En,
+    Ko,
+}
 
 impl Language {
     /// `ko` or `en` (also `ko-KR`, `en-US`, any case).

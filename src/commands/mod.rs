@@ -15,6 +15,8 @@ mod progress;
 mod send;
 mod send_due;
 mod send_live;
+mod send_one;
+mod send_steps;
 mod status;
 mod subscribers;
 mod suppressions;

@@ -3,7 +3,8 @@
 //! without `--quiet`, and with `--quiet` a run that sends nothing prints
 //! nothing at all.
 
-use super::send::{send_issue, Ran};
+use super::send_one::send_issue;
+use super::send_steps::Ran;
 use crate::config::Config;
 use crate::diag::Diagnostic;
 use crate::exit::Exit;

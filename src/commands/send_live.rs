@@ -3,7 +3,7 @@
 //! over every run and issue), the journal writer, and one `runs` row saying
 //! how the run ended and why, for `status`.
 
-use super::send::{confirm, decide, deliver_planned, smtp_sink, summarise, Ran};
+use super::send_steps::{confirm, decide, deliver_planned, smtp_sink, summarise, Ran};
 use crate::config::Config;
 use crate::exit::{Exit, Failure};
 use crate::issue::Issue;

@@ -190,7 +190,7 @@ fn imap(r: RawBounces, base: &Path, errors: &mut Errors<'_>) -> Option<Imap> {
         mailbox,
         processed,
         timeout_secs: r.timeout_secs.unwrap_or(30).max(1),
-        ca_file: r.ca_file.map(|f| super::sections::resolve(base, &f)),
+        ca_file: r.ca_file.map(|f| crate::files::resolve(base, &f)),
     })
 }
 

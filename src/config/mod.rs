@@ -6,6 +6,7 @@
 //! checks can name the line too.
 
 pub mod bounces;
+mod field_names;
 mod sections;
 pub mod serve;
 mod spans;
@@ -22,14 +23,9 @@ use lettre::message::Mailbox;
 use lettre::Address;
 use std::path::{Path, PathBuf};
 
-/// The language of the pages and messages the tool writes itself
-/// (`[newsletter] language`): sign-up and unsubscribe pages, confirmation mail.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Language {
-    #[default]
-    En,
-    Ko,
-}
+/// The language of the pages and messages the tool writes itself (defined
+/// with its texts' rules in `i18n`).
+pub use crate::i18n::Language;
 
 /// How the SMTP connection is secured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

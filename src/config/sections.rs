@@ -5,7 +5,7 @@ use super::{Dkim, Errors, Language, Newsletter, Paths, Security, Smtp};
 use lettre::message::Mailbox;
 use lettre::Address;
 use serde::Deserialize;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -299,28 +299,18 @@ pub(super) fn dkim(d: RawDkim, base: &Path) -> Dkim {
     Dkim {
         domain: d.domain,
         selector: d.selector,
-        key_file: resolve(base, &d.key_file),
+        key_file: crate::files::resolve(base, &d.key_file),
         dns_record: d.dns_record,
     }
 }
 
 pub(super) fn paths(p: RawPaths, base: &Path) -> Paths {
-    let or = |p: Option<String>, default: &str| resolve(base, p.as_deref().unwrap_or(default));
+    let or = |p: Option<String>, default: &str| crate::files::resolve(base, p.as_deref().unwrap_or(default));
     Paths {
         issues: or(p.issues, "issues"),
         subscribers: or(p.subscribers, "subscribers"),
         state: or(p.state, "state"),
         outbox: or(p.outbox, "outbox"),
-    }
-}
-
-/// A path from the config: absolute as written, else relative to its folder.
-pub(super) fn resolve(base: &Path, p: &str) -> PathBuf {
-    let p = PathBuf::from(p);
-    if p.is_absolute() {
-        p
-    } else {
-        base.join(p)
     }
 }
 
@@ -343,17 +333,17 @@ fn parse_address(s: &str) -> Result<Address, String> {
 /// listed here is left to serde's own unknown-field error.
 pub(super) fn section_keys(section: &str) -> Option<&'static [&'static str]> {
     match section {
-        "newsletter" => super::unknown::fields::<RawNewsletter>(),
-        "smtp" => super::unknown::fields::<RawSmtp>(),
-        "dkim" => super::unknown::fields::<RawDkim>(),
-        "paths" => super::unknown::fields::<RawPaths>(),
-        "serve" => super::unknown::fields::<super::serve::RawServe>(),
-        "theme" => super::unknown::fields::<super::theme::RawTheme>(),
+        "newsletter" => super::field_names::fields::<RawNewsletter>(),
+        "smtp" => super::field_names::fields::<RawSmtp>(),
+        "dkim" => super::field_names::fields::<RawDkim>(),
+        "paths" => super::field_names::fields::<RawPaths>(),
+        "serve" => super::field_names::fields::<super::serve::RawServe>(),
+        "theme" => super::field_names::fields::<super::theme::RawTheme>(),
         _ => None,
     }
 }
 
 /// The top-level sections.
 pub(super) fn sections() -> &'static [&'static str] {
-    super::unknown::fields::<RawConfig>().unwrap_or(&[])
+    super::field_names::fields::<RawConfig>().unwrap_or(&[])
 }
