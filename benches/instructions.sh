@@ -26,6 +26,8 @@ SMTP_SINK=${SMTP_SINK:-$(command -v smtp-sink 2>/dev/null || echo /usr/sbin/smtp
 export NEWSLETTER_UNSUBSCRIBE_SECRET=bench-only-secret-0123456789abcdef
 
 die() { echo "instructions.sh: error: $*" >&2; exit 1; }
+# shellcheck source=benches/bench_config.sh
+. benches/bench_config.sh
 command -v valgrind >/dev/null || die "valgrind not found (apt-get install valgrind)"
 [ -r "$ISSUE" ] || die "issue $ISSUE not readable (set ISSUE=path/to/issue.md)"
 if [ -z "${NEWSLETTER_BIN:-}" ]; then
@@ -46,29 +48,7 @@ cp "$ISSUE" "$WORK/issue.md"
 config() {  # config N PORT -> path
     local cfg=$WORK/newsletter-$1.toml
     mkdir -p "$WORK/subs-$1" && python3 benches/smtp_report.py subscribers "$1" "$WORK/subs-$1/list.csv"
-    cat >"$cfg" <<EOF
-[newsletter]
-name = "Field Notes Weekly"
-from = "Field Notes <weekly@example.com>"
-reply_to = "editor@example.com"
-list_id = "weekly.example.com"
-subject = "{title}"
-archive_url = "https://example.com/weekly/{id}/"
-unsubscribe_url = "https://example.com/u?token={token}"
-unsubscribe_mailto = "unsubscribe@example.com"
-postal_address = "1 Example Street, Seoul"
-bounce_address = "bounces@example.com"
-
-[smtp]
-host = "127.0.0.1"
-port = $2
-security = "none"
-retries = 0
-
-[paths]
-subscribers = "subs-$1"
-state = "$WORK/state-$1"
-EOF
+    bench_config "$cfg" "subs-$1" "$2" "$WORK/state-$1"
     echo "$cfg"
 }
 

@@ -60,6 +60,8 @@ SHM_DIR=${SHM_DIR:-/dev/shm}
 export NEWSLETTER_UNSUBSCRIBE_SECRET=bench-only-secret-0123456789abcdef
 
 die() { echo "smtp.sh: error: $*" >&2; exit 1; }
+# shellcheck source=benches/bench_config.sh
+. benches/bench_config.sh
 for t in "$SMTP_SINK" "$SMTP_SOURCE" "$TIME_BIN"; do [ -x "$t" ] || die "$t not found (apt-get install postfix time)"; done
 command -v ss >/dev/null || die "ss not found (apt-get install iproute2)"
 command -v mailmerge >/dev/null || die "mailmerge not found (pip install mailmerge==2.3.0)"
@@ -161,32 +163,8 @@ timed() {
 mkdir -p "$WORK/issues"
 cp "$ISSUE" "$WORK/issues/bench-issue.md"
 write_config() {  # write_config N PORT STATE -> path of the config
-    local n=$1 port=$2 state=$3 cfg=$WORK/newsletter-$1.toml
-    cat >"$cfg" <<EOF
-[newsletter]
-name = "Field Notes Weekly"
-from = "Field Notes <weekly@example.com>"
-reply_to = "editor@example.com"
-list_id = "weekly.example.com"
-subject = "{title}"
-archive_url = "https://example.com/weekly/{id}/"
-unsubscribe_url = "https://example.com/u?token={token}"
-unsubscribe_mailto = "unsubscribe@example.com"
-postal_address = "1 Example Street, Seoul"
-bounce_address = "bounces@example.com"
-
-[smtp]
-host = "127.0.0.1"
-port = $port
-security = "none"
-timeout_secs = 30
-rate_per_second = 0
-retries = 0
-
-[paths]
-subscribers = "subs-$n"
-state = "$state"
-EOF
+    local cfg=$WORK/newsletter-$1.toml
+    bench_config "$cfg" "subs-$1" "$2" "$3"
     echo "$cfg"
 }
 ALL_N=$(printf '%s\n' "$N" "$LAT_N" $BIG "$MM_ROWS" "$DRY_N" 1 | sort -un)
