@@ -50,6 +50,8 @@ struct State {
     /// The first delivery succeeded: the sender is accepted, the breaker is off.
     disarmed: bool,
     tripped: Option<Signature>,
+    /// Why it tripped: every later decision carries it too.
+    trip_reason: Option<String>,
     streak: Option<Signature>,
     held: Vec<(String, SmtpError)>,
 }
@@ -94,11 +96,19 @@ impl Breaker {
         let mut s = self.lock();
         let mut d = Decision::default();
         let sig = Signature::of(&e);
-        if s.tripped.as_ref() == Some(&sig) {
-            d.release.push(email.to_string());
+        if s.tripped.is_some() {
+            // The worker that tripped sets the stop flag only after this lock
+            // is released; a worker refused in between stops on this reason
+            // instead of taking another recipient.
+            d.trip.clone_from(&s.trip_reason);
+            if s.tripped.as_ref() == Some(&sig) {
+                d.release.push(email.to_string());
+            } else {
+                d.record.push((email.to_string(), e));
+            }
             return d;
         }
-        if s.disarmed || s.tripped.is_some() || !sender_like(&e) {
+        if s.disarmed || !sender_like(&e) {
             d.record.push((email.to_string(), e));
             return d;
         }
@@ -113,6 +123,7 @@ impl Breaker {
             d.trip = Some(reason(&held));
             d.release = held.into_iter().map(|(email, _)| email).collect();
             s.tripped = Some(sig);
+            s.trip_reason.clone_from(&d.trip);
             s.streak = None;
         }
         d
@@ -230,8 +241,12 @@ mod tests {
              still pending. hint: the server does not relay for this sender: set [smtp] username and \
              password_env, or use the server your provider gives for sending"
         );
+        // Later refusals come back released, and with the reason, so their
+        // workers stop even before the tripping worker has set the stop flag.
         let d = b.failure("r10@x", denied());
-        assert_eq!((d.release, d.trip), (vec!["r10@x".to_string()], None));
+        assert_eq!((d.release, d.trip), (vec!["r10@x".to_string()], Some(why.clone())));
+        let d = b.failure("other@x", reply(Stage::Rcpt, 550, "5.1.1 no such user"));
+        assert_eq!((d.record.len(), d.trip), (1, Some(why)));
         assert!(b.finish().is_empty());
     }
 

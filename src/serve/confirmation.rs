@@ -204,7 +204,7 @@ async fn send_one<S: Sink>(
         envelope: &built.envelope,
         bytes: &built.bytes,
     };
-    let sent = sink.send(&mut conn, message, None, &|| {}).await;
+    let sent = sink.send(&mut conn, message, None, &|| true).await;
     sink.quit(conn).await;
     sent.map_err(|e| e.to_string())
 }

@@ -33,9 +33,11 @@ impl Sink for EmlSink {
         _: &mut (),
         message: Outgoing<'_>,
         _next: Option<Outgoing<'_>>,
-        before_content: &(dyn Fn() + Sync),
+        before_content: &(dyn Fn() -> bool + Sync),
     ) -> Result<(), SmtpError> {
-        before_content();
+        if !before_content() {
+            return Err(SmtpError::new(Stage::Message, Cause::Withheld));
+        }
         for to in message.envelope.to() {
             let path = eml_path(&self.dir, to.as_ref());
             crate::files::write_private(&path, message.bytes).map_err(|e| {

@@ -38,7 +38,9 @@ pub trait Sink: Sync {
     /// `before_content` runs once the server has accepted the envelope and
     /// right before the content goes out: the dispatcher waits there for the
     /// journal, so that no message is accepted before the previous one on
-    /// the same connection is recorded.
+    /// the same connection is recorded. When it returns false (the journal
+    /// stopped) the content must not go out: the sink abandons the
+    /// transaction and returns a [`Cause::Withheld`](smtp::Cause::Withheld) error.
     ///
     /// `next` is the message the dispatcher will hand over next on this
     /// connection, when it already has one. A sink that pipelines (SMTP with
@@ -51,7 +53,7 @@ pub trait Sink: Sync {
         conn: &mut Self::Conn,
         message: Outgoing<'_>,
         next: Option<Outgoing<'_>>,
-        before_content: &(dyn Fn() + Sync),
+        before_content: &(dyn Fn() -> bool + Sync),
     ) -> Result<(), SmtpError>;
 
     /// Closes the connection politely; errors are ignored.

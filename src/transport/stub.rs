@@ -109,7 +109,7 @@ impl Sink for StubSink {
         conn: &mut u32,
         message: Outgoing<'_>,
         next: Option<Outgoing<'_>>,
-        before_content: &(dyn Fn() + Sync),
+        before_content: &(dyn Fn() -> bool + Sync),
     ) -> Result<(), SmtpError> {
         let to = message.envelope.to()[0].to_string();
         if let Some(promised) = self.announced.lock().unwrap().remove(conn) {
@@ -129,7 +129,12 @@ impl Sink for StubSink {
         let refused_envelope = reply.as_ref().is_err_and(|e| e.stage < super::smtp::Stage::Message);
         let next = next.map(|n| n.envelope.to()[0].to_string());
         if !refused_envelope {
-            before_content();
+            if !before_content() {
+                return Err(SmtpError::new(
+                    super::smtp::Stage::Message,
+                    super::smtp::Cause::Withheld,
+                ));
+            }
             if let Some(hook) = &self.on_content {
                 hook(*conn, &to);
             }

@@ -43,7 +43,7 @@ fn send_all(port: u16, msgs: &[(Envelope, Vec<u8>)]) -> Sent {
         let mut results = Vec::new();
         for (i, m) in msgs.iter().enumerate() {
             let next = msgs.get(i + 1).map(out);
-            results.push(conn.send_after(out(m), next, &|| {}).await);
+            results.push(conn.send_after(out(m), next, &|| true).await);
         }
         let sent = Sent {
             pipelining: conn.pipelining(),
@@ -155,8 +155,8 @@ fn sending_other_than_the_announced_message_is_refused_and_delivers_nothing() {
     let (a, b, c) = (mail("a@example.org"), mail("b@example.org"), mail("c@example.org"));
     block_on(async {
         let mut conn = SmtpConnection::connect(&settings(server.port())).await.unwrap();
-        conn.send_after(out(&a), Some(out(&b)), &|| {}).await.unwrap();
-        let e = conn.send_after(out(&c), None, &|| {}).await.unwrap_err();
+        conn.send_after(out(&a), Some(out(&b)), &|| true).await.unwrap();
+        let e = conn.send_after(out(&c), None, &|| true).await.unwrap_err();
         assert!(matches!(e.cause, Cause::Protocol(_)), "{e:?}");
         assert!(!conn.is_usable());
         conn.quit().await;

@@ -3,9 +3,9 @@
 //! on a throttle reply, and the rule that content waits for the previous
 //! `sent` mark to be committed.
 
-use super::Shared;
+use super::{Shared, JOURNAL_STOPPED};
 use crate::message::Built;
-use crate::transport::smtp::SmtpError;
+use crate::transport::smtp::{Cause, SmtpError};
 use crate::transport::{Outgoing, Sink};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -37,7 +37,13 @@ pub(super) async fn deliver<S: Sink>(
     email: &str,
     previous_sent: u64,
 ) -> Result<(), Outcome> {
-    let before_content = || shared.journal.wait_committed(previous_sent);
+    // The content waits for the previous message's record; if the journal
+    // stopped instead, it is withheld (two unrecorded messages on one
+    // connection would break the one-duplicate bound).
+    let before_content = || {
+        shared.journal.wait_committed(previous_sent);
+        !shared.journal.stopped()
+    };
     let mut attempt = 0u32;
     loop {
         let c = match conn {
@@ -63,6 +69,10 @@ pub(super) async fn deliver<S: Sink>(
             if !e.is_transient() {
                 sink.quit(c).await;
             }
+        }
+        if matches!(e.cause, Cause::Withheld) {
+            shared.abort(JOURNAL_STOPPED.into());
+            return Err(Outcome::Stopped);
         }
         if e.is_fatal_for_run() {
             shared.abort(e.to_string());

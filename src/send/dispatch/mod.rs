@@ -24,6 +24,10 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// Why a run stops when its journal can no longer record (the writer's own
+/// error follows it).
+const JOURNAL_STOPPED: &str = "the journal stopped writing (see the error below)";
+
 /// One recipient to deliver to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Job {
@@ -289,7 +293,7 @@ fn worker<S: Sink>(shared: &Shared<'_, '_>, sink: &S, compose: &dyn Compose) {
             }
             if shared.journal.stopped() {
                 // Sending on without a journal would lose the record of who has the issue.
-                shared.abort("the journal stopped writing (see the error below)".into());
+                shared.abort(JOURNAL_STOPPED.into());
                 shared.report().not_attempted += 1;
                 break;
             }

@@ -45,6 +45,9 @@ pub enum Cause {
     Protocol(String),
     /// The settings break a security rule (`security = "none"` to a remote host…).
     Settings(String),
+    /// The content was not sent: the journal stopped writing while the
+    /// message waited for the previous one's record, so it was abandoned.
+    Withheld,
 }
 
 /// One SMTP failure. `Display` gives a one-line message with the SMTP code.
@@ -171,7 +174,7 @@ impl SmtpError {
             Stage::Connect => true,
             Stage::Greeting => reply_5xx || matches!(self.cause, Cause::Protocol(_)),
             Stage::Tls | Stage::Auth => !self.is_transient(),
-            _ => matches!(self.cause, Cause::Settings(_)),
+            _ => matches!(self.cause, Cause::Settings(_) | Cause::Withheld),
         }
     }
 
@@ -183,7 +186,7 @@ impl SmtpError {
     /// The body was sent but no reply came back: the server may have
     /// accepted the message, so a retry may deliver it twice.
     pub fn maybe_delivered(&self) -> bool {
-        self.after_data() && !matches!(self.cause, Cause::Reply { .. })
+        self.after_data() && !matches!(self.cause, Cause::Reply { .. } | Cause::Withheld)
     }
 }
 
@@ -229,6 +232,7 @@ impl fmt::Display for SmtpError {
             Cause::Disconnected(d) => write!(f, ": connection lost ({d})"),
             Cause::Tls(d) => write!(f, ": TLS failed ({d})"),
             Cause::Protocol(d) | Cause::Settings(d) => write!(f, ": {d}"),
+            Cause::Withheld => f.write_str(": not sent, the journal stopped writing (see the error below)"),
         }
     }
 }

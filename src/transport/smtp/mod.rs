@@ -49,7 +49,7 @@ impl Sink for SmtpSink {
         conn: &mut SmtpConnection,
         message: Outgoing<'_>,
         next: Option<Outgoing<'_>>,
-        before_content: &(dyn Fn() + Sync),
+        before_content: &(dyn Fn() -> bool + Sync),
     ) -> Result<(), SmtpError> {
         conn.send_after(message, next, before_content).await
     }

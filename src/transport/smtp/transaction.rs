@@ -29,7 +29,7 @@ impl SmtpConnection {
             envelope,
             bytes: message,
         };
-        self.send_after(message, None, &|| {}).await
+        self.send_after(message, None, &|| true).await
     }
 
     /// [`send`](Self::send), calling `before_content` after DATA was accepted
@@ -41,7 +41,7 @@ impl SmtpConnection {
         &mut self,
         message: Outgoing<'_>,
         next: Option<Outgoing<'_>>,
-        before_content: &(dyn Fn() + Sync),
+        before_content: &(dyn Fn() -> bool + Sync),
     ) -> Result<(), SmtpError> {
         if self.broken {
             let cause = Cause::Disconnected("connection already failed; reconnect".into());
@@ -67,7 +67,12 @@ impl SmtpConnection {
             }
             return Err(e);
         }
-        before_content();
+        if !before_content() {
+            // After the 354 the server waits for content; the connection is
+            // dropped without it, which abandons the transaction.
+            self.broken = true;
+            return Err(SmtpError::new(Stage::Message, Cause::Withheld));
+        }
         let timeout = self.timeout;
         let sent = match std::str::from_utf8(message.bytes) {
             Ok(text) => {

@@ -368,6 +368,30 @@ fn a_journal_that_stops_writing_aborts_the_run() {
 }
 
 #[test]
+fn a_journal_that_stops_while_a_message_waits_withholds_its_content() {
+    // Stopped once the second message is claimed: its content waits for the
+    // first one's record and must not go out (two unrecorded messages on
+    // one connection would break the one-duplicate bound).
+    let journal = ManualJournal {
+        stop_after: Some(3),
+        ..ManualJournal::default()
+    };
+    let list = emails(10);
+    let sink = StubSink::new();
+    let report = run_with(&sink, &list, &journal, &opts(1, 3));
+    assert_eq!(
+        report.aborted.as_deref(),
+        Some("the journal stopped writing (see the error below)")
+    );
+    assert_eq!(sink.delivered(), ["r000@example.org"]);
+    assert_eq!((report.sent, report.not_attempted), (1, 9));
+    assert_eq!(
+        journal.events().last().map(String::as_str),
+        Some("released r001@example.org")
+    );
+}
+
+#[test]
 fn a_message_that_cannot_be_built_fails_only_its_recipient() {
     let list = vec![
         "a@example.org".to_string(),
