@@ -40,6 +40,8 @@ pub struct DkimKey {
     domain: String,
     selector: String,
     key: RsaPrivateKey,
+    /// The `h=` list: [`SIGNED_HEADERS`] lower-cased, made once per key.
+    h: String,
 }
 
 impl std::fmt::Debug for DkimKey {
@@ -57,6 +59,7 @@ impl DkimKey {
             domain: domain.to_string(),
             selector: selector.to_string(),
             key: private_key(pem)?,
+            h: SIGNED_HEADERS.map(str::to_ascii_lowercase).join(":"),
         })
     }
 
@@ -76,11 +79,10 @@ impl DkimKey {
             .duration_since(SystemTime::UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(0);
-        let h = SIGNED_HEADERS.map(str::to_ascii_lowercase).join(":");
         let bh = base64(&body_hash(body));
         let unsigned = format!(
-            "v=1; a=rsa-sha256; d={}; s={}; c=relaxed/relaxed; q=dns/txt; t={t}; h={h}; bh={bh}; b=",
-            self.domain, self.selector
+            "v=1; a=rsa-sha256; d={}; s={}; c=relaxed/relaxed; q=dns/txt; t={t}; h={}; bh={bh}; b=",
+            self.domain, self.selector, self.h
         );
         let mut hasher = Sha256::new();
         let fields = fields(head);
