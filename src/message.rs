@@ -231,28 +231,20 @@ impl<'a> MessageFactory<'a> {
     /// Builds one recipient's message: the same bytes lettre's builder
     /// makes (see [`assemble`]), assembled in one buffer.
     pub fn build(&self, r: Recipient<'_>) -> anyhow::Result<Built> {
-        let to_addr: Address = r
-            .email
-            .parse()
-            .map_err(|e| anyhow!("recipient {}: invalid address: {e}", r.email))?;
-        let subject = self.header_texts(&r)?;
-        let to = Mailbox::new(r.name.filter(|n| !n.is_empty()).map(str::to_string), to_addr.clone());
-        let message_id = self.message_id(r.email);
-        let unsubscribe_url = self.unsubscribe_url(r.email);
-        let envelope = Envelope::new(Some(self.envelope_sender(r.email)), vec![to_addr])
-            .map_err(|e| anyhow!("recipient {}: {e}", r.email))?;
-        let personal = Personal {
-            name: r.name,
-            email: r.email,
-            unsubscribe_url: unsubscribe_url.as_deref(),
-            attributes: r.attributes,
-        };
+        let Parts {
+            to,
+            subject,
+            message_id,
+            unsubscribe_url,
+            envelope,
+        } = self.parts(r)?;
+        let personal = personal(r, unsubscribe_url.as_deref());
         let heads = assemble::PersonalHeaders::new(
             to,
             &subject,
             &message_id,
             self.list_unsubscribe(unsubscribe_url.as_deref()),
-            unsubscribe_url.as_deref().is_some_and(|u| u.starts_with("https://")),
+            one_click(unsubscribe_url.as_deref()),
         );
         let boundary = boundary(&message_id);
         let bytes = assemble::message(self, heads, &personal, &boundary);
@@ -266,6 +258,26 @@ impl<'a> MessageFactory<'a> {
         })
     }
 
+    /// What one recipient's message is made of besides its bodies, however
+    /// its bytes are then put together.
+    fn parts(&self, r: Recipient<'_>) -> anyhow::Result<Parts> {
+        let to_addr: Address = r
+            .email
+            .parse()
+            .map_err(|e| anyhow!("recipient {}: invalid address: {e}", r.email))?;
+        let subject = self.header_texts(&r)?;
+        let to = Mailbox::new(r.name.filter(|n| !n.is_empty()).map(str::to_string), to_addr.clone());
+        let envelope = Envelope::new(Some(self.envelope_sender(r.email)), vec![to_addr])
+            .map_err(|e| anyhow!("recipient {}: {e}", r.email))?;
+        Ok(Parts {
+            to,
+            subject,
+            message_id: self.message_id(r.email),
+            unsubscribe_url: self.unsubscribe_url(r.email),
+            envelope,
+        })
+    }
+
     /// The List-Unsubscribe value: the one-click URL and the mailto address, as configured.
     fn list_unsubscribe(&self, url: Option<&str>) -> Option<String> {
         match (url, &self.unsubscribe_mailto) {
@@ -275,6 +287,30 @@ impl<'a> MessageFactory<'a> {
             (None, None) => None,
         }
     }
+}
+
+/// One recipient's headers and envelope ([`MessageFactory::parts`]).
+struct Parts {
+    to: Mailbox,
+    subject: String,
+    message_id: String,
+    unsubscribe_url: Option<String>,
+    envelope: Envelope,
+}
+
+/// The recipient's values for the bodies' personal parts.
+fn personal<'a>(r: Recipient<'a>, unsubscribe_url: Option<&'a str>) -> Personal<'a> {
+    Personal {
+        name: r.name,
+        email: r.email,
+        unsubscribe_url,
+        attributes: r.attributes,
+    }
+}
+
+/// RFC 8058 one-click unsubscribe (List-Unsubscribe-Post) needs an https URL.
+fn one_click(unsubscribe_url: Option<&str>) -> bool {
+    unsubscribe_url.is_some_and(|u| u.starts_with("https://"))
 }
 
 /// The MIME boundary of a message: derived from its Message-ID, so a

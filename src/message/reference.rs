@@ -2,32 +2,24 @@
 //! before they were assembled in one buffer (`assemble`). Kept as the
 //! reference the tests compare the assembled bytes with.
 
-use super::{boundary, Built, MessageFactory, Recipient};
-use crate::render::Personal;
+use super::{boundary, one_click, personal, Built, MessageFactory, Parts, Recipient};
 use anyhow::{anyhow, bail};
-use lettre::address::Envelope;
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
-use lettre::message::{Mailbox, MultiPart, SinglePart};
-use lettre::{Address, Message};
+use lettre::message::{MultiPart, SinglePart};
+use lettre::Message;
 
 impl MessageFactory<'_> {
     /// One recipient's message through lettre's `MessageBuilder`, `MultiPart`
     /// and `formatted()`, signed (at the factory's date) when a DKIM key is configured.
     pub(crate) fn build_with_lettre(&self, r: Recipient<'_>) -> anyhow::Result<Built> {
-        let to_addr: Address = r
-            .email
-            .parse()
-            .map_err(|e| anyhow!("recipient {}: invalid address: {e}", r.email))?;
-        let subject = self.header_texts(&r)?;
-        let to = Mailbox::new(r.name.filter(|n| !n.is_empty()).map(str::to_string), to_addr.clone());
-        let message_id = self.message_id(r.email);
-        let unsubscribe_url = self.unsubscribe_url(r.email);
-        let personal = Personal {
-            name: r.name,
-            email: r.email,
-            unsubscribe_url: unsubscribe_url.as_deref(),
-            attributes: r.attributes,
-        };
+        let Parts {
+            to,
+            subject,
+            message_id,
+            unsubscribe_url,
+            envelope,
+        } = self.parts(r)?;
+        let personal = personal(r, unsubscribe_url.as_deref());
         let text = self.prepared.text(&personal);
         let html = self.prepared.html(&personal);
 
@@ -45,24 +37,15 @@ impl MessageFactory<'_> {
         if let Some(reply_to) = &nl.reply_to {
             builder = builder.reply_to(reply_to.clone());
         }
-        let mut targets = Vec::new();
-        if let Some(url) = &unsubscribe_url {
-            targets.push(format!("<{url}>"));
+        if let Some(targets) = self.list_unsubscribe(unsubscribe_url.as_deref()) {
+            builder = builder.raw_header(HeaderValue::new(header_name("List-Unsubscribe"), targets));
         }
-        if let Some(mailto) = &self.unsubscribe_mailto {
-            targets.push(mailto.clone());
-        }
-        if !targets.is_empty() {
-            builder = builder.raw_header(HeaderValue::new(header_name("List-Unsubscribe"), targets.join(", ")));
-        }
-        if unsubscribe_url.as_deref().is_some_and(|u| u.starts_with("https://")) {
+        if one_click(unsubscribe_url.as_deref()) {
             builder = builder.raw_header(HeaderValue::new(
                 header_name("List-Unsubscribe-Post"),
                 "List-Unsubscribe=One-Click".to_string(),
             ));
         }
-        let envelope = Envelope::new(Some(self.envelope_sender(r.email)), vec![to_addr])
-            .map_err(|e| anyhow!("recipient {}: {e}", r.email))?;
         builder = builder.envelope(envelope.clone());
 
         let body = MultiPart::alternative()
