@@ -258,6 +258,20 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// The address ids ([`crate::address::id`]) of the addresses `sql` selects
+/// (one text column), sorted: 8 bytes each, for checking a long list
+/// without holding its addresses. Two addresses can share an id, so the
+/// caller confirms a hit by the address.
+fn sorted_address_ids(conn: &Connection, sql: &str) -> anyhow::Result<Vec<u64>> {
+    let mut stmt = conn.prepare(sql)?;
+    let mut ids = stmt
+        .query_map([], |r| r.get::<_, String>(0))?
+        .map(|e| e.map(|e| crate::address::id(&e)))
+        .collect::<Result<Vec<_>, _>>()?;
+    ids.sort_unstable();
+    Ok(ids)
+}
+
 /// Applies the migrations this database has not seen, all in one immediate
 /// transaction so that two processes opening a new database do not race.
 fn migrate(conn: &mut Connection) -> anyhow::Result<()> {

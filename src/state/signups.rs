@@ -238,18 +238,10 @@ pub fn all(conn: &Connection) -> anyhow::Result<Vec<Signup>> {
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// The confirmed sign-ups as `(address, name)`, for
-/// [`Subscribers::add_confirmed`](crate::subscribers::Subscribers::add_confirmed).
-/// The address ids ([`crate::address::id`]) of the confirmed sign-ups,
-/// sorted: a fast filter for a long list; [`is_confirmed`] decides.
+/// The address ids of the confirmed sign-ups, sorted; [`is_confirmed`]
+/// decides a hit.
 pub fn confirmed_ids(conn: &Connection) -> anyhow::Result<Vec<u64>> {
-    let mut stmt = conn.prepare("SELECT email FROM signup WHERE status = 'confirmed'")?;
-    let mut ids = stmt
-        .query_map([], |r| r.get::<_, String>(0))?
-        .map(|e| e.map(|e| crate::address::id(&e)))
-        .collect::<Result<Vec<_>, _>>()?;
-    ids.sort_unstable();
-    Ok(ids)
+    super::sorted_address_ids(conn, "SELECT email FROM signup WHERE status = 'confirmed'")
 }
 
 /// Whether `address` is a confirmed sign-up.

@@ -132,18 +132,10 @@ pub fn suppressed_set(conn: &Connection) -> anyhow::Result<HashSet<String>> {
     Ok(set)
 }
 
-/// The address ids ([`crate::address::id`]) of every suppressed address,
-/// sorted: 8 bytes each, for checking a long list against the suppression
-/// list without holding the addresses. A hit is confirmed with
-/// [`is_suppressed`], since two addresses can share an id.
+/// The address ids of every suppressed address, sorted; [`is_suppressed`]
+/// decides a hit.
 pub fn suppressed_ids(conn: &Connection) -> anyhow::Result<Vec<u64>> {
-    let mut stmt = conn.prepare("SELECT email FROM suppression")?;
-    let mut ids = stmt
-        .query_map([], |r| r.get::<_, String>(0))?
-        .map(|e| e.map(|e| crate::address::id(&e)))
-        .collect::<Result<Vec<_>, _>>()?;
-    ids.sort_unstable();
-    Ok(ids)
+    super::sorted_address_ids(conn, "SELECT email FROM suppression")
 }
 
 #[cfg(test)]
