@@ -50,12 +50,14 @@ pub enum Class {
 }
 
 impl Class {
+    /// The name stored and shown: the reading's own (`hard`, `soft`, `complaint`).
     pub fn as_str(self) -> &'static str {
-        match self {
-            Class::Hard => "hard",
-            Class::Soft => "soft",
-            Class::Complaint => "complaint",
-        }
+        let reading = match self {
+            Class::Hard => crate::bounce::Class::Hard,
+            Class::Soft => crate::bounce::Class::Soft,
+            Class::Complaint => crate::bounce::Class::Complaint,
+        };
+        reading.as_str()
     }
 
     /// The recorded class of a reading; `ignore` is never recorded.
