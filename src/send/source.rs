@@ -13,7 +13,7 @@
 
 use crate::exit::{self, Exit};
 use crate::state::{self, signups};
-use crate::subscribers::{self, Status, Subscriber, Visitor};
+use crate::subscribers::{self, Subscriber, Visitor};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -54,14 +54,7 @@ impl Source for Signups {
         let conn = state::open(&self.state_dir).map_err(cannot)?;
         let file: Arc<Path> = Arc::from(db.as_path());
         signups::each_confirmed(&conn, &mut |email, name| {
-            v.entry(Subscriber {
-                email,
-                name,
-                status: Status::Active,
-                attributes: Vec::new(),
-                file: Arc::clone(&file),
-                line: 0,
-            });
+            v.entry(Subscriber::signup(email, name, &file));
             !v.stopped()
         })
         .map_err(cannot)

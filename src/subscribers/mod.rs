@@ -93,6 +93,19 @@ pub struct Subscriber {
 }
 
 impl Subscriber {
+    /// A confirmed sign-up from the state database `db`: active, no other
+    /// columns, no line of its own.
+    pub fn signup(email: String, name: Option<String>, db: &Arc<Path>) -> Subscriber {
+        Subscriber {
+            email,
+            name,
+            status: Status::Active,
+            attributes: Vec::new(),
+            file: Arc::clone(db),
+            line: 0,
+        }
+    }
+
     /// The lower-cased address: the key for de-duplication and suppression.
     pub fn key(&self) -> String {
         address_key(&self.email)
@@ -165,14 +178,10 @@ impl Subscribers {
         let file: Arc<Path> = Arc::from(db);
         let mut rest: Vec<_> = by_key.into_values().collect();
         rest.sort();
-        self.all.extend(rest.into_iter().map(|(email, name)| Subscriber {
-            email,
-            name,
-            status: Status::Active,
-            attributes: Vec::new(),
-            file: Arc::clone(&file),
-            line: 0,
-        }));
+        self.all.extend(
+            rest.into_iter()
+                .map(|(email, name)| Subscriber::signup(email, name, &file)),
+        );
     }
 
     pub fn find(&self, email: &str) -> Option<&Subscriber> {
