@@ -289,8 +289,7 @@ def serve_scenario():
         check(status == 200 and count() == "1", f"one-click unsubscribe removes them: count {count()}")
     finally:
         if proc is not None:
-            proc.terminate()
-            proc.wait(10)
+            terminate(proc)
         ctl.stop()
 
 
@@ -301,7 +300,8 @@ def start_sink(port, *opts):
     return p
 
 
-def stop(p, port):
+def terminate(p):
+    """Stops a child by its PID: SIGTERM, then SIGKILL after 5 s."""
     if p.poll() is None:
         p.terminate()
         try:
@@ -309,6 +309,10 @@ def stop(p, port):
         except subprocess.TimeoutExpired:
             p.kill()
             p.wait()
+
+
+def stop(p, port):
+    terminate(p)
     wait_port(port, up=False)
 
 
@@ -320,14 +324,6 @@ def start_proxy(port, target):
     wait_port(port)
     return p
 
-
-def stop_proxy(p):
-    p.terminate()
-    try:
-        p.wait(5)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        p.wait()
 
 
 def pipelined(err):
@@ -350,7 +346,7 @@ def transient_then_healthy(emails, what, fault, proxy=False):
     out, err = proc.communicate(timeout=120)
     stop(sink, sink_port)
     if px:
-        stop_proxy(px)
+        terminate(px)
     st = folder.status()
     check(proc.returncode == 0, f"transient fault ({what}) ends with exit 0 (got {proc.returncode}: {err[-300:]})")
     check(st["sent"] == len(emails) and st["failed"] == 0, f"everyone delivered after retries: sent {st['sent']}/{len(emails)}")
@@ -368,7 +364,7 @@ def permanent(emails, what, fault):
     sink = start_sink(sink_port, *fault)
     r = folder.run("-v", "send", ISSUE, "--yes")
     stop(sink, sink_port)
-    stop_proxy(px)
+    terminate(px)
     st = folder.status()
     n = len(emails)
     check(r.returncode == 1, f"permanent faults: exit 1 (got {r.returncode}: {r.stderr[-300:]})")
