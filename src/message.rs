@@ -102,6 +102,13 @@ pub struct MessageFactory<'a> {
     keys: &'a Keys,
     /// The unsubscribe-token key, derived once from `keys.unsubscribe`.
     token_key: Option<crate::token::TokenKey>,
+    /// With VERP: the envelope sender's template, the key and this issue's
+    /// tag, made once; each recipient adds their own tag.
+    verp: Option<(
+        &'a crate::verp::Template,
+        &'a crate::verp::VerpKey,
+        [u8; crate::verp::ISSUE_TAG],
+    )>,
     /// `<mailto:…?subject=unsubscribe>` for List-Unsubscribe, when configured.
     unsubscribe_mailto: Option<String>,
     /// The headers and MIME part headers that are the same for every recipient, encoded once.
@@ -158,6 +165,10 @@ impl<'a> MessageFactory<'a> {
             from_domain: cfg.newsletter.from.email.domain().to_string(),
             keys,
             token_key: keys.unsubscribe.as_ref().map(crate::token::TokenKey::derive),
+            verp: match (&cfg.newsletter.verp, &keys.verp) {
+                (Some(template), Some(key)) => Some((template, key, key.issue_tag(&issue.id))),
+                _ => None,
+            },
             statics: assemble::Statics::new(&cfg.newsletter, date),
             unsubscribe_mailto: cfg
                 .newsletter
@@ -199,10 +210,9 @@ impl<'a> MessageFactory<'a> {
     /// The envelope sender: with VERP, `bounce_address` with this
     /// recipient's token; it is never written into the message itself.
     pub fn envelope_sender(&self, email: &str) -> Address {
-        let nl = &self.cfg.newsletter;
-        match (&nl.verp, &self.keys.verp) {
-            (Some(template), Some(key)) => template.address(&key.token(&self.issue_id, email)),
-            _ => nl.bounce_address.clone(),
+        match self.verp {
+            Some((template, key, issue)) => template.address(&key.token_with(&issue, email)),
+            None => self.cfg.newsletter.bounce_address.clone(),
         }
     }
 

@@ -24,7 +24,7 @@ type HmacSha256 = Hmac<Sha256>;
 use crate::config::verp_address::ALPHABET;
 pub use crate::config::verp_address::{Template, PLACEHOLDER, TOKEN_LEN};
 pub use crate::keys::VerpKey;
-const ISSUE_TAG: usize = 5;
+pub const ISSUE_TAG: usize = 5;
 const RCPT_TAG: usize = 10;
 
 /// A token read back: the issue's tag and the recipient's tag.
@@ -55,8 +55,14 @@ impl VerpKey {
 
     /// The token of one issue and recipient.
     pub fn token(&self, issue_id: &str, email: &str) -> String {
+        self.token_with(&self.issue_tag(issue_id), email)
+    }
+
+    /// The token of a recipient for the issue whose [`issue_tag`](Self::issue_tag)
+    /// is `issue` (made once per issue by a sender).
+    pub fn token_with(&self, issue: &[u8; ISSUE_TAG], email: &str) -> String {
         let mut raw = [0u8; ISSUE_TAG + RCPT_TAG];
-        raw[..ISSUE_TAG].copy_from_slice(&self.issue_tag(issue_id));
+        raw[..ISSUE_TAG].copy_from_slice(issue);
         raw[ISSUE_TAG..].copy_from_slice(&self.rcpt_tag(email));
         encode(&raw)
     }
