@@ -71,6 +71,8 @@ pub(super) async fn deliver<S: Sink>(
             }
         }
         if matches!(e.cause, Cause::Withheld) {
+            // The journal stopped: the run ends, for the same reason the
+            // worker loop gives when it sees the stop first.
             shared.abort(JOURNAL_STOPPED.into());
             return Err(Outcome::Stopped);
         }

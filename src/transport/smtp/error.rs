@@ -174,7 +174,7 @@ impl SmtpError {
             Stage::Connect => true,
             Stage::Greeting => reply_5xx || matches!(self.cause, Cause::Protocol(_)),
             Stage::Tls | Stage::Auth => !self.is_transient(),
-            _ => matches!(self.cause, Cause::Settings(_) | Cause::Withheld),
+            _ => matches!(self.cause, Cause::Settings(_)),
         }
     }
 
