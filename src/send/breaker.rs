@@ -49,9 +49,8 @@ impl Signature {
 struct State {
     /// The first delivery succeeded: the sender is accepted, the breaker is off.
     disarmed: bool,
-    tripped: Option<Signature>,
-    /// Why it tripped: every later decision carries it too.
-    trip_reason: Option<String>,
+    /// The refusal that tripped it and why: every later decision carries the why.
+    tripped: Option<(Signature, String)>,
     streak: Option<Signature>,
     held: Vec<(String, SmtpError)>,
 }
@@ -96,12 +95,12 @@ impl Breaker {
         let mut s = self.lock();
         let mut d = Decision::default();
         let sig = Signature::of(&e);
-        if s.tripped.is_some() {
+        if let Some((tripped, why)) = &s.tripped {
             // The worker that tripped sets the stop flag only after this lock
             // is released; a worker refused in between stops on this reason
             // instead of taking another recipient.
-            d.trip.clone_from(&s.trip_reason);
-            if s.tripped.as_ref() == Some(&sig) {
+            d.trip = Some(why.clone());
+            if *tripped == sig {
                 d.release.push(email.to_string());
             } else {
                 d.record.push((email.to_string(), e));
@@ -120,10 +119,10 @@ impl Breaker {
         s.held.push((email.to_string(), e));
         if refused_outright(&s.held[0].1) || s.held.len() >= self.threshold {
             let held = std::mem::take(&mut s.held);
-            d.trip = Some(reason(&held));
+            let why = reason(&held);
             d.release = held.into_iter().map(|(email, _)| email).collect();
-            s.tripped = Some(sig);
-            s.trip_reason.clone_from(&d.trip);
+            d.trip = Some(why.clone());
+            s.tripped = Some((sig, why));
             s.streak = None;
         }
         d
